@@ -1,0 +1,68 @@
+"""The ``generec`` command line: one dispatcher, subcommands registered by each core package.
+
+Each package that offers commands has a ``commands.py`` with ``register(subparsers)``; a command's
+handler takes the parsed ``argparse.Namespace`` and returns an exit code. Errors derived from
+:class:`~generec_desktop.jobs.GenerecError` (and ``OSError``/``ValueError`` from bad input) become a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from generec_desktop import __version__
+
+# Packages whose ``commands`` module adds subcommands, in help order. A package that has not
+# landed yet is simply absent.
+COMMAND_MODULES = (
+    "generec_desktop.demo.commands",
+    "generec_desktop.corpus.commands",
+    "generec_desktop.media.commands",
+    "generec_desktop.encoders.commands",
+    "generec_desktop.profiles.commands",
+    "generec_desktop.editor.commands",
+    "generec_desktop.instructor.commands",
+    "generec_desktop.diffusion.commands",
+    "generec_desktop.fidelity.commands",
+    "generec_desktop.evaluation.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every landed package's subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="generec",
+        description="GeneRec Desktop: personalise, check and export short videos per audience.",
+    )
+    parser.add_argument("--version", action="version", version=f"generec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``generec``; returns the process exit code."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from generec_desktop.cli_support import run_command
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 1
+    return run_command(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Helpers every subcommand shares: JSON/text output, a terminal progress bar, error handling."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from generec_desktop.jobs import Cancelled, CancelToken, GenerecError, Progress
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Give a subcommand the ``--json`` flag (machine-readable output on stdout)."""
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, paths, numpy scalars/arrays and enums as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays
+        return value.tolist()
+    import enum
+
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def emit(args: argparse.Namespace, data: Any, text: str | Callable[[], str]) -> None:
+    """Print ``data`` as JSON with ``--json``, else the human ``text``."""
+    if getattr(args, "json", False):
+        json.dump(to_jsonable(data), sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write((text() if callable(text) else text).rstrip("\n") + "\n")
+
+
+@contextmanager
+def progress_bar(args: argparse.Namespace, description: str = "") -> Iterator[Progress]:
+    """A ``Progress`` callback drawn as a tqdm bar on stderr (silent with ``--json`` or off a TTY)."""
+    quiet = getattr(args, "json", False) or not sys.stderr.isatty()
+    if quiet:
+        yield lambda fraction, message="": None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, desc=description, unit="‰", leave=False, file=sys.stderr,
+               bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+    try:
+        def _progress(fraction: float, message: str = "") -> None:
+            bar.n = round(fraction * 1000)
+            if message:
+                bar.set_postfix_str(message[:60], refresh=False)
+            bar.refresh()
+
+        yield _progress
+    finally:
+        bar.close()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``args.func(args)``; user-facing errors become one line on stderr and exit code 2."""
+    cancel = CancelToken()
+    args.cancel = cancel
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        cancel.cancel()
+        sys.stderr.write("generec: interrupted\n")
+        return 130
+    except Cancelled as exc:
+        sys.stderr.write(f"generec: {exc}\n")
+        return 130
+    except GenerecError as exc:
+        sys.stderr.write(f"generec: error: {exc}\n")
+        return 2
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"generec: error: {exc}\n")
+        return 2
