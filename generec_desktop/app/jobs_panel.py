@@ -1,0 +1,78 @@
+"""The jobs area: one row per running job with a progress bar and a Cancel button."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from generec_desktop.app.worker import Job, JobManager
+
+
+class _JobRow(QWidget):
+    def __init__(self, job: Job, manager: JobManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.job_id = job.job_id
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        self.title = QLabel(job.title)
+        self.title.setMinimumWidth(160)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.message = QLabel("")
+        self.message.setMinimumWidth(220)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop this job; nothing half-done is kept")
+        self.cancel_button.clicked.connect(lambda: manager.cancel(self.job_id))
+        for w in (self.title, self.bar, self.message, self.cancel_button):
+            layout.addWidget(w)
+
+    def update_from(self, job: Job) -> None:
+        self.bar.setValue(round(job.fraction * 1000))
+        self.message.setText(job.message)
+        if job.cancel.cancelled:
+            self.cancel_button.setEnabled(False)
+
+
+class JobsPanel(QWidget):
+    """Shows the running jobs of a :class:`JobManager`; finished ones disappear, idle shows a hint."""
+
+    def __init__(self, manager: JobManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._manager = manager
+        self._rows: dict[int, _JobRow] = {}
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(2, 2, 2, 2)
+        self._idle = QLabel("No jobs running.")
+        self._idle.setObjectName("jobsIdle")
+        self._layout.addWidget(self._idle)
+        self._layout.addStretch(1)
+        manager.job_added.connect(self._add)
+        manager.job_changed.connect(self._changed)
+        manager.job_finished.connect(self._finished)
+
+    def rows(self) -> list[_JobRow]:
+        return list(self._rows.values())
+
+    def _add(self, job: Job) -> None:
+        row = _JobRow(job, self._manager, self)
+        self._rows[job.job_id] = row
+        self._layout.insertWidget(self._layout.count() - 1, row)
+        self._idle.setVisible(False)
+
+    def _changed(self, job: Job) -> None:
+        row = self._rows.get(job.job_id)
+        if row is not None:
+            row.update_from(job)
+
+    def _finished(self, job: Job) -> None:
+        row = self._rows.pop(job.job_id, None)
+        if row is not None:
+            row.setParent(None)
+            row.deleteLater()
+        self._idle.setVisible(not self._rows)

@@ -1,0 +1,265 @@
+"""The main window: library (left), tabs (centre), jobs area (bottom); every long job in the background."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
+
+from generec_desktop import __version__
+from generec_desktop.app.jobs_panel import JobsPanel
+from generec_desktop.app.library import LibraryPanel
+from generec_desktop.app.worker import JobManager
+
+log = logging.getLogger(__name__)
+
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.webm *.avi);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """GeneRec Desktop's window. Core objects (the workspace) are plain Python; Qt stays here."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("GeneRec Desktop")
+        self.resize(1400, 860)
+        self.settings = settings if settings is not None else QSettings()
+        self.workspace: Any = None  # generec_desktop.corpus.Workspace
+        self.current_item_id: int | None = None
+        self.last_error: str | None = None
+        self.undo_stack = QUndoStack(self)
+        self.jobs = JobManager(self)
+
+        self.library = LibraryPanel()
+        self.library.item_selected.connect(self.select_item)
+        self.library.files_dropped.connect(self.import_files)
+        lib_dock = QDockWidget("Library", self)
+        lib_dock.setObjectName("libraryDock")
+        lib_dock.setWidget(self.library)
+        lib_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, lib_dock)
+
+        self.jobs_panel = JobsPanel(self.jobs)
+        jobs_dock = QDockWidget("Jobs", self)
+        jobs_dock.setObjectName("jobsDock")
+        jobs_dock.setWidget(self.jobs_panel)
+        jobs_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, jobs_dock)
+
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.setCentralWidget(self.tabs)
+        self._placeholder = QLabel("Open a workspace (File ▸ Open Workspace…) or the demo workspace to start.")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.tabs.addTab(self._placeholder, "Start")
+
+        self._build_menus()
+        self.statusBar().showMessage("Ready")
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray | bytes):
+            self.restoreGeometry(geometry)
+
+    # Menus and actions ------------------------------------------------------------------------------
+    def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.new_action = self._action("&New Workspace…", self._ask_new_workspace, QKeySequence.StandardKey.New)
+        self.open_action = self._action("&Open Workspace…", self._ask_open_workspace, QKeySequence.StandardKey.Open)
+        self.demo_action = self._action("Open &Demo Workspace", self.open_demo_workspace, "Ctrl+Shift+D",
+                                        "Open the demo workspace built from real sample media")
+        self.import_action = self._action("&Import Videos…", self._ask_import, "Ctrl+I",
+                                          "Copy videos into the workspace (originals are never modified)")
+        quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        for a in (self.new_action, self.open_action, self.demo_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+
+        self.jobs_menu = self.menuBar().addMenu("&Jobs")
+        self.jobs_menu.addAction(self._action("Cancel &All Jobs", self.jobs.cancel_all, "Ctrl+.",
+                                              "Stop every running job"))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&About", self._about))
+
+    # Messages -------------------------------------------------------------------------------------------
+    def show_error(self, title: str, message: str) -> None:
+        """A non-blocking error dialog (never a traceback); the text is kept for tests in ``last_error``."""
+        self.last_error = message
+        log.warning("%s: %s", title, message)
+        self.statusBar().showMessage(f"{title}: {message}", 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About GeneRec Desktop",
+                          f"GeneRec Desktop {__version__}\nPersonalised thumbnails, clips, styles and AI revisions "
+                          "of short videos per audience — checked, watermarked and exported with provenance.")
+
+    # Workspace --------------------------------------------------------------------------------------
+    def _ask_new_workspace(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new workspace")
+        if path:
+            self.open_workspace(Path(path), create=True)
+
+    def _ask_open_workspace(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a workspace folder")
+        if path:
+            self.open_workspace(Path(path))
+
+    def open_workspace(self, path: Path, *, create: bool = False) -> bool:
+        """Open (or create) a workspace; a bad folder gives a message and changes nothing."""
+        from generec_desktop.corpus import Workspace
+        from generec_desktop.jobs import GenerecError
+
+        try:
+            ws = Workspace.create(path) if create else Workspace.open(path)
+        except (GenerecError, OSError, ValueError) as exc:
+            self.show_error("Cannot open workspace", str(exc))
+            return False
+        self.workspace = ws
+        self.settings.setValue("workspace/last", str(Path(path).resolve()))
+        self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}")
+        self.refresh_library()
+        self.on_workspace_opened()
+        self.statusBar().showMessage(f"Opened workspace {path}", 5000)
+        return True
+
+    def on_workspace_opened(self) -> None:
+        """Hook for tabs that need the workspace (profiles, audiences)."""
+
+    def restore_last_workspace(self) -> None:
+        last = self.settings.value("workspace/last")
+        if last and Path(str(last)).is_dir():
+            self.open_workspace(Path(str(last)))
+
+    def open_demo_workspace(self) -> None:
+        """Open the demo workspace, building it first (in the background) when it does not exist."""
+        from generec_desktop.config import demo_workspace_dir
+
+        target = demo_workspace_dir()
+        if (target / "workspace.json").exists():
+            self.open_workspace(target)
+            return
+
+        def build(progress: Any, cancel: Any) -> Path:
+            from generec_desktop.demo import build_demo_workspace
+
+            build_demo_workspace(target, progress=progress, cancel=cancel)
+            return target
+
+        self.statusBar().showMessage("Building the demo workspace from real sample media…")
+        self.jobs.submit("Build demo workspace", build,
+                         on_done=lambda p: self.open_workspace(Path(p)),
+                         on_error=lambda m: self.show_error("Demo workspace failed", m))
+
+    def refresh_library(self) -> None:
+        if self.workspace is None:
+            return
+        items = self.workspace.items()
+        covers = {it.id: self.workspace.cover_path(it) for it in items}
+        self.library.set_items(items, covers)
+
+    # Import ---------------------------------------------------------------------------------------
+    def _ask_import(self) -> None:
+        if self.workspace is None:
+            self.show_error("No workspace", "Open or create a workspace before importing videos.")
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import videos", "", VIDEO_FILTER)
+        if paths:
+            self.import_files(paths)
+
+    def import_files(self, paths: list[str]) -> None:
+        """Import in the background; bad files give one message each and leave the workspace as it was."""
+        if self.workspace is None:
+            self.show_error("No workspace", "Open or create a workspace before importing videos.")
+            return
+        ws = self.workspace
+
+        def job(progress: Any, cancel: Any) -> Any:
+            return ws.import_media([Path(p) for p in paths], progress=progress, cancel=cancel)
+
+        def done(result: Any) -> None:
+            self.refresh_library()
+            errors = getattr(result, "errors", None) or []
+            if errors:
+                self.show_error("Some files were not imported", "\n".join(str(e) for e in errors))
+
+        self.jobs.submit(f"Import {len(paths)} file(s)", job, on_done=done,
+                         on_error=lambda m: self.show_error("Import failed", m))
+
+    # Items and tabs ---------------------------------------------------------------------------------
+    def select_item(self, item_id: int) -> None:
+        self.current_item_id = item_id
+        self.on_item_selected(item_id)
+
+    def on_item_selected(self, item_id: int) -> None:
+        """Hook for tabs that show the current item."""
+
+    def show_tab(self, name: str) -> None:
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i).replace("&", "").lower().startswith(name.lower()):
+                self.tabs.setCurrentIndex(i)
+                return
+
+    def tab_widget(self, name: str) -> QWidget | None:
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i).replace("&", "").lower() == name.lower():
+                return self.tabs.widget(i)
+        return None
+
+    # Screenshots ------------------------------------------------------------------------------------
+    def screenshot_when_ready(self, path: Path, *, quit_after: bool = False, settle_ms: int = 600) -> None:
+        """Save a PNG of the window once no job runs (for the README and docs)."""
+
+        def poll() -> None:
+            if self.jobs.running():
+                QTimer.singleShot(200, poll)
+                return
+            QTimer.singleShot(settle_ms, shoot)
+
+        def shoot() -> None:
+            self.grab().save(str(path))
+            log.info("screenshot saved to %s", path)
+            if quit_after:
+                QApplication.quit()
+
+        QTimer.singleShot(300, poll)
+
+    # Shutdown ---------------------------------------------------------------------------------------
+    def closeEvent(self, event: Any) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.jobs.cancel_all()
+        self.jobs.wait(10000)
+        super().closeEvent(event)

@@ -1,0 +1,180 @@
+"""The one adapter between the job contract (generec_desktop.jobs) and Qt.
+
+A job is any callable ``fn(*, progress, cancel) -> result``. :class:`JobManager` runs it on a
+``QThreadPool`` thread; progress, results and errors come back to the GUI thread as queued signals.
+Errors become a one-sentence message (the traceback goes to the log, never into the window).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from generec_desktop.jobs import Cancelled, CancelToken, GenerecError
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[..., Any]
+
+
+def user_message(exc: BaseException) -> str:
+    """A message fit for a dialog: our own errors verbatim, anything else summarised."""
+    if isinstance(exc, GenerecError | OSError | ValueError):
+        return str(exc) or type(exc).__name__
+    return f"Unexpected error ({type(exc).__name__}): {exc}. Details are in the log."
+
+
+@dataclass
+class Job:
+    """One background job as the GUI sees it."""
+
+    job_id: int
+    title: str
+    cancel: CancelToken = field(default_factory=CancelToken)
+    fraction: float = 0.0
+    message: str = ""
+    state: str = "queued"  # queued | running | done | failed | cancelled
+    started: float = 0.0
+    result: Any = None
+    error: str | None = None
+
+
+class _Signals(QObject):
+    progress = Signal(int, float, str)
+    done = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, job: Job, fn: JobFn, signals: _Signals) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._job, self._fn, self._signals = job, fn, signals
+        self._last_emit = 0.0
+
+    def _progress(self, fraction: float, message: str = "") -> None:
+        # Throttle to ~30 updates/s so a chatty job cannot flood the GUI thread's event queue.
+        now = time.monotonic()
+        if now - self._last_emit >= 0.033 or fraction >= 1.0:
+            self._last_emit = now
+            self._signals.progress.emit(self._job.job_id, float(fraction), str(message))
+
+    def run(self) -> None:
+        job = self._job
+        try:
+            result = self._fn(progress=self._progress, cancel=job.cancel)
+        except Cancelled:
+            self._signals.cancelled.emit(job.job_id)
+        except BaseException as exc:
+            log.error("job %r failed:\n%s", job.title, traceback.format_exc())
+            self._signals.failed.emit(job.job_id, user_message(exc))
+        else:
+            if job.cancel.cancelled:
+                self._signals.cancelled.emit(job.job_id)
+            else:
+                self._signals.done.emit(job.job_id, result)
+
+
+class JobManager(QObject):
+    """Runs jobs in the background and tells the GUI about them through signals."""
+
+    job_added = Signal(object)  # Job
+    job_changed = Signal(object)  # Job
+    job_finished = Signal(object)  # Job (done, failed or cancelled)
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, Job] = {}
+        self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[str], None] | None]] = {}
+        self._signals = _Signals()
+        self._signals.progress.connect(self._on_progress)
+        self._signals.done.connect(self._on_done)
+        self._signals.failed.connect(self._on_failed)
+        self._signals.cancelled.connect(self._on_cancelled)
+
+    def submit(
+        self,
+        title: str,
+        fn: JobFn,
+        *,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> Job:
+        """Start ``fn(progress=..., cancel=...)`` in the background; callbacks run on the GUI thread."""
+        job = Job(next(self._ids), title, started=time.monotonic(), state="running")
+        self._jobs[job.job_id] = job
+        self._callbacks[job.job_id] = (on_done, on_error)
+        self.job_added.emit(job)
+        self._pool.start(_Runnable(job, fn, self._signals))
+        return job
+
+    def cancel(self, job_id: int) -> None:
+        """Ask a job to stop at its next check."""
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.cancel.cancel()
+            job.message = "Cancelling…"
+            self.job_changed.emit(job)
+
+    def cancel_all(self) -> None:
+        for job in list(self._jobs.values()):
+            if job.state == "running":
+                job.cancel.cancel()
+
+    def running(self) -> list[Job]:
+        return [j for j in self._jobs.values() if j.state == "running"]
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until every job finished (used at shutdown and in tests)."""
+        return self._pool.waitForDone(msecs)
+
+    @Slot(int, float, str)
+    def _on_progress(self, job_id: int, fraction: float, message: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state != "running":
+            return
+        job.fraction, job.message = fraction, message or job.message
+        self.job_changed.emit(job)
+
+    def _finish(self, job_id: int, state: str) -> Job | None:
+        job = self._jobs.pop(job_id, None)
+        if job is not None:
+            job.state = state
+            self.job_finished.emit(job)
+        return job
+
+    @Slot(int, object)
+    def _on_done(self, job_id: int, result: object) -> None:
+        on_done, _ = self._callbacks.pop(job_id, (None, None))
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.result, job.fraction = result, 1.0
+        self._finish(job_id, "done")
+        if on_done is not None:
+            on_done(result)
+
+    @Slot(int, str)
+    def _on_failed(self, job_id: int, message: str) -> None:
+        _, on_error = self._callbacks.pop(job_id, (None, None))
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.error = message
+        self._finish(job_id, "failed")
+        if on_error is not None:
+            on_error(message)
+
+    @Slot(int)
+    def _on_cancelled(self, job_id: int) -> None:
+        self._callbacks.pop(job_id, None)
+        self._finish(job_id, "cancelled")

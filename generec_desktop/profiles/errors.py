@@ -1,0 +1,29 @@
+"""Errors of the profiles package: each carries one sentence that tells the user what to do."""
+
+from __future__ import annotations
+
+from generec_desktop.jobs import GenerecError
+
+
+class ProfilesError(GenerecError):
+    """Base of every user-facing error raised by ``generec_desktop.profiles``."""
+
+
+class InteractionFileError(ProfilesError):
+    """An interactions file that cannot be imported; nothing was written to the workspace.
+
+    ``row_errors`` holds up to 20 ``(row_number, message)`` pairs (row 1 is the first data row, after
+    the header) so a GUI can show them in a table; the message already names the first few.
+    """
+
+    def __init__(self, message: str, row_errors: list[tuple[int, str]] | None = None) -> None:
+        super().__init__(message)
+        self.row_errors: list[tuple[int, str]] = list(row_errors or [])
+
+
+class NoInteractionsError(ProfilesError):
+    """The workspace has no (positive) interactions to build profiles or train a recommender from."""
+
+
+class ModelNotFoundError(ProfilesError):
+    """No trained recommender or stored profiles where one was expected."""
