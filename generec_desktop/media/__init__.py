@@ -1,1 +1,63 @@
-"""media package."""
+"""The media layer: probe, sample, decode, cut, encode and transform videos (PyAV + OpenCV).
+
+Public API (contract in docs/ARCHITECTURE.md). Frames are (H, W, 3) uint8 RGB arrays with the
+display rotation applied; timestamps are seconds from the first video frame.
+
+- ``probe(path) -> MediaInfo``; ``read_cover(path) -> ndarray | None``
+- ``sample_frames(path, *, rate=None, timestamps=None, max_side=None, progress, cancel) -> list[Frame]``
+- ``iter_frames(path, *, start=0.0, end=None, max_side=None)``; ``decode_range(path, start, end)``
+- ``cut(path, start, end, out_path, *, crf=18, preset="veryfast", progress, cancel) -> MediaInfo``
+- ``encode_frames(frames, out_path, fps, *, audio_from=None, crf=23, preset, metadata, ...)``
+- ``transform_video(src, dst, fn, *, start=0.0, end=None, crf=23, preset, metadata, ...)``
+- ``VideoWriter(out_path, fps, *, audio_from, crf, preset, metadata, time_base, odd="pad")``
+- ``read_audio(AudioSource) -> (samples (ch, n) float32, rate, layout) | None``
+- ``MediaError``, ``MediaInfo``, ``Frame``, ``AudioSource``
+
+PyAV and OpenCV are imported on first use of a function (PEP 562 lazy attributes), so importing
+this package stays cheap for ``generec --version`` and the window's start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from generec_desktop.media.types import AudioSource, Frame, MediaError, MediaInfo
+
+if TYPE_CHECKING:
+    from generec_desktop.media.decode import decode_range, iter_frames, sample_frames
+    from generec_desktop.media.encode import VideoWriter, cut, encode_frames, read_audio, transform_video
+    from generec_desktop.media.probing import probe, read_cover
+
+__all__ = [
+    "AudioSource",
+    "Frame",
+    "MediaError",
+    "MediaInfo",
+    "VideoWriter",
+    "cut",
+    "decode_range",
+    "encode_frames",
+    "iter_frames",
+    "probe",
+    "read_audio",
+    "read_cover",
+    "sample_frames",
+    "transform_video",
+]
+
+_LAZY = {
+    "probe": "probing", "read_cover": "probing",
+    "sample_frames": "decode", "iter_frames": "decode", "decode_range": "decode",
+    "VideoWriter": "encode", "cut": "encode", "encode_frames": "encode", "read_audio": "encode",
+    "transform_video": "encode",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

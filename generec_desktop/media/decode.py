@@ -1,0 +1,205 @@
+"""Decoding: frames of a range, and sampling at a rate or at timestamps (seek-efficient, DESIGN §7)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
+from generec_desktop.media._index import VideoIndex, _why, open_input, scan, video_stream
+from generec_desktop.media.probing import rotation_of
+from generec_desktop.media.types import Frame, MediaError
+
+__all__ = ["decode_range", "iter_frames", "sample_frames"]
+
+#: What one seek costs, in decoded frames (demuxer seek + decoder flush + threads refilling).
+SEEK_COST_FRAMES = 8
+_EPS = 1e-6
+
+
+def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
+    """``frame`` as (H, W, 3) uint8 RGB, display rotation applied, longest side <= ``max_side``."""
+    rotation = rotation_of(frame)
+    w, h = frame.width, frame.height
+    kwargs: dict[str, object] = {}
+    if max_side is not None and max(w, h) > max_side:
+        # Scale inside the one swscale pass that converts YUV to RGB: cheaper than converting the
+        # full-size picture and resizing it with OpenCV afterwards.
+        s = max_side / max(w, h)
+        kwargs = {"width": max(1, round(w * s)), "height": max(1, round(h * s)), "interpolation": "AREA"}
+    image = frame.to_ndarray(format="rgb24", **kwargs)
+    if rotation:
+        import cv2
+
+        code = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+        image = cv2.rotate(image, code[rotation])
+    return np.ascontiguousarray(image)
+
+
+def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+             path: Path) -> Iterator[av.VideoFrame]:
+    """Every frame the decoder produces from the current demux position, errors as MediaError."""
+    try:
+        for packet in container.demux(stream):
+            yield from packet.decode()
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path.name} is damaged or truncated ({_why(exc)}); re-export it.") from exc
+
+
+def _open(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
+    container = open_input(path)
+    stream = video_stream(container, path)
+    stream.thread_type = "AUTO"
+    return container, stream
+
+
+def _range_positions(index: VideoIndex, start: float, end: float | None) -> tuple[int, int]:
+    """Positions [a, b) of the frames with start <= t < end."""
+    times = index.times
+    a = int(np.searchsorted(times, start - _EPS, side="left"))
+    b = len(times) if end is None else int(np.searchsorted(times, end - _EPS, side="left"))
+    return a, max(a, b)
+
+
+def _iter_range(path: Path, index: VideoIndex, a: int, b: int,
+                max_side: int | None) -> Iterator[tuple[int, av.VideoFrame, np.ndarray]]:
+    """Yield (position, frame, rgb) for frame positions a..b-1, seeking to the keyframe before a."""
+    if a >= b:
+        return
+    container, stream = _open(path)
+    with container:
+        kf = _keyframe_before(index, a)
+        if kf > 0:
+            container.seek(int(index.pts[kf]), stream=stream, backward=True, any_frame=False)
+        first_pts, last_pts = int(index.pts[a]), int(index.pts[b - 1])
+        for frame in _decoded(container, stream, path):
+            if frame.pts is None or frame.pts < first_pts:
+                continue
+            if frame.pts > last_pts:
+                break
+            pos = int(np.searchsorted(index.pts, frame.pts))
+            yield pos, frame, to_rgb(frame, max_side)
+            if frame.pts == last_pts:
+                break
+
+
+def _keyframe_before(index: VideoIndex, position: int) -> int:
+    k = int(np.searchsorted(index.keyframe_positions, position, side="right")) - 1
+    return int(index.keyframe_positions[max(k, 0)])
+
+
+def iter_frames(path: str | os.PathLike[str], *, start: float = 0.0, end: float | None = None,
+                max_side: int | None = None) -> Iterator[Frame]:
+    """Yield every frame with ``start <= timestamp < end`` (seconds), in presentation order."""
+    p = Path(path)
+    index = scan(p)
+    a, b = _range_positions(index, start, end)
+    for pos, frame, rgb in _iter_range(p, index, a, b, max_side):
+        yield Frame(pos, index.seconds(frame.pts), rgb)
+
+
+def decode_range(path: str | os.PathLike[str], start: float, end: float | None, *,
+                 max_side: int | None = None) -> list[Frame]:
+    """All frames with ``start <= timestamp < end`` as a list (see :func:`iter_frames`)."""
+    return list(iter_frames(path, start=start, end=end, max_side=max_side))
+
+
+def _plan(index: VideoIndex, wanted: Sequence[int]) -> list[tuple[int | None, list[int]]]:
+    """Group sorted frame positions into decode runs; a run starts with a seek only when seeking
+    to its keyframe costs fewer decoded frames than decoding on from where we are (DESIGN §7)."""
+    runs: list[tuple[int | None, list[int]]] = []
+    cur = -1  # last decoded position (-1: at the start of the file, nothing decoded)
+    for pos in wanted:
+        kf = _keyframe_before(index, pos)
+        if runs and (kf <= cur or (pos - cur) <= SEEK_COST_FRAMES + (pos - kf)):
+            runs[-1][1].append(pos)
+        elif not runs and (kf == 0 or pos + 1 <= SEEK_COST_FRAMES + (pos - kf)):
+            runs.append((None, [pos]))
+        else:
+            runs.append((kf, [pos]))
+        cur = pos
+    return runs
+
+
+def sample_frames(
+    path: str | os.PathLike[str],
+    *,
+    rate: float | None = None,
+    timestamps: Sequence[float] | None = None,
+    max_side: int | None = None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Frame]:
+    """Sample frames at ``rate`` per second of video time, or at the given ``timestamps``.
+
+    ``rate``: the frame at or after each k/rate, k = 0, 1, ... (distinct frames, in time order).
+    ``timestamps``: for each, the frame displayed at that time (clamped to the video), in the
+    given order, one Frame per timestamp. Returned frames carry their true timestamps. Seeks only
+    where keyframes are dense enough for it to pay; otherwise decodes sequentially and converts
+    only the wanted frames to RGB.
+    """
+    if (rate is None) == (timestamps is None):
+        raise ValueError("sample_frames needs exactly one of rate= or timestamps=.")
+    p = Path(path)
+    index = scan(p)
+    times = index.times
+    n = len(times)
+    if rate is not None:
+        if not rate > 0:
+            raise ValueError(f"The sampling rate must be positive, got {rate}.")
+        targets = np.arange(0.0, index.end_time - _EPS, 1.0 / rate)
+        picks = np.searchsorted(times, targets - _EPS, side="left")
+        order = sorted({int(i) for i in picks if i < n})
+        request = order
+    else:
+        ts = np.asarray(list(timestamps or []), dtype=np.float64)
+        picks = np.clip(np.searchsorted(times, ts + _EPS, side="right") - 1, 0, n - 1)
+        request = [int(i) for i in picks]
+        order = sorted(set(request))
+    if not order:
+        return []
+    got: dict[int, np.ndarray] = {}
+    total = len(order)
+    _run_plan(p, index, _plan(index, order), got, max_side, progress, cancel, total)
+    missing = [pos for pos in order if pos not in got]
+    if missing:  # a seek landed late (unusual index): one sequential pass for what is left
+        _run_plan(p, index, [(None, missing)], got, max_side, progress, cancel, total)
+    missing = [pos for pos in order if pos not in got]
+    if missing:
+        raise MediaError(f"{p.name} is damaged: {len(missing)} frames could not be decoded; re-export it.")
+    report(progress, 1.0, "Frames sampled")
+    return [Frame(pos, float(times[pos]), got[pos]) for pos in request]
+
+
+def _run_plan(path: Path, index: VideoIndex, runs: list[tuple[int | None, list[int]]],
+              got: dict[int, np.ndarray], max_side: int | None, progress: Progress | None,
+              cancel: CancelToken | None, total: int) -> None:
+    container, stream = _open(path)
+    with container:
+        frames: Iterator[av.VideoFrame] | None = None
+        for seek_kf, positions in runs:
+            check_cancel(cancel)
+            if seek_kf is not None:
+                container.seek(int(index.pts[seek_kf]), stream=stream, backward=True, any_frame=False)
+                frames = None
+            if frames is None:
+                frames = _decoded(container, stream, path)
+            want = {int(index.pts[pos]): pos for pos in positions if pos not in got}
+            if not want:
+                continue
+            last = max(want)
+            for frame in frames:
+                if frame.pts is None:
+                    continue
+                pos = want.pop(frame.pts, None)
+                if pos is not None:
+                    got[pos] = to_rgb(frame, max_side)
+                    report(progress, len(got) / total, f"Decoded frame {len(got)} of {total}")
+                    check_cancel(cancel)
+                if not want or frame.pts >= last:
+                    break

@@ -1,0 +1,343 @@
+"""Encoding: ``VideoWriter`` (H.264 yuv420p + AAC), ``encode_frames``, ``transform_video``, ``cut``.
+
+Every output goes to a temporary file in the destination folder and is renamed into place
+(``os.replace``) only after the muxer closed cleanly, so a failure never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+import av
+import av.error
+import numpy as np
+
+from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
+from generec_desktop.media._index import _why, open_input, scan
+from generec_desktop.media.decode import _iter_range, _range_positions
+from generec_desktop.media.probing import probe
+from generec_desktop.media.types import AudioSource, MediaError, MediaInfo
+
+__all__ = ["VideoWriter", "cut", "encode_frames", "read_audio", "transform_video"]
+
+_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+_AUDIO_FRAME = 1024  # AAC frame size in samples
+
+
+def _output_format(path: Path) -> str:
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise MediaError(f"Cannot write {path.name}: use a .mp4, .m4v, .mov or .mkv file name.")
+    return fmt
+
+
+def read_audio(source: AudioSource) -> tuple[np.ndarray, int, str] | None:
+    """The audio of ``source`` as float32 planar samples (channels, n), its rate and layout name.
+
+    Sample-exact trim to [start, end) on the video timeline (0 = first video frame); gaps in the
+    audio become silence. ``None`` when the file has no audio stream.
+    """
+    p = Path(source.path)
+    origin = 0.0
+    with contextlib.suppress(MediaError):
+        index = scan(p)
+        origin = float(index.pts[0] * index.time_base)
+    with open_input(p) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        rate = int(stream.rate or stream.codec_context.sample_rate)
+        layout = stream.codec_context.layout.name
+        channels = int(stream.channels)
+        first = round(max(0.0, source.start) * rate)
+        last = None if source.end is None else round(source.end * rate)
+        chunks: list[tuple[int, np.ndarray]] = []
+        if source.start > 1.0:
+            target = origin + source.start - 1.0  # a margin for codec pre-roll and coarse seeking
+            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                s0 = round((float(frame.pts * frame.time_base) - origin) * rate)
+                if last is not None and s0 >= last:
+                    break
+                if s0 + frame.samples <= first:
+                    continue
+                chunks.append((s0, _planar_float(frame, channels)))
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"The audio of {p.name} is damaged ({_why(exc)}); re-export it.") from exc
+    if not chunks:
+        return np.zeros((channels, 0), np.float32), rate, layout
+    end_available = max(s0 + c.shape[1] for s0, c in chunks)
+    stop = end_available if last is None else min(last, end_available)
+    out = np.zeros((channels, max(0, stop - first)), np.float32)
+    for s0, c in chunks:  # place each decoded frame at its own timestamp
+        a, b = max(s0, first), min(s0 + c.shape[1], stop)
+        if b > a:
+            out[:, a - first : b - first] = c[:, a - s0 : b - s0]
+    return out, rate, layout
+
+
+def _planar_float(frame: av.AudioFrame, channels: int) -> np.ndarray:
+    """(channels, samples) float32 in [-1, 1] from any PCM sample format."""
+    arr = frame.to_ndarray()
+    if not frame.format.is_planar:
+        arr = arr.reshape(-1, channels).T
+    if arr.dtype.kind == "f":
+        return arr.astype(np.float32, copy=False)
+    if arr.dtype == np.uint8:
+        return (arr.astype(np.float32) - 128.0) / 128.0
+    return arr.astype(np.float32) / float(np.iinfo(arr.dtype).max + 1)
+
+
+class VideoWriter:
+    """Write RGB frames to an H.264 (yuv420p) + AAC file; a context manager.
+
+    The first frame fixes the size; odd widths/heights are padded (edge pixels repeated) or
+    cropped to even, as yuv420p needs. ``write(image)`` spaces frames at ``fps``; pass
+    ``pts``/``duration`` (in ``time_base`` units) or ``timestamp`` to keep a source's own,
+    possibly variable, timing. On a clean exit the file is renamed into place; on an exception
+    the temporary file is removed.
+    """
+
+    def __init__(self, out_path: str | os.PathLike[str], fps: float, *,
+                 audio_from: AudioSource | None = None, crf: int = 23, preset: str = "veryfast",
+                 metadata: dict[str, str] | None = None, time_base: Fraction | None = None,
+                 odd: Literal["pad", "crop"] = "pad") -> None:
+        if not fps > 0:
+            raise ValueError(f"fps must be positive, got {fps}.")
+        self.out_path = Path(out_path)
+        self._format = _output_format(self.out_path)
+        if not self.out_path.parent.is_dir():
+            raise MediaError(f"Cannot write {self.out_path}: the folder does not exist.")
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.time_base = time_base or 1 / self.rate
+        self.audio_from = audio_from
+        self.crf, self.preset, self.odd = crf, preset, odd
+        self.metadata = dict(metadata or {})
+        self.frame_count = 0
+        self.info: MediaInfo | None = None
+        self._tmp = self.out_path.with_name(f".{self.out_path.stem}.{uuid.uuid4().hex[:8]}.part{self.out_path.suffix}")
+        self._container: av.container.OutputContainer | None = None
+        self._video: av.video.stream.VideoStream | None = None
+        self._audio: av.audio.stream.AudioStream | None = None
+        self._samples: np.ndarray | None = None
+        self._audio_rate = 0
+        self._audio_layout = ""
+        self._audio_pos = 0
+        self._size: tuple[int, int] | None = None  # (h, w) of the input frames
+        self._last_pts: int | None = None
+        self._durations: dict[int, int] = {}
+        self._pending: int | None = None  # pts of the frame whose duration is not known yet
+
+    # -- context manager -------------------------------------------------------------------------
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _open(self, h: int, w: int) -> None:
+        self._size = (h, w)
+        eh, ew = (h + h % 2, w + w % 2) if self.odd == "pad" else (h - h % 2, w - w % 2)
+        if eh < 2 or ew < 2:
+            raise MediaError(f"A {w}x{h} frame is too small to encode; frames need at least 2x2 pixels.")
+        options = {"movflags": "+use_metadata_tags+faststart"} if self._format in ("mp4", "mov") else {}
+        try:
+            self._container = av.open(str(self._tmp), mode="w", format=self._format, options=options)
+            self._container.metadata.update(self.metadata)
+            vs = self._container.add_stream("libx264", rate=self.rate,
+                                            options={"crf": str(self.crf), "preset": self.preset})
+            vs.width, vs.height, vs.pix_fmt = ew, eh, "yuv420p"
+            vs.codec_context.time_base = self.time_base
+            vs.time_base = self.time_base
+            self._video = vs
+            if self.audio_from is not None:
+                audio = read_audio(self.audio_from)
+                if audio is not None and audio[0].shape[1] > 0:
+                    self._samples, self._audio_rate, self._audio_layout = audio
+                    a = self._container.add_stream("aac", rate=self._audio_rate, layout=self._audio_layout)
+                    a.bit_rate = 64000 * min(max(1, self._samples.shape[0]), 6)
+                    a.codec_context.time_base = Fraction(1, self._audio_rate)
+                    self._audio = a
+        except av.error.FFmpegError as exc:
+            self.abort()
+            raise MediaError(f"Cannot start writing {self.out_path.name} ({_why(exc)}).") from exc
+
+    def _even(self, image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        if h % 2 == 0 and w % 2 == 0:
+            return image
+        if self.odd == "crop":
+            return image[: h - h % 2, : w - w % 2]
+        import cv2
+
+        return cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+
+    def write(self, image: np.ndarray, timestamp: float | None = None, *, pts: int | None = None,
+              duration: int | None = None) -> None:
+        """Append one (H, W, 3) uint8 RGB frame (see the class docstring for timing)."""
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise MediaError(f"Frames must be (H, W, 3) uint8 RGB arrays, got {image.shape} {image.dtype}.")
+        if self._container is None:
+            self._open(*image.shape[:2])
+        if image.shape[:2] != self._size:
+            raise MediaError(f"Frame {self.frame_count} is {image.shape[1]}x{image.shape[0]}, but the "
+                             f"video is {self._size[1]}x{self._size[0]}; all frames must have one size.")
+        step = max(1, round(1 / (self.rate * self.time_base)))
+        if pts is None:
+            pts = round(timestamp / self.time_base) if timestamp is not None else self.frame_count * step
+        if self._last_pts is not None and pts <= self._last_pts:
+            raise MediaError(f"Frame timestamps must increase (frame {self.frame_count} goes back in time).")
+        if self._pending is not None:
+            self._durations[self._pending] = pts - self._pending
+        self._pending = pts
+        if duration is not None:
+            self._durations[pts] = int(duration)
+        self._durations.setdefault(pts, step)  # until the next frame tells us better
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(self._even(image)), format="rgb24")
+        frame.pts, frame.time_base = pts, self.time_base
+        self._last_pts = pts
+        self.frame_count += 1
+        self._encode(frame)
+
+    def _encode(self, frame: av.VideoFrame | None) -> None:
+        assert self._video is not None and self._container is not None
+        try:
+            for packet in self._video.encode(frame):
+                if packet.pts is not None:
+                    packet.duration = self._durations.get(packet.pts, packet.duration)
+                    self._mux_audio_until(float(packet.pts * self.time_base))
+                self._container.mux(packet)
+        except av.error.FFmpegError as exc:
+            self.abort()
+            raise MediaError(f"Encoding {self.out_path.name} failed ({_why(exc)}).") from exc
+
+    def _mux_audio_until(self, seconds: float | None) -> None:
+        """Encode and mux the audio up to ``seconds`` (all of it for ``None``), interleaved with video."""
+        if self._audio is None or self._samples is None or self._container is None:
+            return
+        n = self._samples.shape[1]
+        stop = n if seconds is None else min(n, round(seconds * self._audio_rate) + _AUDIO_FRAME)
+        while self._audio_pos < stop:
+            chunk = self._samples[:, self._audio_pos : self._audio_pos + _AUDIO_FRAME]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp",
+                                               layout=self._audio_layout)
+            frame.sample_rate = self._audio_rate
+            frame.pts, frame.time_base = self._audio_pos, Fraction(1, self._audio_rate)
+            self._audio_pos += chunk.shape[1]
+            for packet in self._audio.encode(frame):
+                self._container.mux(packet)
+        if seconds is None:
+            for packet in self._audio.encode(None):
+                self._container.mux(packet)
+
+    def close(self) -> MediaInfo:
+        """Flush the encoders, rename the file into place and return its :func:`probe`."""
+        if self.info is not None:
+            return self.info
+        if self._container is None:
+            raise MediaError(f"No frames were written, so {self.out_path.name} was not created.")
+        if self._pending is not None and self._pending in self._durations:
+            pass  # the last frame keeps its given (or default) duration
+        self._encode(None)
+        try:
+            self._mux_audio_until(None)
+            self._container.close()
+        except av.error.FFmpegError as exc:
+            self.abort()
+            raise MediaError(f"Finishing {self.out_path.name} failed ({_why(exc)}).") from exc
+        self._container = None
+        os.replace(self._tmp, self.out_path)
+        self.info = probe(self.out_path)
+        return self.info
+
+    def abort(self) -> None:
+        """Drop everything written so far (the destination is left untouched)."""
+        if self._container is not None:
+            with contextlib.suppress(Exception):
+                self._container.close()
+            self._container = None
+        with contextlib.suppress(FileNotFoundError):
+            self._tmp.unlink()
+
+
+def encode_frames(frames: Iterable[np.ndarray], out_path: str | os.PathLike[str], fps: float, *,
+                  audio_from: AudioSource | None = None, crf: int = 23, preset: str = "veryfast",
+                  metadata: dict[str, str] | None = None, progress: Progress | None = None,
+                  cancel: CancelToken | None = None) -> MediaInfo:
+    """Encode RGB ``frames`` at a constant ``fps`` (H.264 yuv420p, AAC from ``audio_from``)."""
+    total = len(frames) if hasattr(frames, "__len__") else 0  # type: ignore[arg-type]
+    with VideoWriter(out_path, fps, audio_from=audio_from, crf=crf, preset=preset,
+                     metadata=metadata) as writer:
+        for i, image in enumerate(frames):
+            check_cancel(cancel)
+            writer.write(image)
+            if total:
+                report(progress, (i + 1) / total * 0.99, f"Encoded frame {i + 1} of {total}")
+    report(progress, 1.0, "Encoded")
+    assert writer.info is not None
+    return writer.info
+
+
+def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+                    fn: Callable[[np.ndarray, float], np.ndarray], *, start: float = 0.0,
+                    end: float | None = None, crf: int = 23, preset: str = "veryfast",
+                    metadata: dict[str, str] | None = None, progress: Progress | None = None,
+                    cancel: CancelToken | None = None) -> MediaInfo:
+    """Decode ``src`` frames with ``start <= t < end``, apply ``fn(rgb, t)``, encode to ``dst``.
+
+    Frames keep their own timing (variable frame rate included), shifted so the first is at 0;
+    the audio of exactly that span (first frame to the end of the last) is kept, re-encoded AAC.
+    """
+    src_p, dst_p = Path(src), Path(dst)
+    if src_p.resolve() == dst_p.resolve():
+        raise MediaError("The output file must differ from the input file (inputs are never modified).")
+    index = scan(src_p)
+    a, b = _range_positions(index, start, end)
+    if a >= b:
+        raise MediaError(f"No frames of {src_p.name} lie in [{start:g}, {end if end is not None else 'end'}) s; "
+                         f"it is {index.end_time:.3f} s long.")
+    t0 = index.seconds(int(index.pts[a]))
+    t1 = index.seconds(int(index.pts[b - 1] + index.durations[b - 1]))
+    origin = int(index.pts[a])
+    total = b - a
+    fps = total / (t1 - t0) if t1 > t0 else 25.0
+    with VideoWriter(dst_p, fps, audio_from=AudioSource(src_p, t0, t1), crf=crf, preset=preset,
+                     metadata=metadata, time_base=index.time_base) as writer:
+        for i, (pos, frame, rgb) in enumerate(_iter_range(src_p, index, a, b, None)):
+            check_cancel(cancel)
+            out = fn(rgb, index.seconds(frame.pts))
+            writer.write(out, pts=int(index.pts[pos]) - origin, duration=int(index.durations[pos]))
+            report(progress, (i + 1) / total * 0.99, f"Frame {i + 1} of {total}")
+        if writer.frame_count != total:
+            writer.abort()
+            raise MediaError(f"{src_p.name} is damaged: only {writer.frame_count} of {total} frames decoded.")
+    report(progress, 1.0, "Done")
+    assert writer.info is not None
+    return writer.info
+
+
+def cut(path: str | os.PathLike[str], start: float, end: float, out_path: str | os.PathLike[str], *,
+        crf: int = 18, preset: str = "veryfast", progress: Progress | None = None,
+        cancel: CancelToken | None = None) -> MediaInfo:
+    """Frame-exact cut: frames with ``start <= t < end``, re-encoded H.264, with that span's audio."""
+    if not end > start:
+        raise ValueError(f"The cut end ({end}) must be after its start ({start}).")
+    steps = Steps(progress, {"cut": 1})
+    return transform_video(path, out_path, lambda image, t: image, start=start, end=end, crf=crf,
+                           preset=preset, progress=steps["cut"], cancel=cancel)

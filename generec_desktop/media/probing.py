@@ -1,0 +1,107 @@
+"""``probe`` (what is in a file) and ``read_cover`` (its attached picture)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import av.error
+import numpy as np
+
+from generec_desktop.media._index import _why, open_input, scan, video_stream
+from generec_desktop.media.types import MediaError, MediaInfo
+
+__all__ = ["probe", "read_cover", "rotation_of"]
+
+
+def rotation_of(frame: av.VideoFrame) -> int:
+    """Clockwise degrees (0/90/180/270) to turn ``frame`` for display.
+
+    PyAV 18 exposes the display matrix as ``VideoFrame.rotation`` (counter-clockwise, [-180, 180]);
+    the stream-level matrix is copied onto every decoded frame.
+    """
+    return round(-frame.rotation / 90.0) % 4 * 90
+
+
+def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                 path: Path) -> av.VideoFrame:
+    try:
+        for frame in container.decode(stream):
+            return frame
+        for frame in stream.decode(None):  # drain a decoder that holds the only frame
+            return frame
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{path.name} cannot be decoded ({_why(exc)}); it may be damaged.") from exc
+    raise MediaError(f"{path.name} has no decodable video frame; choose a complete video file.")
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Describe the video at ``path``: exact frame count, timing, display size, audio, cover, tags.
+
+    Raises :class:`MediaError` for missing, empty, truncated, non-video or undecodable files.
+    """
+    p = Path(path)
+    index = scan(p)
+    with open_input(p) as container:
+        vs = video_stream(container, p)
+        first = _first_frame(container, vs, p)
+        rotation = rotation_of(first)
+        ctx = vs.codec_context
+        coded_w, coded_h = first.width, first.height
+        width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+        n = len(index.pts)
+        duration = index.end_time
+        fps = n / duration if duration > 0 else float(vs.average_rate or vs.guessed_rate or 0)
+        d = index.durations[:-1] if n > 2 else index.durations[:0]
+        vfr = False
+        if len(d):
+            med = float(np.median(d))
+            # Allow rounding jitter of a tick or two (e.g. 29.97 fps in a 1/1000 time base).
+            vfr = bool(np.max(np.abs(d - med)) > max(2.0, 0.01 * med))
+        audio = container.streams.audio[0] if container.streams.audio else None
+        audio_duration = None
+        if audio is not None and index.audio_span is not None:
+            audio_duration = index.audio_span[1] - index.audio_span[0]
+        has_cover = any(s.disposition & av.stream.Disposition.attached_pic for s in container.streams.video)
+        bit_rate = vs.bit_rate or ctx.bit_rate or None
+        return MediaInfo(
+            path=p,
+            container=container.format.name,
+            duration=duration,
+            frame_count=n,
+            fps=fps,
+            variable_frame_rate=vfr,
+            width=width,
+            height=height,
+            coded_width=coded_w,
+            coded_height=coded_h,
+            rotation=rotation,
+            video_codec=ctx.name,
+            pixel_format=first.format.name,
+            bit_rate=int(bit_rate) if bit_rate else None,
+            has_audio=audio is not None,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            audio_sample_rate=int(audio.rate) if audio is not None and audio.rate else None,
+            audio_channels=int(audio.channels) if audio is not None else None,
+            audio_duration=audio_duration,
+            has_cover=has_cover,
+            metadata={str(k): str(v) for k, v in container.metadata.items()},
+        )
+
+
+def read_cover(path: str | os.PathLike[str]) -> np.ndarray | None:
+    """The attached cover picture of ``path`` as (H, W, 3) uint8 RGB, or ``None`` if it has none."""
+    p = Path(path)
+    with open_input(p) as container:
+        covers = [s for s in container.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+        if not covers:
+            return None
+        try:
+            for frame in container.decode(covers[0]):
+                return frame.to_ndarray(format="rgb24")
+            for frame in covers[0].decode(None):
+                return frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"The cover picture of {p.name} cannot be decoded ({_why(exc)}).") from exc
+    return None

@@ -1,0 +1,63 @@
+"""Plain data types of the media layer (no heavy imports, so the CLI and GUI start fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generec_desktop.jobs import GenerecError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["AudioSource", "Frame", "MediaError", "MediaInfo"]
+
+
+class MediaError(GenerecError):
+    """A media file is unreadable, truncated, empty or has no video; or an encode failed."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What :func:`~generec_desktop.media.probe` learns about a video file."""
+
+    path: Path
+    container: str
+    duration: float  # seconds, of the video stream (first frame to end of last frame)
+    frame_count: int  # exact: counted by demuxing every video packet
+    fps: float  # average frame rate (frame_count / duration)
+    variable_frame_rate: bool
+    width: int  # display size, after rotation
+    height: int
+    coded_width: int
+    coded_height: int
+    rotation: int  # 0, 90, 180, 270: clockwise turn applied to show the coded picture
+    video_codec: str
+    pixel_format: str
+    bit_rate: int | None
+    has_audio: bool
+    audio_codec: str | None
+    audio_sample_rate: int | None
+    audio_channels: int | None
+    audio_duration: float | None
+    has_cover: bool  # an attached picture stream exists
+    metadata: dict[str, str] = field(default_factory=dict)  # container tags
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded picture with its true presentation time."""
+
+    index: int  # index of the frame in presentation order of the whole video
+    timestamp: float  # seconds, pts * time_base - start of the video stream
+    image: np.ndarray  # (H, W, 3) uint8 RGB, rotation applied
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """The audio of ``path`` between ``start`` and ``end`` seconds (video timeline), for an encode."""
+
+    path: Path
+    start: float = 0.0
+    end: float | None = None
