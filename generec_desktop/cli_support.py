@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +30,8 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in value]
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
     if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays
         return value.tolist()
     import enum
