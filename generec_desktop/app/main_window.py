@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from generec_desktop import __version__
 from generec_desktop.app.jobs_panel import JobsPanel
 from generec_desktop.app.library import LibraryPanel
+from generec_desktop.app.preview import PreviewWidget
 from generec_desktop.app.worker import JobManager
 
 log = logging.getLogger(__name__)
@@ -62,9 +64,15 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.setCentralWidget(self.tabs)
-        self._placeholder = QLabel("Open a workspace (File ▸ Open Workspace…) or the demo workspace to start.")
-        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.tabs.addTab(self._placeholder, "Start")
+        self.preview = PreviewWidget()
+        self.item_info = QLabel("Open a workspace (File ▸ Open Workspace…) or the demo workspace (Ctrl+Shift+D).")
+        self.item_info.setObjectName("itemInfo")
+        self.item_info.setWordWrap(True)
+        preview_page = QWidget()
+        preview_layout = QVBoxLayout(preview_page)
+        preview_layout.addWidget(self.preview, 1)
+        preview_layout.addWidget(self.item_info)
+        self.tabs.addTab(preview_page, "Preview")
 
         self._build_menus()
         self.statusBar().showMessage("Ready")
@@ -222,7 +230,25 @@ class MainWindow(QMainWindow):
     # Items and tabs ---------------------------------------------------------------------------------
     def select_item(self, item_id: int) -> None:
         self.current_item_id = item_id
+        if self.workspace is not None:
+            item = self.workspace.item(item_id)
+            self.preview.set_video(self.workspace.media_path(item))
+            self.item_info.setText(self.describe_item(item))
         self.on_item_selected(item_id)
+
+    @staticmethod
+    def describe_item(item: Any) -> str:
+        parts = [f"<b>{item.title or item.original_name}</b> — #{item.id}, {item.kind.replace('_', '-')}",
+                 f"{item.width}×{item.height}, {item.fps or 0:.2f} fps, {item.duration or 0:.2f} s, "
+                 f"{item.frame_count} frames",
+                 "audio" if item.has_audio else "no audio"]
+        if item.owner:
+            parts.append(f"owner {item.owner}")
+        if item.licence:
+            parts.append(f"licence {item.licence}")
+        if item.parent_id:
+            parts.append(f"from #{item.parent_id}")
+        return " · ".join(parts)
 
     def on_item_selected(self, item_id: int) -> None:
         """Hook for tabs that show the current item."""
@@ -262,4 +288,5 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.jobs.cancel_all()
         self.jobs.wait(10000)
+        self.preview.close_source()
         super().closeEvent(event)

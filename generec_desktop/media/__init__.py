@@ -6,6 +6,7 @@ display rotation applied; timestamps are seconds from the first video frame.
 - ``probe(path) -> MediaInfo``; ``read_cover(path) -> ndarray | None``
 - ``sample_frames(path, *, rate=None, timestamps=None, max_side=None, progress, cancel) -> list[Frame]``
 - ``iter_frames(path, *, start=0.0, end=None, max_side=None)``; ``decode_range(path, start, end)``
+- ``frame_times(path) -> ndarray``: every frame's presentation time (demux only, cached)
 - ``cut(path, start, end, out_path, *, crf=18, preset="veryfast", progress, cancel) -> MediaInfo``
 - ``encode_frames(frames, out_path, fps, *, audio_from=None, crf=23, preset, metadata, ...)``
 - ``transform_video(src, dst, fn, *, start=0.0, end=None, crf=23, preset, metadata, ...)``
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from generec_desktop.media.types import AudioSource, Frame, MediaError, MediaInfo
 
 if TYPE_CHECKING:
-    from generec_desktop.media.decode import decode_range, iter_frames, sample_frames
+    from generec_desktop.media.decode import decode_range, frame_times, iter_frames, sample_frames
     from generec_desktop.media.encode import VideoWriter, cut, encode_frames, read_audio, transform_video
     from generec_desktop.media.probing import probe, read_cover
 
@@ -38,6 +39,7 @@ __all__ = [
     "cut",
     "decode_range",
     "encode_frames",
+    "frame_times",
     "iter_frames",
     "probe",
     "read_audio",
@@ -51,6 +53,7 @@ _LAZY = {
     "sample_frames": "decode", "iter_frames": "decode", "decode_range": "decode",
     "VideoWriter": "encode", "cut": "encode", "encode_frames": "encode", "read_audio": "encode",
     "transform_video": "encode",
+    "frame_times": "decode",
 }
 
 

@@ -126,6 +126,11 @@ def _plan(index: VideoIndex, wanted: Sequence[int]) -> list[tuple[int | None, li
     return runs
 
 
+def frame_times(path: str | os.PathLike[str]) -> np.ndarray:
+    """Presentation time (seconds from the first frame) of every frame, from demuxing only (cached)."""
+    return scan(Path(path)).times.copy()
+
+
 def sample_frames(
     path: str | os.PathLike[str],
     *,

@@ -54,3 +54,22 @@ def test_import_in_background_and_bad_file_message(qtbot, make_window, workspace
     assert "Traceback" not in window.last_error
     assert len(window.library.item_ids()) == 2
     assert bad.read_text() == "this is not a video"
+
+
+def test_preview_scrubs_frame_exactly_and_plays(qtbot, make_window, workspace_with_item):
+    window = make_window()
+    window.open_workspace(workspace_with_item)
+    window.library.list.setCurrentRow(0)
+    preview = window.preview
+    assert len(preview.times) > 100
+    with qtbot.waitSignal(preview.frame_shown, timeout=10000, check_params_cb=lambda i, t: i == 37) as shown:
+        preview.slider.setValue(37)
+    assert abs(shown.args[1] - preview.times[37]) < 1e-9
+    assert "frame 38/" in preview.time_label.text()
+    with qtbot.waitSignal(preview.frame_shown, timeout=10000, check_params_cb=lambda i, t: i == 38):
+        preview.step(1)
+    assert preview.current_index == 38
+    preview.toggle_play()
+    qtbot.waitUntil(lambda: preview.current_index > 40, timeout=10000)
+    preview.pause()
+    assert not preview.playing
