@@ -1,0 +1,85 @@
+"""Fixtures for the encoder tests: an isolated data home, repo models/ and HF cache; no network."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# tests/ holds the shared media generators (tests/mediagen.py); it is not a package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Point the data home, the repo ``models/`` and the Hugging Face cache at empty temp folders."""
+    from generec_desktop.encoders import discovery, registry
+
+    home = tmp_path / "home"
+    repo_models = tmp_path / "repo-models"
+    hf = tmp_path / "hf-cache"
+    monkeypatch.setenv("GENEREC_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(discovery, "repo_models_dir", lambda: repo_models)
+    monkeypatch.setattr(discovery, "_hf_cache_dir", lambda: hf)
+    registry.clear_encoder_cache()
+    yield {"home": home, "repo_models": repo_models, "hf": hf}
+    registry.clear_encoder_cache()
+
+
+@pytest.fixture(scope="session")
+def vit_s32_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised checkpoint of open_clip's real ViT-S-32 architecture (fp16 safetensors)."""
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = open_clip.create_model("ViT-S-32")  # no `pretrained`: random init, nothing downloaded
+    path = tmp_path_factory.mktemp("ckpt") / "ViT-S-32.safetensors"
+    save_file({k: v.detach().half().contiguous() for k, v in model.state_dict().items()}, str(path))
+    return path
+
+
+TINY_CFG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture
+def tiny_cfg() -> dict:
+    """A fresh copy of the reduced CLIP config."""
+    import copy
+
+    return copy.deepcopy(TINY_CFG)
+
+
+@pytest.fixture
+def tiny_hf_folder() -> Callable[..., Path]:
+    """A factory ``make(folder, seed=0) -> weights path`` (see :func:`write_tiny_hf_folder`)."""
+    return write_tiny_hf_folder
+
+
+def write_tiny_hf_folder(folder: Path, seed: int = 0) -> Path:
+    """A Hugging Face-layout open_clip folder: open_clip's CLIP class with a reduced config, random weights."""
+    import json
+
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    model = open_clip.CLIP(**TINY_CFG)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "open_clip_config.json").write_text(
+        json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3}})
+    )
+    weights = folder / "open_clip_model.safetensors"
+    save_file(model.state_dict(), str(weights))
+    return weights

