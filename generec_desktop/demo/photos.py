@@ -58,7 +58,6 @@ PHOTOS: tuple[Photo, ...] = (
     Photo("coins", "objects", "skimage:coins", "Walters Art Museum, public domain (scikit-image)"),
     Photo("page", "text", "skimage:page", "scikit-image sample, CC0"),
     Photo("text", "text", "skimage:text", "scikit-image sample, CC0"),
-    Photo("brick", "text", "skimage:brick", "scikit-image texture sample, CC0"),
 )
 
 _BY_NAME = {p.name: p for p in PHOTOS}

@@ -111,7 +111,7 @@ class VideoWriter:
     def __init__(self, out_path: str | os.PathLike[str], fps: float, *,
                  audio_from: AudioSource | None = None, crf: int = 23, preset: str = "veryfast",
                  metadata: dict[str, str] | None = None, time_base: Fraction | None = None,
-                 odd: Literal["pad", "crop"] = "pad") -> None:
+                 odd: Literal["pad", "crop"] = "pad", codec_options: dict[str, str] | None = None) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}.")
         self.out_path = Path(out_path)
@@ -122,6 +122,8 @@ class VideoWriter:
         self.time_base = time_base or 1 / self.rate
         self.audio_from = audio_from
         self.crf, self.preset, self.odd = crf, preset, odd
+        # Extra libx264 options, e.g. {"x264-params": "mbtree=0"} for byte-reproducible encodes.
+        self.codec_options = dict(codec_options or {})
         self.metadata = dict(metadata or {})
         self.frame_count = 0
         self.info: MediaInfo | None = None
@@ -160,7 +162,8 @@ class VideoWriter:
             self._container = av.open(str(self._tmp), mode="w", format=self._format, options=options)
             self._container.metadata.update(self.metadata)
             vs = self._container.add_stream("libx264", rate=self.rate,
-                                            options={"crf": str(self.crf), "preset": self.preset})
+                                            options={"crf": str(self.crf), "preset": self.preset,
+                                                     **self.codec_options})
             vs.width, vs.height, vs.pix_fmt = ew, eh, "yuv420p"
             vs.codec_context.time_base = self.time_base
             vs.time_base = self.time_base
@@ -278,12 +281,12 @@ class VideoWriter:
 
 def encode_frames(frames: Iterable[np.ndarray], out_path: str | os.PathLike[str], fps: float, *,
                   audio_from: AudioSource | None = None, crf: int = 23, preset: str = "veryfast",
-                  metadata: dict[str, str] | None = None, progress: Progress | None = None,
-                  cancel: CancelToken | None = None) -> MediaInfo:
+                  metadata: dict[str, str] | None = None, codec_options: dict[str, str] | None = None,
+                  progress: Progress | None = None, cancel: CancelToken | None = None) -> MediaInfo:
     """Encode RGB ``frames`` at a constant ``fps`` (H.264 yuv420p, AAC from ``audio_from``)."""
     total = len(frames) if hasattr(frames, "__len__") else 0  # type: ignore[arg-type]
     with VideoWriter(out_path, fps, audio_from=audio_from, crf=crf, preset=preset,
-                     metadata=metadata) as writer:
+                     metadata=metadata, codec_options=codec_options) as writer:
         for i, image in enumerate(frames):
             check_cancel(cancel)
             writer.write(image)
