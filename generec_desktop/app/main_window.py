@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from generec_desktop import __version__
+from generec_desktop.app.audiences import AudiencesPanel
 from generec_desktop.app.jobs_panel import JobsPanel
 from generec_desktop.app.library import LibraryPanel
 from generec_desktop.app.preview import PreviewWidget
@@ -28,11 +29,34 @@ from generec_desktop.app.worker import JobManager
 
 log = logging.getLogger(__name__)
 
+# (module under generec_desktop/app/tabs, class, tab title), in tab order; a missing module is skipped.
+FEATURE_TABS = (
+    ("thumbnails", "ThumbnailsTab", "Thumbnails"),
+    ("clips", "ClipsTab", "Clips"),
+    ("style", "StyleTab", "Style"),
+    ("revise", "ReviseTab", "Revise && Create"),
+    ("checks", "ChecksTab", "Checks"),
+    ("export", "ExportTab", "Export"),
+)
+
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.webm *.avi);;All files (*)"
 
 
 class MainWindow(QMainWindow):
-    """GeneRec Desktop's window. Core objects (the workspace) are plain Python; Qt stays here."""
+    """GeneRec Desktop's window. Core objects (the workspace) are plain Python; Qt stays here.
+
+    Tabs are QWidgets built with the window (``tab_class(window)``) that listen to its signals:
+    ``workspace_opened(ws)``, ``item_changed(item_id)``, ``audiences_changed(ids)``,
+    ``profiles_changed(profile_set | None)``, ``library_changed()``. They read ``window.workspace``,
+    ``window.current_item_id``, ``window.selected_audiences()``, ``window.profiles``, run long work
+    through ``window.jobs.submit`` and push edits on ``window.undo_stack``.
+    """
+
+    workspace_opened = Signal(object)
+    item_changed = Signal(int)
+    audiences_changed = Signal(list)
+    profiles_changed = Signal(object)
+    library_changed = Signal()
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -40,6 +64,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self.settings = settings if settings is not None else QSettings()
         self.workspace: Any = None  # generec_desktop.corpus.Workspace
+        self.profiles: Any = None  # generec_desktop.profiles.ProfileSet
         self.current_item_id: int | None = None
         self.last_error: str | None = None
         self.undo_stack = QUndoStack(self)
@@ -53,6 +78,15 @@ class MainWindow(QMainWindow):
         lib_dock.setWidget(self.library)
         lib_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, lib_dock)
+
+        self.audiences = AudiencesPanel()
+        self.audiences.audiences_changed.connect(self.audiences_changed)
+        self.audiences.build_requested.connect(self.build_profiles)
+        aud_dock = QDockWidget("Audiences", self)
+        aud_dock.setObjectName("audiencesDock")
+        aud_dock.setWidget(self.audiences)
+        aud_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, aud_dock)
 
         self.jobs_panel = JobsPanel(self.jobs)
         jobs_dock = QDockWidget("Jobs", self)
@@ -73,6 +107,7 @@ class MainWindow(QMainWindow):
         preview_layout.addWidget(self.preview, 1)
         preview_layout.addWidget(self.item_info)
         self.tabs.addTab(preview_page, "Preview")
+        self._add_feature_tabs()
 
         self._build_menus()
         self.statusBar().showMessage("Ready")
@@ -165,7 +200,69 @@ class MainWindow(QMainWindow):
         return True
 
     def on_workspace_opened(self) -> None:
-        """Hook for tabs that need the workspace (profiles, audiences)."""
+        """Tell the tabs, then load the audience profiles in the background."""
+        self.profiles = None
+        self.audiences.set_profiles(None)
+        self.audiences.status.setText("Loading audience profiles…")
+        self.workspace_opened.emit(self.workspace)
+        self.load_profiles()
+
+    def _add_feature_tabs(self) -> None:
+        """The feature tabs (Thumbnails, Clips, Style, …), each from its own module under app/tabs/."""
+        import importlib
+
+        for module_name, class_name, title in FEATURE_TABS:
+            try:
+                module = importlib.import_module(f"generec_desktop.app.tabs.{module_name}")
+            except ModuleNotFoundError as exc:
+                if exc.name == f"generec_desktop.app.tabs.{module_name}":
+                    continue
+                raise
+            self.tabs.addTab(getattr(module, class_name)(self), title)
+
+    def selected_audiences(self) -> list[str]:
+        """The audience ids selected in the audiences panel (``"segment:0"``, ``"user:42"``…)."""
+        return self.audiences.selected_ids()
+
+    def load_profiles(self) -> None:
+        ws = self.workspace
+        if ws is None:
+            return
+
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.profiles import ProfilesError, load_profiles
+
+            try:
+                return load_profiles(ws)
+            except ProfilesError:
+                return None
+
+        self.jobs.submit("Load audience profiles", job, on_done=self._set_profiles,
+                         on_error=lambda m: self.show_error("Cannot load audience profiles", m))
+
+    def _set_profiles(self, profiles: Any) -> None:
+        self.profiles = profiles
+        self.audiences.set_profiles(profiles)
+        self.profiles_changed.emit(profiles)
+
+    def build_profiles(self) -> None:
+        """Build User_Hist profiles and segments and train the recommender, in the background."""
+        ws = self.workspace
+        if ws is None:
+            self.show_error("No workspace", "Open a workspace first.")
+            return
+
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.jobs import Steps
+            from generec_desktop.profiles import build_profiles, train_recommender
+
+            steps = Steps(progress, {"profiles": 2, "recommender": 1})
+            profiles = build_profiles(ws, progress=steps["profiles"], cancel=cancel)
+            train_recommender(ws, progress=steps["recommender"], cancel=cancel)
+            return profiles
+
+        self.jobs.submit("Build audience profiles", job, on_done=self._set_profiles,
+                         on_error=lambda m: self.show_error("Cannot build profiles", m))
 
     def restore_last_workspace(self) -> None:
         last = self.settings.value("workspace/last")
@@ -198,6 +295,7 @@ class MainWindow(QMainWindow):
         items = self.workspace.items()
         covers = {it.id: self.workspace.cover_path(it) for it in items}
         self.library.set_items(items, covers)
+        self.library_changed.emit()
 
     # Import ---------------------------------------------------------------------------------------
     def _ask_import(self) -> None:
@@ -251,7 +349,7 @@ class MainWindow(QMainWindow):
         return " · ".join(parts)
 
     def on_item_selected(self, item_id: int) -> None:
-        """Hook for tabs that show the current item."""
+        self.item_changed.emit(item_id)
 
     def show_tab(self, name: str) -> None:
         for i in range(self.tabs.count()):

@@ -1,0 +1,1 @@
+"""Feature tabs of the main window, one module each (see MainWindow docstring for the protocol)."""
