@@ -25,9 +25,11 @@ COMMAND_MODULES = (
     "generec_desktop.encoders.commands",
     "generec_desktop.profiles.commands",
     "generec_desktop.editor.commands",
+    "generec_desktop.editor.personalize_commands",
     "generec_desktop.instructor.commands",
     "generec_desktop.diffusion.commands",
     "generec_desktop.fidelity.commands",
+    "generec_desktop.fidelity.export_commands",
     "generec_desktop.evaluation.commands",
 )
 

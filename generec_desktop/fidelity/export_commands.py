@@ -1,0 +1,136 @@
+"""``generec check``, ``generec export``, ``generec versions`` and ``generec provenance verify``.
+
+``check W (FILE | VERSION | ITEM_ID) [--json] [--blur]``: the six checks of a pending version (by id or
+path), an item of the corpus (by id), or any file. ``export W VERSION [--override-reason TEXT]``: the
+atomic export. ``versions W``: pending versions. ``provenance verify FILE``: file and manifest match.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from generec_desktop.cli_support import add_json_flag, emit, progress_bar
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the check / export / versions / provenance commands."""
+    c = subparsers.add_parser("check", help="run the six fidelity checks on a version, an item or a file")
+    c.add_argument("workspace", type=Path)
+    c.add_argument("target", help="a pending version id or path, an item id, or a media file")
+    c.add_argument("--original", type=Path, default=None, help="for a plain file: its original")
+    c.add_argument("--frames", type=int, default=8, help="frames sampled (default 8)")
+    c.add_argument("--blur", action="store_true", help="also make a new pending version with faces blurred")
+    add_json_flag(c)
+    c.set_defaults(func=_cmd_check)
+
+    e = subparsers.add_parser("export", help="export a pending version into the corpus (atomic, watermarked)")
+    e.add_argument("workspace", type=Path)
+    e.add_argument("version", help="pending version id or path")
+    e.add_argument("--override-reason", default=None, help="export despite failing checks; the reason is recorded")
+    e.add_argument("--uploader", default=None, help="who exports (default: the source item's owner)")
+    e.add_argument("--crf", type=int, default=23)
+    e.add_argument("--preset", default="veryfast")
+    add_json_flag(e)
+    e.set_defaults(func=_cmd_export)
+
+    v = subparsers.add_parser("versions", help="list the pending versions of a workspace")
+    v.add_argument("workspace", type=Path)
+    add_json_flag(v)
+    v.set_defaults(func=_cmd_versions)
+
+    p = subparsers.add_parser("provenance", help="provenance manifests")
+    sub = p.add_subparsers(dest="provenance_command", metavar="ACTION", required=True)
+    pv = sub.add_parser("verify", help="say whether a file and its manifest still match")
+    pv.add_argument("file", type=Path)
+    pv.add_argument("--manifest", type=Path, default=None, help="the sidecar (default: found beside the file)")
+    pv.add_argument("--no-watermark", action="store_true", help="skip the watermark check")
+    add_json_flag(pv)
+    pv.set_defaults(func=_cmd_verify)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.fidelity import export as ex
+    from generec_desktop.fidelity.checks import CheckContext, run_checks
+
+    extra: dict[str, Any] = {}
+    with Workspace.open(args.workspace) as ws, progress_bar(args, "check") as progress:
+        target = str(args.target)
+        if target.isdigit() and not Path(target).exists():
+            rep = ex.check_item(ws, int(target), frames=args.frames, progress=progress, cancel=args.cancel)
+        else:
+            try:
+                pv = ex.load_pending(ws, target)
+            except ex.VersionError:
+                if not Path(target).is_file():
+                    raise
+                pv = None
+            if pv is not None:
+                rep = ex.check_version(ws, pv, frames=args.frames, progress=progress, cancel=args.cancel)
+                if args.blur and rep.check("privacy").evidence:
+                    extra["blurred_version"] = ex.blur_version(ws, pv, cancel=args.cancel).id
+            else:
+                ctx = CheckContext(original=args.original, kind="ai_edited" if args.original else "ai_created")
+                rep = run_checks(Path(target), ctx, frames=args.frames, progress=progress, cancel=args.cancel)
+
+    def text() -> str:
+        s = rep.summary()
+        if "blurred_version" in extra:
+            s += f"\nfaces blurred into the new pending version {extra['blurred_version']}"
+        return s
+
+    emit(args, {**rep.to_dict(), **extra}, text)
+    return 1 if rep.failed else 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.fidelity import export as ex
+
+    with Workspace.open(args.workspace) as ws, progress_bar(args, "export") as progress:
+        res = ex.run_export(ws, args.version, override_reason=args.override_reason, uploader=args.uploader,
+                            crf=args.crf, preset=args.preset, progress=progress, cancel=args.cancel)
+
+    def text() -> str:
+        lines = [f"exported version {res.version_id} as item {res.item.id} ({res.item.kind}, "
+                 f"watermark {res.payload:08x}) in {res.seconds:.1f} s",
+                 f"checks: {res.report.status}" + (" (overridden: reason recorded)" if res.overridden else ""),
+                 f"manifest: {res.sidecar}"]
+        for r in res.rank:
+            target = "  (target: recommended directly)" if r.targeted else ""
+            lines.append(f"  {r.audience:<14} rank {r.rank}/{r.of}{target}  {r.label[:40]}")
+        return "\n".join(lines)
+
+    data = {"item": res.item, "version_id": res.version_id, "payload_hex": f"{res.payload:08x}",
+            "overridden": res.overridden, "sidecar": res.sidecar, "status": res.report.status,
+            "rank": [{**r.__dict__, "percentile": r.percentile} for r in res.rank], "seconds": res.seconds,
+            "timings": res.timings}
+    emit(args, data, text)
+    return 0
+
+
+def _cmd_versions(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.fidelity import export as ex
+
+    with Workspace.open(args.workspace) as ws:
+        versions = ex.list_pending(ws)
+    rows = [{"id": v.id, "operation": v.operation, "kind": v.kind, "parent_id": v.parent_id,
+             "target_profile": v.target_profile, "exported_item_id": v.exported_item_id, "media": v.media}
+            for v in versions]
+    emit(args, rows, lambda: "\n".join(
+        f"{r['id']}  {r['operation']:<9} {r['kind']:<10} parent={r['parent_id']} target={r['target_profile']}"
+        + (f"  exported as item {r['exported_item_id']}" if r["exported_item_id"] else "") for r in rows)
+        or "no pending versions")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from generec_desktop.fidelity.provenance import verify_file
+
+    res = verify_file(args.file, manifest_path=args.manifest, watermark=not args.no_watermark)
+    emit(args, {"file": res.file, "manifest": res.manifest_path, "ok": res.ok, "sha256": res.file_sha256,
+                "checks": res.checks, "problems": res.problems}, res.summary())
+    return 0 if res.ok else 1

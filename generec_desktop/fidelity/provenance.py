@@ -1,0 +1,179 @@
+"""Provenance manifests (issue 8 part 3): one per exported version, as a JSON sidecar and as tags.
+
+The manifest records the source item and its sha256, the operations and parameters, model ids and
+weight hashes, the target audience, author/owner, the AI label, the fidelity report, the watermark
+payload. The *embedded* copy (container tag :data:`MANIFEST_TAG`) cannot hold the output file's own
+sha256 (a file cannot contain its own hash), so the *sidecar* adds ``output`` = {sha256, size}.
+:func:`verify_file` says whether a file and its manifest still match: the file's hash against the
+sidecar, the embedded copy against the sidecar, and (optionally) the watermark against the payload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generec_desktop.jobs import GenerecError
+
+__all__ = [
+    "MANIFEST_FORMAT",
+    "MANIFEST_TAG",
+    "SIDECAR_SUFFIX",
+    "ProvenanceError",
+    "ProvenanceVerification",
+    "canonical",
+    "find_sidecar",
+    "manifest_tags",
+    "read_sidecar",
+    "verify_file",
+    "write_sidecar",
+]
+
+MANIFEST_FORMAT = "generec-provenance/1"
+MANIFEST_TAG = "generec_provenance"
+SIDECAR_SUFFIX = ".provenance.json"
+
+
+class ProvenanceError(GenerecError):
+    """A manifest is missing or unreadable."""
+
+
+def canonical(manifest: dict[str, Any]) -> str:
+    """The manifest as canonical JSON (sorted keys, no spaces): what is embedded and compared."""
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def manifest_tags(manifest: dict[str, Any], ai_label: str) -> dict[str, str]:
+    """Container metadata tags carrying the manifest (without ``output``) and the AI label."""
+    from generec_desktop.fidelity.checks import AI_LABEL_TAG
+
+    core = {k: v for k, v in manifest.items() if k != "output"}
+    return {MANIFEST_TAG: canonical(core), AI_LABEL_TAG: ai_label, "comment": f"{ai_label} (generec provenance)"}
+
+
+def write_sidecar(path: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest`` to ``path`` atomically (temp file, fsync, rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}.json")
+    try:
+        with open(tmp, "x", encoding="utf-8") as fh:
+            json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    """A sidecar manifest; :class:`ProvenanceError` when unreadable."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ProvenanceError(f"The manifest {path} is missing or unreadable.") from exc
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise ProvenanceError(f"{path} is not a GeneRec provenance manifest.")
+    return data
+
+
+def find_sidecar(file: Path) -> Path | None:
+    """The sidecar of ``file``: ``<file>.provenance.json`` beside it, or in its workspace's ``provenance/``."""
+    file = Path(file).resolve()
+    beside = file.with_name(file.name + SIDECAR_SUFFIX)
+    if beside.is_file():
+        return beside
+    ws_side = file.parent.parent / "provenance" / (file.name + SIDECAR_SUFFIX)
+    if file.parent.name == "versions" and ws_side.is_file():
+        return ws_side
+    return None
+
+
+@dataclass(frozen=True)
+class ProvenanceVerification:
+    """Result of :func:`verify_file`; ``ok`` when every performed check matched."""
+
+    file: Path
+    manifest_path: Path | None
+    ok: bool
+    file_sha256: str
+    checks: dict[str, bool] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    manifest: dict[str, Any] | None = None
+
+    def summary(self) -> str:
+        """One line per problem, or a confirmation."""
+        if self.ok:
+            return f"{self.file.name}: file and manifest match ({', '.join(k for k in self.checks)})"
+        return f"{self.file.name}: MISMATCH\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+def verify_file(file: str | Path, *, manifest_path: str | Path | None = None, watermark: bool = True,
+                key: str | None = None) -> ProvenanceVerification:
+    """Check that ``file`` still matches its manifest (sidecar + embedded tag + watermark)."""
+    from generec_desktop.corpus.workspace import file_sha256
+
+    file = Path(file)
+    if not file.is_file():
+        raise ProvenanceError(f"{file} does not exist or is not a file.")
+    side = Path(manifest_path) if manifest_path is not None else find_sidecar(file)
+    sha = file_sha256(file)
+    checks: dict[str, bool] = {}
+    problems: list[str] = []
+    manifest = read_sidecar(side) if side is not None else None
+    embedded: dict[str, Any] | None = None
+    try:
+        from generec_desktop import media
+
+        raw = media.probe(file).metadata.get(MANIFEST_TAG)
+        embedded = json.loads(raw) if raw else None
+    except (GenerecError, ValueError):
+        embedded = None
+    if manifest is None and embedded is None:
+        return ProvenanceVerification(file, None, False, sha, {}, ["no manifest: neither a sidecar nor embedded tags"])
+    if manifest is not None:
+        want = (manifest.get("output") or {}).get("sha256")
+        checks["sha256"] = want == sha
+        if not checks["sha256"]:
+            problems.append(f"the file's sha256 {sha[:12]}… differs from the manifest's {str(want)[:12]}…: "
+                            "the file was changed after export")
+    else:
+        problems.append("no sidecar manifest: only the embedded copy was checked")
+    if embedded is not None and manifest is not None:
+        core = {k: v for k, v in manifest.items() if k != "output"}
+        checks["embedded"] = canonical(core) == canonical(embedded)
+        if not checks["embedded"]:
+            problems.append("the embedded manifest differs from the sidecar")
+    elif manifest is not None:
+        checks["embedded"] = False
+        problems.append("the file carries no embedded manifest tag")
+    ref = manifest if manifest is not None else embedded
+    payload = ((ref or {}).get("watermark") or {}).get("payload")
+    if watermark and payload:
+        from generec_desktop.fidelity import watermark as wm
+
+        det = wm.detect_video(file, max_frames=16, key=key or wm.DEFAULT_KEY) if not _image(file) else \
+            wm.detect_images([_read(file)], key=key or wm.DEFAULT_KEY)
+        checks["watermark"] = det.found and det.payload == int(payload, 16)
+        if not checks["watermark"]:
+            found = f"{det.payload:08x}" if det.payload is not None else "none"
+            problems.append(f"the watermark ({found}) does not carry the manifest's payload {payload}")
+    ok = bool(checks) and all(checks.values()) and manifest is not None
+    return ProvenanceVerification(file, side, ok, sha, checks, problems, ref)
+
+
+def _image(path: Path) -> bool:
+    from generec_desktop.fidelity.checks import IMAGE_SUFFIXES
+
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _read(path: Path) -> Any:
+    from generec_desktop.fidelity.checks import _read_image
+
+    return _read_image(path)
