@@ -41,6 +41,7 @@ def test_export_makes_a_watermarked_item_with_provenance(ws_item) -> None:
     assert new.author == new.owner == "ann" and new.watermark_payload == f"{res.payload:08x}"
     assert [e.operation for e in ws.lineage(new.id)] == ["style"]
     assert res.timings["checks"] < 0.5  # the cached report was reused
+    assert "encode1" not in res.timings, "the mark should read back at the default strength without a retry"
     tags = media.probe(ws.media_path(new)).metadata
     embedded = json.loads(tags[MANIFEST_TAG])
     assert embedded["source"]["sha256"] == item.sha256 and embedded["target_audience"] == "segment:0"
