@@ -109,3 +109,30 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(GenerecError, match="does not exist"):
         run_checks(tmp_path / "nope.mp4")
+
+
+def _with_plate(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    img = cv2.resize(rgb, (640, 480)).copy()
+    x, y = 200, 150
+    cv2.rectangle(img, (x, y), (x + 260, y + 56), (245, 245, 245), -1)
+    cv2.rectangle(img, (x, y), (x + 260, y + 56), (20, 20, 20), 3)
+    cv2.putText(img, "A123BC 77", (x + 10, y + 42), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (15, 15, 15), 3)
+    return img
+
+
+def test_licence_plate_found_on_a_photo_and_not_on_clean_media(tmp_path: Path, bunny: Path) -> None:
+    import skimage.data
+
+    from generec_desktop.fidelity.checks import detect_plates
+
+    rocket = skimage.data.rocket()
+    assert detect_plates(_with_plate(rocket)), "a plate pasted on a real photo should be found"
+    assert detect_plates(rocket) == []
+    path = tmp_path / "plate.png"
+    Image.fromarray(_with_plate(rocket)).save(path)
+    privacy = run_checks(path).check("privacy")
+    assert privacy.status == "warn" and privacy.metrics["plates"] >= 1
+    assert any(e.kind == "licence_plate" for e in privacy.evidence)
+    assert run_checks(bunny).check("privacy").metrics["plates"] == 0
