@@ -317,6 +317,7 @@ def build_demo_workspace(
     sample_videos: bool = True,
     size: tuple[int, int] = (640, 360),
     fps: int = 25,
+    with_profiles: bool = True,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> DemoResult:
@@ -324,6 +325,8 @@ def build_demo_workspace(
 
     Deterministic for ``seed``: the same videos (byte for byte, with the same libraries), CSV and
     ground truth. ``sample_videos=False`` and a smaller ``size`` make quick test builds.
+    ``with_profiles`` also builds the audience profiles and trains the recommender (built-in
+    encoder), so the workspace opens ready to personalise.
     """
     from generec_desktop.corpus.workspace import Workspace
 
@@ -335,7 +338,7 @@ def build_demo_workspace(
     users = simulate_users(n_users, seed=seed)
     samples = SAMPLE_VIDEOS if sample_videos else ()
     sample_paths = [_sample_path(s) for s in samples]
-    steps = Steps(progress, {"render": 8.0, "import": 2.0, "users": 1.0})
+    steps = Steps(progress, {"render": 8.0, "import": 2.0, "users": 1.0, "profiles": 2.0 if with_profiles else 0.0})
     timings: dict[str, float] = {}
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
@@ -387,6 +390,14 @@ def build_demo_workspace(
                 for it in interactions
             )
             report(steps["users"], 0.7, "Added the simulated users")
+            if with_profiles:
+                t_prof = time.perf_counter()
+                from generec_desktop.profiles import build_profiles, train_recommender
+
+                prof_steps = Steps(steps["profiles"], {"build": 2.0, "train": 1.0})
+                build_profiles(ws, progress=prof_steps["build"], cancel=cancel)
+                train_recommender(ws, progress=prof_steps["train"], cancel=cancel)
+                timings["profiles"] = time.perf_counter() - t_prof
         finally:
             ws.close()
 
