@@ -389,7 +389,7 @@ def build_demo_workspace(
                 (user_ids[it.user], item_ids[it.item], datetime.fromtimestamp(it.timestamp, UTC), it.weight)
                 for it in interactions
             )
-            report(steps["users"], 0.7, "Added the simulated users")
+            report(steps["users"], 1.0, "Added the simulated users")
             if with_profiles:
                 t_prof = time.perf_counter()
                 from generec_desktop.profiles import build_profiles, train_recommender
@@ -423,7 +423,7 @@ def build_demo_workspace(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     timings["total"] = time.perf_counter() - t_start
-    report(steps["users"], 1.0, "Demo workspace ready")
+    report(progress, 1.0, "Demo workspace ready")
     return DemoResult(
         workspace=dest, seed=seed, n_videos=len(plans), n_sample_videos=len(samples), n_users=len(users),
         n_interactions=len(interactions), ground_truth=dest / DEMO_DIR / "ground_truth.json",
