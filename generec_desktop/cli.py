@@ -56,10 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``generec``; returns the process exit code."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:  # answered before any subcommand module is imported
+        print(f"generec {__version__}")
+        return 0
     from generec_desktop.cli_support import run_command
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
