@@ -38,6 +38,16 @@ def _output_format(path: Path) -> str:
     return fmt
 
 
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def _encodable_layout(name: str, channels: int) -> str:
+    """A layout name the AAC encoder accepts: WAV files often report an unnamed "2 channels" layout."""
+    if name and "channels" not in name:
+        return name
+    return _DEFAULT_LAYOUTS.get(int(channels or 2), "stereo")
+
+
 def read_audio(source: AudioSource) -> tuple[np.ndarray, int, str] | None:
     """The audio of ``source`` as float32 planar samples (channels, n), its rate and layout name.
 
@@ -54,7 +64,7 @@ def read_audio(source: AudioSource) -> tuple[np.ndarray, int, str] | None:
             return None
         stream = container.streams.audio[0]
         rate = int(stream.rate or stream.codec_context.sample_rate)
-        layout = stream.codec_context.layout.name
+        layout = _encodable_layout(stream.codec_context.layout.name, stream.codec_context.channels)
         channels = int(stream.channels)
         first = round(max(0.0, source.start) * rate)
         last = None if source.end is None else round(source.end * rate)

@@ -141,3 +141,26 @@ def test_bad_requests(barcode_video, tmp_path):
         w.write(barcode_image(1, 32, 48))
     assert not (tmp_path / "s.mp4").exists()
     assert probe(barcode_video).frame_count == 100
+
+
+def test_wav_audio_with_unnamed_layout_is_encoded(tmp_path):
+    """A plain stereo WAV reports an unnamed "2 channels" layout; muxing it as AAC must still work."""
+    import wave
+
+    import numpy as np
+
+    from generec_desktop import media
+
+    wav = tmp_path / "tone.wav"
+    rate = 22050
+    t = np.arange(rate) / rate
+    pcm = (np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], 1) * 12000).astype("<i2")
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    frames = [np.full((64, 96, 3), i * 10, np.uint8) for i in range(25)]
+    info = media.encode_frames(frames, tmp_path / "out.mp4", 25, audio_from=media.AudioSource(wav))
+    assert info.has_audio and info.audio_channels == 2
+    assert abs(info.audio_duration - info.duration) < 1024 / rate + 1e-6
