@@ -29,3 +29,45 @@ def make_window(qtbot, tmp_path, monkeypatch):
         window.jobs.cancel_all()
         assert window.jobs.wait(30000), "a background job did not stop after cancel"
         assert not leaked, f"jobs still running at the end of the test: {leaked}"
+
+
+# --- Feature tabs: one small demo workspace (with profiles and a recommender) per test session ---------
+
+
+@pytest.fixture(scope="session")
+def demo_workspace_master(tmp_path_factory):
+    """A small demo workspace built once: 4 videos, 40 simulated users, profiles + recommender trained."""
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.demo import build_demo_workspace
+    from generec_desktop.profiles import build_profiles, train_recommender
+
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    build_demo_workspace(root, n_videos=4, n_users=40, size=(320, 180), sample_videos=False)
+    ws = Workspace.open(root)
+    try:
+        build_profiles(ws)
+        train_recommender(ws, epochs=5)
+    finally:
+        ws.close()
+    return root
+
+
+@pytest.fixture
+def demo_workspace(demo_workspace_master, tmp_path):
+    """A private copy of the session's demo workspace (tests add versions and items to it)."""
+    import shutil
+
+    dst = tmp_path / "demo-ws"
+    shutil.copytree(demo_workspace_master, dst)
+    return dst
+
+
+@pytest.fixture
+def demo_window(make_window, demo_workspace, qtbot):
+    """A window with the demo workspace open, its profiles loaded and the first item selected."""
+    window = make_window()
+    assert window.open_workspace(demo_workspace)
+    qtbot.waitUntil(lambda: window.profiles is not None and not window.jobs.running(), timeout=60000)
+    window.library.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=60000)
+    return window

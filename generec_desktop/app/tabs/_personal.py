@@ -1,0 +1,53 @@
+"""Starting the personalisation job (thumbnails + clips for the selected audiences) shared by two tabs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generec_desktop.app.versions import ensure_results
+from generec_desktop.app.widgets import FeatureTab, setting
+
+JOB_KEY = "personalize"
+
+
+def personalize_blocker(tab: FeatureTab) -> str:
+    """Why personalisation cannot run now (empty string when it can)."""
+    w = tab.window_
+    if w.workspace is None:
+        return "Open a workspace first (File ▸ Open Workspace…, or Ctrl+Shift+D for the demo)."
+    if w.current_item_id is None:
+        return "Select a video in the library on the left."
+    if w.profiles is None:
+        return ("No audience profiles yet: click <b>Build profiles</b> in the Audiences panel "
+                "(it needs interactions in the workspace).")
+    if not w.selected_audiences():
+        return "Select one or more audiences on the right (Ctrl-click to compare several)."
+    return ""
+
+
+def start_personalize(tab: FeatureTab) -> Any:
+    """Compute thumbnails and clips of the current item for the selected audiences, in the background."""
+    blocker = personalize_blocker(tab)
+    if blocker:
+        tab.window_.statusBar().showMessage(blocker.replace("<b>", "").replace("</b>", ""), 6000)
+        return None
+    w = tab.window_
+    ws, item_id = w.workspace, w.current_item_id
+    # ids, not Audience objects: the core then also resolves each audience's liked items (for "generated")
+    audiences = list(w.selected_audiences())
+    encoder = setting(w, "prefs/encoder", "builtin") or "builtin"
+    if getattr(w.profiles, "encoder_id", None) and not str(w.profiles.encoder_id).startswith(encoder.split(":")[0]):
+        encoder = "builtin"  # the profiles decide the space; a mismatched preference would fail the dot products
+    results = ensure_results(w)
+
+    def job(progress: Any, cancel: Any) -> Any:
+        from generec_desktop.editor.personalize import personalize
+
+        return personalize(ws, item_id, audiences, encoder=encoder,  progress=progress, cancel=cancel)
+
+    def done(result: Any) -> None:
+        results.set(item_id, result)
+
+    # Both tabs share one key on the window so the same job cannot run twice from two tabs.
+    return tab.submit(JOB_KEY, f"Personalise item #{item_id} for {len(audiences)} audience(s)", job, done,
+                      "Personalisation failed")

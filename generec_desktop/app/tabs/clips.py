@@ -1,0 +1,276 @@
+"""Clips tab: each audience's clip (Eq. 2) as a range on a timeline strip — playable, adjustable, exportable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from generec_desktop.app.commands import AddVersionCommand, SetValueCommand
+from generec_desktop.app.preview import format_time
+from generec_desktop.app.tabs._personal import JOB_KEY, personalize_blocker, start_personalize
+from generec_desktop.app.versions import ensure_results
+from generec_desktop.app.widgets import PALETTE, FeatureTab, TimelineStrip, add_action, local_preview
+
+REFRAMES = (("Original frame", None), ("Vertical 9:16", "9:16"), ("Square 1:1", "1:1"), ("Wide 16:9", "16:9"))
+
+
+class ClipsTab(FeatureTab):
+    """Per-audience clip ranges of the current item; the ranges are edits (undoable) until exported."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.results = ensure_results(window)
+        self.results.updated.connect(lambda item_id: self.show_results())
+        self.ranges: dict[str, tuple[float, float]] = {}  # audience id -> (start, end), as edited
+        self.scores: dict[str, float] = {}
+        self.duration = 0.0
+        self._play_end: float | None = None
+
+        self.compute_button = QPushButton("Compute thumbnails && clips")
+        self.compute_button.clicked.connect(lambda: start_personalize(self))
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: self.cancel(JOB_KEY))
+        top = QHBoxLayout()
+        top.addWidget(self.compute_button)
+        top.addWidget(self.cancel_button)
+        top.addStretch(1)
+
+        self.timeline = TimelineStrip()
+        self.timeline.seek_requested.connect(lambda t: self.preview.seek_time(t))
+        self.timeline.track_clicked.connect(self._select_row)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["Audience", "Start", "End", "Length", "Eq. 2 score", "Snapped to cut"])
+        self.table.setRootIsDecorated(False)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.itemDoubleClicked.connect(lambda *_: self.play_selected())
+        self.table.setColumnWidth(0, 260)
+
+        self.start_spin = QDoubleSpinBox()
+        self.end_spin = QDoubleSpinBox()
+        for spin, name in ((self.start_spin, "start"), (self.end_spin, "end")):
+            spin.setDecimals(2)
+            spin.setSuffix(" s")
+            spin.setSingleStep(0.1)
+            spin.setKeyboardTracking(False)
+            spin.valueChanged.connect(lambda v, n=name: self._edit_range(n, v))
+        self.reframe = QComboBox()
+        for text, value in REFRAMES:
+            self.reframe.addItem(text, value)
+        self.play_button = QPushButton("▶ Play clip")
+        self.play_button.clicked.connect(self.play_selected)
+        self.export_button = QPushButton("Make clip version")
+        self.export_button.setToolTip("Cut the clip (frame-exact, with its audio) into a pending version "
+                                      "(Ctrl+Shift+L)")
+        self.export_button.clicked.connect(self.export_selected)
+        edit_row = QHBoxLayout()
+        for w in (QLabel("Start"), self.start_spin, QLabel("End"), self.end_spin, QLabel("Reframe"), self.reframe,
+                  self.play_button, self.export_button):
+            edit_row.addWidget(w)
+        edit_row.addStretch(1)
+
+        self.preview = local_preview()
+        self.preview.frame_shown.connect(self._on_frame)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addLayout(edit_row)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.preview)
+        split.addWidget(left)
+        split.setSizes([420, 260])
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addLayout(top)
+        layout.addWidget(self.timeline)
+        layout.addWidget(split, 1)
+        add_action(window, "&Actions", "Make C&lip Version", self.export_selected, "Ctrl+Shift+L",
+                   "Cut the selected audience's clip into a pending version")
+        self.refresh()
+
+    # state ------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        blocker = personalize_blocker(self)
+        running = JOB_KEY in self.running
+        has = bool(self.ranges)
+        if running:
+            self.notice.set_text("Computing clips… (Eq. 2 windows over the sampled frames, snapped to shot cuts)")
+        elif blocker:
+            self.notice.set_text(blocker)
+        elif not has:
+            self.notice.set_text("Ready: click <b>Compute thumbnails &amp; clips</b> (Ctrl+T).")
+        else:
+            self.notice.set_text("")
+        self.compute_button.setEnabled(not blocker and not running)
+        self.cancel_button.setEnabled(running)
+        selected = self.selected_audience() is not None
+        for w in (self.start_spin, self.end_spin, self.play_button, self.export_button, self.reframe):
+            w.setEnabled(selected)
+
+    def on_item(self, item_id: int) -> None:
+        ws = self.ws
+        if ws is not None:
+            item = ws.item(item_id)
+            self.preview.set_video(ws.media_path(item))
+            self.duration = float(item.duration or 0.0)
+        self.show_results()
+
+    def on_workspace(self, ws: Any) -> None:
+        self.preview.set_video(None)
+        self.ranges.clear()
+        self.show_results()
+
+    def show_results(self) -> None:
+        result = self.results.get(self.window_.current_item_id)
+        self.ranges.clear()
+        self.scores.clear()
+        self.snapped: dict[str, str] = {}
+        if result is not None:
+            for aud in result.audiences:
+                if aud.clip is not None:
+                    self.ranges[aud.audience_id] = (aud.clip.start, aud.clip.end)
+                    self.scores[aud.audience_id] = aud.clip.score
+                    self.snapped[aud.audience_id] = ", ".join(
+                        s for s, on in (("start", aud.clip.snapped_start), ("end", aud.clip.snapped_end)) if on) or "—"
+        self._fill_table()
+        if self.table.topLevelItemCount():
+            self.table.setCurrentItem(self.table.topLevelItem(0))
+        self.refresh()
+
+    def _fill_table(self) -> None:
+        current = self.selected_audience()
+        self.table.blockSignals(True)
+        self.table.clear()
+        tracks = []
+        for k, (aid, (start, end)) in enumerate(self.ranges.items()):
+            colour = PALETTE[k % len(PALETTE)]
+            row = QTreeWidgetItem([self.audience_label(aid), format_time(start), format_time(end),
+                                   f"{end - start:.2f} s", f"{self.scores.get(aid, 0.0):.3f}",
+                                   self.snapped.get(aid, "—")])
+            row.setData(0, Qt.ItemDataRole.UserRole, aid)
+            row.setForeground(0, QColor(colour))
+            self.table.addTopLevelItem(row)
+            tracks.append((self.audience_label(aid), start, end, colour))
+            if aid == current:
+                self.table.setCurrentItem(row)
+        self.table.blockSignals(False)
+        self.timeline.set_tracks(self.duration, tracks)
+
+    def selected_audience(self) -> str | None:
+        row = self.table.currentItem()
+        return None if row is None else row.data(0, Qt.ItemDataRole.UserRole)
+
+    def _select_row(self, row: int) -> None:
+        if 0 <= row < self.table.topLevelItemCount():
+            self.table.setCurrentItem(self.table.topLevelItem(row))
+
+    def _on_selection(self) -> None:
+        aid = self.selected_audience()
+        if aid is not None and aid in self.ranges:
+            start, end = self.ranges[aid]
+            for spin, value in ((self.start_spin, start), (self.end_spin, end)):
+                spin.blockSignals(True)
+                spin.setRange(0.0, max(self.duration, end))
+                spin.setValue(value)
+                spin.blockSignals(False)
+            self.preview.seek_time(start)
+        self.refresh()
+
+    # edits (undoable) ---------------------------------------------------------------------------
+    def set_range(self, audience_id: str, start: float, end: float) -> None:
+        """Change a clip's range through the undo stack."""
+        old = self.ranges.get(audience_id)
+        if old is None or (start, end) == old:
+            return
+        if end - start < 0.1:
+            self.window_.show_error("Clip too short", "A clip must end at least 0.1 s after it starts.")
+            self._on_selection()
+            return
+
+        def apply(value: tuple[float, float], aid: str = audience_id) -> None:
+            self.ranges[aid] = value
+            self._fill_table()
+            if self.selected_audience() == aid:
+                self._on_selection()
+
+        self.window_.undo_stack.push(SetValueCommand(f"Change the clip of {self.audience_label(audience_id)}",
+                                                     apply, old, (start, end)))
+
+    def _edit_range(self, which: str, value: float) -> None:
+        aid = self.selected_audience()
+        if aid is None or aid not in self.ranges:
+            return
+        start, end = self.ranges[aid]
+        self.set_range(aid, value if which == "start" else start, value if which == "end" else end)
+
+    # playback and export ------------------------------------------------------------------------
+    def play_selected(self) -> None:
+        aid = self.selected_audience()
+        if aid is None:
+            return
+        start, end = self.ranges[aid]
+        self.preview.seek_time(start)
+        self._play_end = end
+        if not self.preview.playing:
+            self.preview.toggle_play()
+
+    def _on_frame(self, index: int, t: float) -> None:
+        self.timeline.set_cursor(t)
+        if self._play_end is not None and self.preview.playing and t >= self._play_end - 1e-6:
+            self.preview.pause()
+            self._play_end = None
+
+    def export_selected(self) -> Any:
+        """Cut the selected clip into a pending version, in the background; undoable."""
+        aid = self.selected_audience()
+        ws, item_id = self.ws, self.window_.current_item_id
+        if aid is None or ws is None or item_id is None:
+            self.window_.statusBar().showMessage("Select a clip first", 4000)
+            return None
+        start, end = self.ranges[aid]
+        reframe = self.reframe.currentData()
+        label = self.audience_label(aid)
+        src = ws.media_path(ws.item(item_id))
+
+        def job(progress: Any, cancel: Any) -> Any:
+            import tempfile
+            from pathlib import Path
+
+            from generec_desktop.editor.clips import export_clip
+            from generec_desktop.fidelity.export import create_pending
+
+            with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
+                out = Path(tmp) / "clip.mp4"
+                export_clip(src, (start, end), out, reframe=reframe, progress=progress, cancel=cancel)
+                return create_pending(ws, out, operation="clip", parent_id=item_id, move=True,
+                                      params={"start": start, "end": end, "reframe": reframe,
+                                              "score": self.scores.get(aid)},
+                                      target_profile=aid, time_offset=start if reframe is None else 0.0,
+                                      title=f"Clip of #{item_id} for {label} ({start:.2f}–{end:.2f} s)")
+
+        def done(pv: Any) -> None:
+            self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"Make clip for {label}"))
+            self.window_.statusBar().showMessage(f"Pending clip version {pv.id} created", 5000)
+
+        return self.submit(f"clip:{aid}", f"Cut clip for {label}", job, done, "Cannot cut the clip")
+
+    def closeEvent(self, event: Any) -> None:
+        self.preview.close_source()
+        super().closeEvent(event)

@@ -1,0 +1,150 @@
+"""Revise & Create tab (MCVD): revise a video toward an audience, or create a new one for it.
+
+The MCVD model is trained per workspace (``W/models/mcvd*/``, or the folder set in Preferences); until a
+checkpoint and the editor's revision/creation functions exist the tab says so instead of offering buttons
+that cannot work.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+
+from generec_desktop.app.commands import AddVersionCommand
+from generec_desktop.app.widgets import FeatureTab, setting
+
+
+def find_checkpoints(ws: Any, preferred: str = "") -> list[Path]:
+    """MCVD checkpoint folders: the preference path, then ``W/models/*/config.json`` in MCVD format."""
+    found: list[Path] = []
+    candidates = [Path(preferred)] if preferred else []
+    if ws is not None and Path(ws.models_dir).is_dir():
+        candidates += sorted(p.parent for p in Path(ws.models_dir).glob("*/config.json"))
+    for folder in candidates:
+        try:
+            from generec_desktop.diffusion.checkpoint import read_checkpoint_info
+
+            read_checkpoint_info(folder)
+        except Exception:  # not an MCVD checkpoint (or unreadable): skip it
+            continue
+        if (folder / "model.safetensors").is_file() and folder not in found:
+            found.append(folder)
+    return found
+
+
+def _engine(name: str) -> Any:
+    """The editor/creator entry point, or None while it has not landed."""
+    module, func = {"revise": ("generec_desktop.editor.revise", "run_revise"),
+                    "create": ("generec_desktop.creator", "run_create")}[name]
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+        return getattr(importlib.import_module(module), func, None)
+    except ImportError:
+        return None
+
+
+class ReviseTab(FeatureTab):
+    """MCVD revision (SDEdit strength) and creation for the first selected audience."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.checkpoints: list[Path] = []
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        self.strength = QDoubleSpinBox()
+        self.strength.setRange(0.05, 1.0)
+        self.strength.setSingleStep(0.05)
+        self.strength.setValue(0.5)
+        self.strength.setToolTip("How much noise is added before denoising toward the audience (SDEdit)")
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setRange(0.0, 10.0)
+        self.guidance.setValue(2.0)
+        self.frames = QSpinBox()
+        self.frames.setRange(4, 128)
+        self.frames.setValue(16)
+        for spin in (self.strength, self.guidance, self.frames):
+            spin.setMaximumWidth(120)
+        form = QFormLayout()
+        form.addRow("Revision strength", self.strength)
+        form.addRow("Guidance scale", self.guidance)
+        form.addRow("Frames to create", self.frames)
+        self.revise_button = QPushButton("Revise selected video")
+        self.revise_button.clicked.connect(lambda: self.run("revise"))
+        self.create_button = QPushButton("Create new video")
+        self.create_button.clicked.connect(lambda: self.run("create"))
+        row = QHBoxLayout()
+        row.addWidget(self.revise_button)
+        row.addWidget(self.create_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.status)
+        layout.addLayout(form)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        ws = self.ws
+        self.checkpoints = find_checkpoints(ws, setting(self.window_, "prefs/mcvd_checkpoint"))
+        engines = {k: _engine(k) for k in ("revise", "create")}
+        problems = []
+        if ws is None:
+            problems.append("Open a workspace first.")
+        if ws is not None and not self.checkpoints:
+            problems.append(f"<b>No MCVD checkpoint found</b> in {Path(ws.models_dir) if ws else 'W/models'} or in "
+                            "Preferences. Train one on this workspace (the diffusion package's training, "
+                            "e.g. <code>generec train mcvd</code> when available), then reopen this tab.")
+        missing = [k for k, v in engines.items() if v is None]
+        if missing:
+            problems.append("The MCVD " + " and ".join(missing) + " step" + ("s are" if len(missing) > 1 else " is")
+                            + " not available in this build yet (editor.revise / creator).")
+        if problems:
+            self.notice.set_text("<br>".join(problems), "warn")
+        else:
+            self.notice.set_text("")
+        self.status.setText("Checkpoints: " + ", ".join(p.name for p in self.checkpoints) if self.checkpoints
+                            else "Revision keeps the picture and moves it toward the audience; creation samples a "
+                                 "new video from the audience's vector.")
+        ok = ws is not None and bool(self.checkpoints) and bool(self.window_.selected_audiences())
+        self.revise_button.setEnabled(ok and engines["revise"] is not None
+                                      and self.window_.current_item_id is not None and "mcvd" not in self.running)
+        self.create_button.setEnabled(ok and engines["create"] is not None and "mcvd" not in self.running)
+
+    def run(self, which: str) -> Any:
+        engine = _engine(which)
+        ws, item_id = self.ws, self.window_.current_item_id
+        auds = self.window_.selected_audiences()
+        if engine is None or ws is None or not self.checkpoints or not auds:
+            self.refresh()
+            return None
+        ckpt, audience = self.checkpoints[0], auds[0]
+        kwargs = {"strength": self.strength.value(), "guidance_scale": self.guidance.value()}
+        if which == "create":
+            kwargs = {"n_frames": self.frames.value(), "guidance_scale": self.guidance.value()}
+
+        def job(progress: Any, cancel: Any) -> Any:
+            import tempfile
+
+            from generec_desktop.fidelity.export import create_pending
+
+            with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
+                out = Path(tmp) / f"{which}.mp4"
+                if which == "revise":
+                    engine(ws, item_id, audience, out, checkpoint=ckpt, progress=progress, cancel=cancel, **kwargs)
+                else:
+                    engine(ws, audience, out, checkpoint=ckpt, progress=progress, cancel=cancel, **kwargs)
+                return create_pending(ws, out, operation=which, parent_id=item_id if which == "revise" else None,
+                                      params=kwargs, target_profile=audience, generator=f"mcvd:{ckpt.name}",
+                                      move=True)
+
+        def done(pv: Any) -> None:
+            self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"MCVD {which}"))
+
+        return self.submit("mcvd", f"MCVD {which} for {audience}", job, done, f"MCVD {which} failed")

@@ -1,0 +1,170 @@
+"""Thumbnails tab: a column per selected audience — original / random / personalised / generated, with scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from generec_desktop.app.commands import AddVersionCommand
+from generec_desktop.app.tabs._personal import JOB_KEY, personalize_blocker, start_personalize
+from generec_desktop.app.versions import ensure_results
+from generec_desktop.app.widgets import PALETTE, FeatureTab, ImageCard, add_action
+
+ROWS = (("original", "Original cover"), ("random", "Random frame"), ("selected", "Personalised (Eq. 1)"),
+        ("generated", "Generated"))
+
+
+def _thumb_for(result: Any, row: str) -> Any:
+    if row == "selected":
+        return result.thumbnail
+    if row == "generated":
+        return result.generated
+    return (result.baselines or {}).get(row)
+
+
+class ThumbnailsTab(FeatureTab):
+    """Shows :func:`generec_desktop.editor.personalize.personalize`'s thumbnails side by side per audience."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.results = ensure_results(window)
+        self.results.updated.connect(lambda item_id: self.show_results())
+        self.compute_button = QPushButton("Compute thumbnails && clips")
+        self.compute_button.setToolTip("Personalise the selected video for the selected audiences (Ctrl+T)")
+        self.compute_button.clicked.connect(lambda: start_personalize(self))
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: self.cancel(JOB_KEY))
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.compute_button)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.summary, 1)
+
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setSpacing(6)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
+        layout.addLayout(top)
+        layout.addWidget(scroll, 1)
+        self.cards: dict[tuple[str, str], ImageCard] = {}
+        self.use_buttons: dict[str, QPushButton] = {}
+        add_action(window, "&Actions", "Compute &Thumbnails && Clips", lambda: start_personalize(self), "Ctrl+T",
+                   "Personalise the selected video for the selected audiences")
+        self.refresh()
+
+    def refresh(self) -> None:
+        blocker = personalize_blocker(self)
+        running = JOB_KEY in self.running
+        if running:
+            self.notice.set_text("Computing… (sampling frames, encoding, scoring every audience at once)")
+        elif blocker:
+            self.notice.set_text(blocker)
+        elif self.results.get(self.window_.current_item_id) is None:
+            self.notice.set_text("Ready: click <b>Compute thumbnails &amp; clips</b> (Ctrl+T).")
+        else:
+            self.notice.set_text("")
+        self.compute_button.setEnabled(not blocker and not running)
+        self.cancel_button.setEnabled(running)
+
+    def on_item(self, item_id: int) -> None:
+        self.show_results()
+
+    def _clear_grid(self) -> None:
+        while self.grid.count():
+            w = self.grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.cards.clear()
+        self.use_buttons.clear()
+
+    def show_results(self) -> None:
+        """Lay out one column per audience of the current item's last result."""
+        self._clear_grid()
+        result = self.results.get(self.window_.current_item_id)
+        self.refresh()
+        if result is None:
+            self.summary.setText("")
+            return
+        for r, (_, title) in enumerate(ROWS):
+            label = QLabel(f"<b>{title}</b>")
+            label.setWordWrap(True)
+            self.grid.addWidget(label, r + 1, 0)
+        for c, aud in enumerate(result.audiences):
+            colour = PALETTE[c % len(PALETTE)]
+            head = QLabel(f"<b style='color:{colour}'>■</b> <b>{self.audience_label(aud.audience_id)}</b>")
+            head.setWordWrap(True)
+            self.grid.addWidget(head, 0, c + 1)
+            best = max((t.score for row, _ in ROWS if (t := _thumb_for(aud, row)) is not None), default=None)
+            for r, (row, _title) in enumerate(ROWS):
+                card = ImageCard("")
+                card.title.hide()
+                thumb = _thumb_for(aud, row)
+                if thumb is None or thumb.image is None:
+                    why = {"generated": "no liked covers to learn a palette from",
+                           "original": "this video has no cover"}.get(row, "not computed")
+                    card.set_image(None, "", placeholder=f"none — {why}")
+                else:
+                    at = f" at {thumb.timestamp:.2f} s" if thumb.timestamp is not None else ""
+                    star = " ★" if best is not None and thumb.score >= best - 1e-9 else ""
+                    card.set_image(thumb.image, f"score {thumb.score:.3f}{at}{star}")
+                self.cards[(aud.audience_id, row)] = card
+                self.grid.addWidget(card, r + 1, c + 1)
+            use = QPushButton("Use personalised thumbnail")
+            use.setToolTip("Create a pending thumbnail version for this audience (checked and exported later)")
+            use.clicked.connect(lambda _=False, a=aud: self.use_thumbnail(a))
+            self.use_buttons[aud.audience_id] = use
+            self.grid.addWidget(use, len(ROWS) + 1, c + 1)
+        for c in range(len(result.audiences) + 1):
+            self.grid.setColumnStretch(c, 0 if c == 0 else 1)
+        notes = [f"{len(result.audiences)} audience(s)", f"encoder {result.encoder_id}",
+                 f"{len(result.sample_times)} frames sampled at {result.rate:g}/s",
+                 f"{len(result.cut_times)} shot cut(s)"]
+        if result.gates_relaxed:
+            notes.append("no frame passed the quality gates, so all were candidates")
+        if result.from_cache:
+            notes.append("analysis from cache")
+        self.summary.setText(" · ".join(notes) + " — ★ best score in the column")
+
+    def use_thumbnail(self, aud: Any, *, generated: bool = False) -> Any:
+        """Save the audience's thumbnail as a pending version (PNG) in the background; undoable."""
+        thumb = aud.generated if generated and aud.generated is not None else aud.thumbnail
+        ws, item_id = self.ws, self.window_.current_item_id
+        if thumb is None or thumb.image is None or ws is None:
+            return None
+        image = thumb.image
+
+        def job(progress: Any, cancel: Any) -> Any:
+            import tempfile
+            from pathlib import Path
+
+            from PIL import Image
+
+            from generec_desktop.fidelity.export import create_pending
+
+            with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
+                png = Path(tmp) / "thumbnail.png"
+                Image.fromarray(image).save(png)
+                return create_pending(ws, png, operation="thumbnail", parent_id=item_id,
+                                      params={"timestamp": thumb.timestamp, "score": thumb.score, "kind": thumb.kind},
+                                      target_profile=aud.audience_id, move=True,
+                                      title=f"Thumbnail of #{item_id} for {self.audience_label(aud.audience_id)}")
+
+        def done(pv: Any) -> None:
+            self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, "Use personalised thumbnail"))
+            self.window_.statusBar().showMessage(f"Pending thumbnail version {pv.id} created", 5000)
+
+        return self.submit(f"thumb:{aud.audience_id}", "Save thumbnail version", job, done)

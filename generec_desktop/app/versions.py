@@ -1,0 +1,169 @@
+"""The window's list of pending versions (edits not exported yet), read by the Checks and Export tabs.
+
+A pending version lives on disk (``W/pending/<id>/``, see :mod:`generec_desktop.fidelity.export`); this
+model mirrors that folder and adds what the GUI needs: fidelity reports run this session and a trash so
+that removing a version is undoable (the folder is moved aside, never deleted, until the workspace closes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger(__name__)
+
+TRASH_DIR = "pending-trash"  # under W/cache/: outside W/pending/ so list_pending never sees it
+
+
+class VersionsModel(QObject):
+    """Pending versions of the open workspace, oldest first; ``changed`` fires on every change."""
+
+    changed = Signal()
+    report_changed = Signal(str)  # version id
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.workspace: Any = None
+        self._versions: dict[str, Any] = {}  # id -> PendingVersion
+        self._trashed: dict[str, Any] = {}
+        self.reports: dict[str, Any] = {}  # id -> FidelityReport
+        self.exported: dict[str, int] = {}  # id -> item id
+
+    def set_workspace(self, ws: Any) -> None:
+        """Load the workspace's pending versions (those not exported yet)."""
+        self.purge_trash()
+        self.workspace = ws
+        self._versions.clear()
+        self.reports.clear()
+        self.exported.clear()
+        if ws is not None:
+            from generec_desktop.fidelity.export import list_pending
+
+            for pv in list_pending(ws):
+                if (pv.folder / "exported.json").exists():
+                    continue
+                self._versions[pv.id] = pv
+        self.changed.emit()
+
+    def versions(self) -> list[Any]:
+        return list(self._versions.values())
+
+    def ids(self) -> list[str]:
+        return list(self._versions)
+
+    def get(self, version_id: str) -> Any:
+        return self._versions.get(version_id)
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def _trash_root(self) -> Path:
+        root = Path(self.workspace.root) / "cache" / TRASH_DIR
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+
+    def add(self, pv: Any) -> None:
+        """Show ``pv`` (restoring its folder from the trash when it was removed before)."""
+        if pv.id in self._versions:
+            return
+        if pv.id in self._trashed:
+            trashed = self._trash_root() / pv.id
+            if trashed.is_dir():
+                os.replace(trashed, pv.folder)
+            self._trashed.pop(pv.id)
+        self._versions[pv.id] = pv
+        self.changed.emit()
+
+    def remove(self, version_id: str) -> Any:
+        """Hide a version and move its folder to the trash (undoable); returns it."""
+        pv = self._versions.pop(version_id, None)
+        if pv is None:
+            return None
+        if pv.folder.is_dir():
+            os.replace(pv.folder, self._trash_root() / pv.id)
+        self._trashed[pv.id] = pv
+        self.reports.pop(version_id, None)
+        self.changed.emit()
+        return pv
+
+    def set_report(self, version_id: str, report: Any) -> None:
+        self.reports[version_id] = report
+        self.report_changed.emit(version_id)
+
+    def mark_exported(self, version_id: str, item_id: int) -> None:
+        """An exported version leaves the pending list (its folder stays, marked by the export)."""
+        self.exported[version_id] = item_id
+        if self._versions.pop(version_id, None) is not None:
+            self.changed.emit()
+
+    def purge_trash(self) -> None:
+        """Delete the folders of removed versions (when the workspace closes: undo cannot reach them)."""
+        if self.workspace is None or not self._trashed:
+            self._trashed.clear()
+            return
+        for vid in list(self._trashed):
+            shutil.rmtree(self._trash_root() / vid, ignore_errors=True)
+        self._trashed.clear()
+
+
+def version_label(pv: Any, workspace: Any = None) -> str:
+    """One line describing a pending version: operation, audience, parent and key parameters."""
+    params = pv.params or {}
+    bits = [pv.operation]
+    if params.get("style"):
+        bits.append(str(params["style"]))
+    if pv.target_profile:
+        bits.append(f"for {pv.target_profile}")
+    if pv.parent_id is not None:
+        bits.append(f"of #{pv.parent_id}")
+    if "start" in params and "end" in params and params.get("end") is not None:
+        bits.append(f"{float(params['start']):.2f}–{float(params['end']):.2f} s")
+    return f"{pv.title or ' '.join(bits)}  [{pv.id}]"
+
+
+def ensure_versions(window: Any) -> VersionsModel:
+    """The window's :class:`VersionsModel`, created by the first tab that needs it (``window.versions``)."""
+    model = getattr(window, "versions", None)
+    if model is None:
+        model = VersionsModel(window)
+        window.versions = model
+        window.workspace_opened.connect(model.set_workspace)
+    return model
+
+
+# ------------------------------------------------------------------------------- personalisation results
+
+
+class PersonalResults(QObject):
+    """Per item, the last personalisation (thumbnails + clips per audience), shared by two tabs."""
+
+    updated = Signal(int)  # item id
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.results: dict[int, Any] = {}
+
+    def set(self, item_id: int, result: Any) -> None:
+        self.results[item_id] = result
+        self.updated.emit(item_id)
+
+    def get(self, item_id: int | None) -> Any:
+        return self.results.get(item_id) if item_id is not None else None
+
+    def clear(self, *_: Any) -> None:
+        self.results.clear()
+
+
+def ensure_results(window: Any) -> PersonalResults:
+    """The window's :class:`PersonalResults` (``window.personal``), created on first use."""
+    model = getattr(window, "personal", None)
+    if model is None:
+        model = PersonalResults(window)
+        window.personal = model
+        window.workspace_opened.connect(model.clear)
+    return model
