@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         lib_dock.setWidget(self.library)
         lib_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, lib_dock)
+        self.library.setMinimumWidth(250)
 
         self.audiences = AudiencesPanel()
         self.audiences.audiences_changed.connect(self.audiences_changed)
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         aud_dock.setWidget(self.audiences)
         aud_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, aud_dock)
+        self.audiences.setMinimumWidth(280)
 
         self.jobs_panel = JobsPanel(self.jobs)
         jobs_dock = QDockWidget("Jobs", self)
