@@ -61,8 +61,9 @@ DATA_BITS = PAYLOAD_BITS + CRC_BITS
 GRID = 64
 #: Default key; a deployment should set its own (any string) so others cannot read or forge the mark.
 DEFAULT_KEY = "generec-desktop-v1"
-#: Peak luma amplitude (8-bit levels) before masking; chosen from the trade-off table in the benchmark.
-DEFAULT_STRENGTH = 2.0
+#: Nominal chip amplitude (8-bit luma levels) of a video frame: at 2.0 bikes grew 15.7 % at CRF 28 (target
+#: ≤ 15 %), at 1.75 12.9 % with 720p CRF 28 bit accuracy still 1.000 (benchmarks/bench_watermark.py).
+DEFAULT_STRENGTH = 1.75
 #: A still (thumbnail) has no frames to average over, so it gets a stronger mark (PSNR guard still holds).
 DEFAULT_IMAGE_STRENGTH = 3.0
 #: Pilot z-score above which a mark is present. Under no mark z ~ N(0, 1) (p ≈ 3e-5) and the CRC,
@@ -322,13 +323,21 @@ def _bit_amplitudes(rgb: np.ndarray, payload: int, key: str, amp: float) -> np.n
     """
     import cv2
 
+    h, w = rgb.shape[:2]
+    host_c = cv2.resize(_luma(rgb).astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
+    return _bit_amplitudes_chips(host_c, h, w, payload, key, amp)
+
+
+def _bit_amplitudes_chips(host_c: np.ndarray, h: int, w: int, payload: int, key: str,
+                          amp: float) -> np.ndarray:
+    """:func:`_bit_amplitudes` from the host's (GRID, GRID) float32 chip means (detector luma units)
+    of an (h, w) frame: all the informed embedding's work happens on the 64×64 grid."""
+    import cv2
+
     lay = _layout(key)
     nbits = PILOT_BITS + DATA_BITS
-    values = np.concatenate([lay.pilot, _data_bits(payload)])
-    counts = np.bincount(lay.owner, minlength=nbits)
-    h, w = rgb.shape[:2]
-    y = _luma(rgb)
-    host_c = cv2.resize(y.astype(np.float32), (GRID, GRID), interpolation=cv2.INTER_AREA)
+    values = _values(payload, key)
+    counts = _counts(key)
     hp = np.full((3, 3), -1.0 / 8.0, dtype=np.float32)
     hp[1, 1] = 1.0
     kern = cv2.filter2D(_chip_kernel(h, w), -1, hp, borderType=cv2.BORDER_CONSTANT)
@@ -350,10 +359,24 @@ def _bit_amplitudes(rgb: np.ndarray, payload: int, key: str, amp: float) -> np.n
     return bit_amp
 
 
+@lru_cache(maxsize=16)
+def _values(payload: int, key: str) -> np.ndarray:
+    """The 64 bit values (pilot then data) as ±1 floats."""
+    v = np.concatenate([_layout(key).pilot, _data_bits(payload)])
+    v.setflags(write=False)
+    return v
+
+
+@lru_cache(maxsize=8)
+def _counts(key: str) -> np.ndarray:
+    c = np.bincount(_layout(key).owner, minlength=PILOT_BITS + DATA_BITS)
+    c.setflags(write=False)
+    return c
+
+
 def _chips_from_bit_amp(payload: int, key: str, bit_amp: np.ndarray) -> np.ndarray:
     lay = _layout(key)
-    values = np.concatenate([lay.pilot, _data_bits(payload)])
-    return (lay.sign * values[lay.owner] * bit_amp[lay.owner]).reshape(GRID, GRID).astype(np.float32)
+    return (_chip_pattern(payload, key).ravel() * bit_amp[lay.owner]).reshape(GRID, GRID).astype(np.float32)
 
 
 def _delta(rgb: np.ndarray, payload: int, key: str, amp: float, informed: bool, masking: bool,
@@ -437,6 +460,82 @@ class _Embedder:
         if self._d16 is None or self._d16.shape != (h, w):
             self._d16 = _delta(rgb, self.payload, self.key, self.strength, False, False)
         return _apply(rgb, self._d16)
+
+
+#: yuv420p luma is limited range: the detector's luma (of the decoded RGB) is (Y - 16) / _Y_SCALE, so a
+#: change d in RGB is a change d * _Y_SCALE in Y (BT.601/709 luma weights sum to 1; chroma cancels out).
+_Y_SCALE = 219.0 / 255.0
+#: Video: frames one informed solve is held for, and the mean grid-luma change (levels) that re-solves
+#: early (a cut); tuned in benchmarks/bench_watermark.py (--hold).
+_HOLD = 12
+_SCENE_CHANGE = 12.0
+
+
+def _grid_means(y: np.ndarray) -> np.ndarray:
+    """Area means (GRID, GRID) float32 of a luma plane, as the detector's INTER_AREA resize computes them.
+
+    When the width is a multiple of GRID (1280, 1920, 640...) the columns are averaged first in an
+    integer-ratio resize, OpenCV's fast path: 3× faster at 720p, equal up to uint8 rounding (< 0.3).
+    """
+    import cv2
+
+    h, w = y.shape
+    if w % GRID == 0 and w > GRID:
+        y = cv2.resize(y, (GRID, h), interpolation=cv2.INTER_AREA)
+    return cv2.resize(y, (GRID, GRID), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+class _LumaEmbedder:
+    """Frame function for ``media.transform_video(..., luma=True)``: marks the Y plane in place.
+
+    The informed mark of :class:`_Embedder`, built for cheap video:
+
+    * no colour conversion, and all analysis on the 64×64 grid (one area resize of the luma down,
+      the informed-embedding solve on the grid, one bicubic upsample of the chips in Y units);
+    * **held**: the per-bit amplitudes are solved on one frame and the same integer delta is added
+      to the next ``hold - 1`` frames too, re-solved early at a scene change (grid means moving by
+      more than ``_SCENE_CHANGE`` levels). A mark that is identical from frame to frame costs the
+      inter-frame coder few bits (static areas stay skip blocks), and a held frame costs one add.
+    """
+
+    def __init__(self, payload: int, key: str, strength: float, informed: bool = True,
+                 hold: int | None = None) -> None:
+        self.payload, self.key, self.strength, self.informed = payload, key, strength, informed
+        self.hold = max(1, int(_HOLD if hold is None else hold))
+        self._delta: np.ndarray | None = None
+        self._ref: np.ndarray | None = None  # grid means of the frame the delta was solved on
+        self._age = 0
+
+    def __call__(self, y: np.ndarray, _t: float = 0.0) -> np.ndarray:
+        import cv2
+
+        if not isinstance(y, np.ndarray) or y.dtype != np.uint8 or y.ndim != 2:
+            raise WatermarkError("The luma plane must be a uint8 array of shape (H, W).")
+        h, w = y.shape
+        if h < 32 or w < 32:
+            raise WatermarkError("The frame is too small to carry a watermark (at least 32×32 pixels).")
+        fresh = self._delta is None or self._delta.shape != (h, w)
+        if not self.informed:
+            if fresh:
+                self._delta = _full_pattern(self.payload, self.key, h, w) * (self.strength * _Y_SCALE)
+        else:
+            means = _grid_means(y) if (fresh or self._age >= self.hold or self.hold > 1) else None
+            if not fresh and self._age < self.hold and means is not None and self._ref is not None:
+                fresh = float(np.mean(np.abs(means - self._ref))) > _SCENE_CHANGE
+            fresh = fresh or self._age >= self.hold
+            if fresh:
+                assert means is not None
+                host_c = (means - 16.0) * (1.0 / _Y_SCALE)
+                bit_amp = _bit_amplitudes_chips(host_c, h, w, self.payload, self.key, self.strength)
+                chips = _chips_from_bit_amp(self.payload, self.key, bit_amp)
+                delta = cv2.resize(chips, (w, h), interpolation=cv2.INTER_CUBIC)
+                # quality guard as in _delta (in RGB units), then to Y units, rounded once
+                rms = cv2.norm(delta) / math.sqrt(h * w)
+                delta *= _Y_SCALE * min(1.0, _MAX_RMS / rms) if rms > 0 else _Y_SCALE
+                self._delta, self._ref, self._age = np.rint(delta), means, 0
+        self._age += 1
+        cv2.add(y, self._delta, dst=y, dtype=cv2.CV_8U)  # saturating
+        return y
 
 
 # --------------------------------------------------------------------------------------------- detection
@@ -544,11 +643,14 @@ def watermark_video(
     src, dst = Path(src), Path(dst)
     if src.resolve() == dst.resolve():
         raise WatermarkError("The output must be a different file from the input.")
-    embedder = _Embedder(value, key, amp, masking)
     tags = {"comment": "generec watermark"} | dict(metadata or {})
-    info = media.transform_video(
-        src, dst, embedder, crf=crf, preset=preset, metadata=tags, progress=progress, cancel=cancel
-    )
+    if masking:  # texture masking needs the full-resolution texture: the RGB path
+        fn = _Embedder(value, key, amp, informed=True, masking=True)
+        info = media.transform_video(src, dst, fn, crf=crf, preset=preset, metadata=tags, progress=progress,
+                                     cancel=cancel)
+    else:  # the fast path: the mark goes straight into the decoded Y plane (no colour conversion)
+        info = media.transform_video(src, dst, _LumaEmbedder(value, key, amp), crf=crf, preset=preset,
+                                     metadata=tags, luma=True, progress=progress, cancel=cancel)
     return WatermarkVideoResult(path=dst, payload=value, frames=int(info.frame_count), strength=amp)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -20,9 +20,16 @@ import av.error
 import numpy as np
 
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
-from generec_desktop.media._index import _why, open_input, scan
-from generec_desktop.media.decode import _iter_range, _range_positions
-from generec_desktop.media.probing import probe
+from generec_desktop.media._index import VideoIndex, _why, open_input, scan
+from generec_desktop.media.decode import (
+    _decoded,
+    _iter_range,
+    _keyframe_before,
+    _open,
+    _range_positions,
+    to_rgb,
+)
+from generec_desktop.media.probing import probe, rotation_of
 from generec_desktop.media.types import AudioSource, MediaError, MediaInfo
 
 __all__ = ["VideoWriter", "cut", "encode_frames", "read_audio", "transform_video"]
@@ -206,11 +213,36 @@ class VideoWriter:
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise MediaError(f"Frames must be (H, W, 3) uint8 RGB arrays, got {image.shape} {image.dtype}.")
+        self._check_size(*image.shape[:2])
+        pts = self._stamp(timestamp, pts, duration)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(self._even(image)), format="rgb24")
+        frame.pts, frame.time_base = pts, self.time_base
+        self._encode(frame)
+
+    def write_yuv420p(self, yuv: np.ndarray, timestamp: float | None = None, *, pts: int | None = None,
+                      duration: int | None = None) -> None:
+        """Append one frame given as yuv420p planes: a (3H/2, W) uint8 array (Y rows, then U, then V),
+        H and W even, as ``av.VideoFrame.to_ndarray()`` returns it. Skips the RGB→YUV conversion."""
+        yuv = np.asarray(yuv)
+        if yuv.ndim != 2 or yuv.dtype != np.uint8 or yuv.shape[0] % 3 or yuv.shape[1] % 2:
+            raise MediaError(f"A yuv420p frame must be a (3H/2, W) uint8 array with H and W even, got "
+                             f"{yuv.shape} {yuv.dtype}.")
+        self._check_size(yuv.shape[0] * 2 // 3, yuv.shape[1])
+        pts = self._stamp(timestamp, pts, duration)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(yuv), format="yuv420p")
+        frame.pts, frame.time_base = pts, self.time_base
+        self._encode(frame)
+
+    def _check_size(self, h: int, w: int) -> None:
         if self._container is None:
-            self._open(*image.shape[:2])
-        if image.shape[:2] != self._size:
-            raise MediaError(f"Frame {self.frame_count} is {image.shape[1]}x{image.shape[0]}, but the "
+            self._open(h, w)
+        if (h, w) != self._size:
+            assert self._size is not None
+            raise MediaError(f"Frame {self.frame_count} is {w}x{h}, but the "
                              f"video is {self._size[1]}x{self._size[0]}; all frames must have one size.")
+
+    def _stamp(self, timestamp: float | None, pts: int | None, duration: int | None) -> int:
+        """The pts of the next frame (validated, increasing); records its duration."""
         step = max(1, round(1 / (self.rate * self.time_base)))
         if pts is None:
             pts = round(timestamp / self.time_base) if timestamp is not None else self.frame_count * step
@@ -222,11 +254,9 @@ class VideoWriter:
         if duration is not None:
             self._durations[pts] = int(duration)
         self._durations.setdefault(pts, step)  # until the next frame tells us better
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(self._even(image)), format="rgb24")
-        frame.pts, frame.time_base = pts, self.time_base
         self._last_pts = pts
         self.frame_count += 1
-        self._encode(frame)
+        return pts
 
     def _encode(self, frame: av.VideoFrame | None) -> None:
         assert self._video is not None and self._container is not None
@@ -310,12 +340,19 @@ def encode_frames(frames: Iterable[np.ndarray], out_path: str | os.PathLike[str]
 def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                     fn: Callable[[np.ndarray, float], np.ndarray], *, start: float = 0.0,
                     end: float | None = None, crf: int = 23, preset: str = "veryfast",
-                    metadata: dict[str, str] | None = None, progress: Progress | None = None,
-                    cancel: CancelToken | None = None) -> MediaInfo:
+                    metadata: dict[str, str] | None = None, luma: bool = False,
+                    progress: Progress | None = None, cancel: CancelToken | None = None) -> MediaInfo:
     """Decode ``src`` frames with ``start <= t < end``, apply ``fn(rgb, t)``, encode to ``dst``.
 
     Frames keep their own timing (variable frame rate included), shifted so the first is at 0;
     the audio of exactly that span (first frame to the end of the last) is kept, re-encoded AAC.
+
+    ``luma=True`` is the fast path for filters that touch only the brightness (a watermark, a
+    plain re-encode): ``fn(y, t)`` gets the frame's (H, W) uint8 luma plane, exactly as it will be
+    encoded (yuv420p, limited range), may change it in place and returns the plane to encode;
+    the chroma passes through. A yuv420p source (the usual H.264 case, no rotation, even size)
+    then costs no colour conversion at all; any other frame is converted to RGB (rotation applied,
+    odd sizes padded) and from there to yuv420p, as the RGB path would encode it.
     """
     src_p, dst_p = Path(src), Path(dst)
     if src_p.resolve() == dst_p.resolve():
@@ -332,10 +369,23 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     fps = total / (t1 - t0) if t1 > t0 else 25.0
     with VideoWriter(dst_p, fps, audio_from=AudioSource(src_p, t0, t1), crf=crf, preset=preset,
                      metadata=metadata, time_base=index.time_base) as writer:
-        for i, (pos, frame, rgb) in enumerate(_iter_range(src_p, index, a, b, None)):
+        frames = _iter_range_yuv(src_p, index, a, b) if luma else _iter_range(src_p, index, a, b, None)
+        for i, (pos, frame, image) in enumerate(frames):
             check_cancel(cancel)
-            out = fn(rgb, index.seconds(frame.pts))
-            writer.write(out, pts=int(index.pts[pos]) - origin, duration=int(index.durations[pos]))
+            stamp = {"pts": int(index.pts[pos]) - origin, "duration": int(index.durations[pos])}
+            if luma:
+                h = image.shape[0] * 2 // 3
+                y = image[:h]
+                out = fn(y, index.seconds(frame.pts))
+                if out is not y:
+                    out = np.asarray(out)
+                    if out.shape != y.shape or out.dtype != np.uint8:
+                        raise MediaError(f"The frame function returned a {out.shape} {out.dtype} luma plane; "
+                                         f"expected {y.shape} uint8.")
+                    y[...] = out
+                writer.write_yuv420p(image, **stamp)
+            else:
+                writer.write(fn(image, index.seconds(frame.pts)), **stamp)
             report(progress, (i + 1) / total * 0.99, f"Frame {i + 1} of {total}")
         if writer.frame_count != total:
             writer.abort()
@@ -343,6 +393,39 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     report(progress, 1.0, "Done")
     assert writer.info is not None
     return writer.info
+
+
+def _yuv420p(frame: av.VideoFrame) -> np.ndarray:
+    """``frame`` as a writable (3H/2, W) yuv420p array (H, W even), as the RGB path would encode it."""
+    if frame.format.name == "yuv420p" and not rotation_of(frame) and frame.width % 2 == 0 \
+            and frame.height % 2 == 0:
+        return frame.to_ndarray()  # a copy: decoded frames may be the decoder's reference pictures
+    rgb = to_rgb(frame)
+    h, w = rgb.shape[:2]
+    if h % 2 or w % 2:  # pad like VideoWriter does
+        import cv2
+
+        rgb = cv2.copyMakeBorder(rgb, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+
+
+def _iter_range_yuv(path: Path, index: VideoIndex, a: int, b: int
+                    ) -> Iterator[tuple[int, av.VideoFrame, np.ndarray]]:
+    """Like decode._iter_range, but yields yuv420p arrays (no RGB conversion for yuv420p sources)."""
+    container, stream = _open(path)
+    with container:
+        kf = _keyframe_before(index, a)
+        if kf > 0:
+            container.seek(int(index.pts[kf]), stream=stream, backward=True, any_frame=False)
+        first_pts, last_pts = int(index.pts[a]), int(index.pts[b - 1])
+        for frame in _decoded(container, stream, path):
+            if frame.pts is None or frame.pts < first_pts:
+                continue
+            if frame.pts > last_pts:
+                break
+            yield int(np.searchsorted(index.pts, frame.pts)), frame, _yuv420p(frame)
+            if frame.pts == last_pts:
+                break
 
 
 def cut(path: str | os.PathLike[str], start: float, end: float, out_path: str | os.PathLike[str], *,
