@@ -1,0 +1,171 @@
+"""Personalise one 60 s 1080p30 video for 1,000 audiences (thumbnail + clip each), relative to decoding it.
+
+    .venv/bin/python benchmarks/bench_personalize.py [--profiles 1000] [--clip] [--seconds 60]
+
+The video is rendered once (cached in the temp folder) from scikit-image's real photos: 8 shots with
+slow pans/zooms and hard cuts, H.264 (x264 defaults: long GOP) with an AAC track, imported into a
+fresh workspace. Audiences are 1,000 unit vectors near the photos' embeddings (like real User_Hist).
+The ratio is the cold ``personalize`` (decode + encode + gates + cuts + Eq. 1/Eq. 2 for every audience;
+generated thumbnails off) divided by decoding every frame with PyAV in the same run, both "to RGB"
+(frame.to_ndarray) and "decode only". ``--clip`` repeats it with a random-init open_clip ViT-B-32
+(the compute of the real model). Numbers taken on a shared 2-core machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "retina", "hubble_deep_field", "clock", "immunohistochemistry")
+
+
+def make_video(path: Path, seconds: float, size: tuple[int, int] = (1920, 1080), fps: int = 30) -> Path:
+    """A ``seconds`` long video of slow pans over real photos with a hard cut every ``seconds/8``."""
+    import cv2
+    import numpy as np
+    import skimage.data
+
+    from generec_desktop.media import AudioSource, VideoWriter
+
+    if path.exists():
+        return path
+    w, h = size
+    n = int(seconds * fps)
+    per = n // len(PHOTOS)
+    photos = []
+    for name in PHOTOS:
+        img = getattr(skimage.data, name)()
+        img = np.stack([img] * 3, -1) if img.ndim == 2 else img[..., :3]
+        photos.append(cv2.resize(img, (int(w * 1.2), int(h * 1.2)), interpolation=cv2.INTER_CUBIC))
+    sr = 48000
+    t = np.arange(int(seconds * sr)) / sr
+    audio = (0.2 * np.sin(2 * np.pi * 220 * t * (1 + (t // (seconds / 8)) / 8))).astype(np.float32)
+    wav = path.with_suffix(".flac")
+    import av
+
+    with av.open(str(wav), "w", format="flac") as out:
+        st = out.add_stream("flac", rate=sr, layout="stereo")
+        frame = av.AudioFrame.from_ndarray((np.stack([audio, audio]).T.reshape(1, -1) * 32767).astype(np.int16),
+                                           format="s16", layout="stereo")
+        frame.sample_rate, frame.pts = sr, 0
+        for p in [*st.encode(frame), *st.encode(None)]:
+            out.mux(p)
+    with VideoWriter(path, fps, audio_from=AudioSource(wav)) as writer:
+        for k in range(n):
+            shot, j = min(k // per, len(PHOTOS) - 1), k % per
+            p = photos[shot]
+            dx = int((p.shape[1] - w) * j / per)
+            dy = int((p.shape[0] - h) / 2)
+            writer.write(np.ascontiguousarray(p[dy:dy + h, dx:dx + w]))
+    wav.unlink()
+    return path
+
+
+def decode_all(path: Path, rgb: bool) -> tuple[float, int]:
+    import av
+
+    t = time.perf_counter()
+    n = 0
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO"
+        for frame in c.decode(s):
+            if rgb:
+                frame.to_ndarray(format="rgb24")
+            n += 1
+    return time.perf_counter() - t, n
+
+
+def audiences(encoder, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
+    import numpy as np
+    import skimage.data
+
+    from generec_desktop.editor.personalize import Target
+
+    base = []
+    for name in PHOTOS:
+        img = getattr(skimage.data, name)()
+        base.append(np.stack([img] * 3, -1) if img.ndim == 2 else img[..., :3])
+    emb = encoder.encode_images(base)
+    rng = np.random.default_rng(seed)
+    mix = rng.dirichlet(np.full(len(PHOTOS), 0.3), size=n) @ emb + 0.02 * rng.normal(size=(n, emb.shape[1]))
+    mix /= np.linalg.norm(mix, axis=1, keepdims=True)
+    return [Target(f"bench:{k}", mix[k].astype(np.float32)) for k in range(n)]
+
+
+def run(ws, item, encoder, n_profiles: int, video: Path) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from generec_desktop.editor.personalize import personalize
+
+    targets = audiences(encoder, n_profiles)
+    shutil.rmtree(ws.cache_dir / "editor", ignore_errors=True)
+    t_rgb, n = decode_all(video, rgb=True)
+    t_dec, _ = decode_all(video, rgb=False)
+    t = time.perf_counter()
+    res = personalize(ws, item, targets, encoder=encoder, generate=False)
+    cold = time.perf_counter() - t
+    t = time.perf_counter()
+    personalize(ws, item, targets, encoder=encoder, generate=False)
+    warm = time.perf_counter() - t
+    chosen = {a.thumbnail.timestamp for a in res.audiences}
+    clips = {(a.clip.start, a.clip.end) for a in res.audiences}
+    return {"frames": n, "decode_rgb_s": t_rgb, "decode_only_s": t_dec, "personalize_s": cold, "cached_s": warm,
+            "ratio_rgb": cold / t_rgb, "ratio_decode_only": cold / t_dec, "samples": len(res.sample_times),
+            "cuts": len(res.cut_times), "distinct_thumbs": len(chosen), "distinct_clips": len(clips),
+            **{f"t_{k}": v for k, v in res.timings.items()}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profiles", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--clip", action="store_true", help="also with a random-init open_clip ViT-B-32")
+    args = ap.parse_args()
+
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.encoders import get_encoder
+
+    tmp_root = Path(tempfile.gettempdir()) / "generec-bench-personalize"
+    tmp_root.mkdir(exist_ok=True)
+    t = time.perf_counter()
+    video = make_video(tmp_root / f"photos-{int(args.seconds)}s-1080p30.mp4", args.seconds)
+    print(f"video ready in {time.perf_counter() - t:.1f} s: {video}")
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.create(Path(tmp) / "ws")
+        item = ws.import_media([video]).items[0]
+        encoders = [("builtin", get_encoder("builtin"))]
+        if args.clip:
+            import open_clip
+            import torch
+            from safetensors.torch import save_file
+
+            torch.manual_seed(0)
+            (Path(tmp) / "models").mkdir()
+            model = open_clip.create_model("ViT-B-32")
+            save_file({k: v.detach().half().contiguous() for k, v in model.state_dict().items()},
+                      str(Path(tmp) / "models" / "ViT-B-32.safetensors"))
+            del model
+            encoders.append(("open_clip ViT-B-32 (random init)", get_encoder("open_clip:ViT-B-32",
+                                                                            workspace_root=Path(tmp))))
+        rows = []
+        for name, enc in encoders:
+            rows.append((name, run(ws, item, enc, args.profiles, video)))
+        ws.close()
+    keys = ["frames", "samples", "cuts", "decode_rgb_s", "decode_only_s", "personalize_s", "ratio_rgb",
+            "ratio_decode_only", "cached_s", "t_analyse", "t_select_thumbnails", "t_select_clips",
+            "distinct_thumbs", "distinct_clips"]
+    print(f"\n{args.profiles} audiences, {args.seconds:g} s 1080p30 (thumbnail + clip each; target ratio <= 0.5)")
+    print(f"{'':<22}" + "".join(f"{n[:30]:>32}" for n, _ in rows))
+    for k in keys:
+        print(f"{k:<22}" + "".join(f"{r[k]:>32.3f}" if isinstance(r[k], float) else f"{r[k]:>32}" for _, r in rows))
+
+
+if __name__ == "__main__":
+    main()

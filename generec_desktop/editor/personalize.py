@@ -1,0 +1,328 @@
+"""``personalize``: per-audience thumbnails (Eq. 1) and clips (Eq. 2) of one item, in one pass.
+
+The GUI calls :func:`personalize` in a worker thread and shows one column per audience; everything
+it needs is in the returned :class:`PersonalizeResult` (images as arrays, times, scores).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from generec_desktop.editor.analysis import DEFAULT_RATE, analyze_video
+from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES, ClipRange, select_clips
+from generec_desktop.editor.errors import EditorError
+from generec_desktop.editor.quality import QualityGates
+from generec_desktop.editor.thumbnails import build_candidates, score_matrix, select_thumbnails
+from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
+
+if TYPE_CHECKING:
+    from generec_desktop.corpus import ItemInfo, Workspace
+
+__all__ = [
+    "AudienceResult",
+    "PersonalizeResult",
+    "Target",
+    "Thumbnail",
+    "ThumbnailCandidate",
+    "personalize",
+    "resolve_item",
+    "resolve_targets",
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """An audience to personalise for: its id, label, Eq. 1 vector ``t*`` and liked items (for palettes)."""
+
+    id: str
+    vector: np.ndarray
+    label: str = ""
+    liked_item_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ThumbnailCandidate:
+    """One ranked candidate frame for an audience."""
+
+    sample: int
+    timestamp: float
+    score: float
+    source: str  # "shot" (first good frame after a cut) or "regular"
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A thumbnail image (uint8 RGB) with the time it was taken at (None for a cover or generated one)
+    and its Eq. 1 score ``t*·f(image)`` for the audience."""
+
+    image: np.ndarray | None
+    score: float
+    timestamp: float | None = None
+    kind: str = "selected"  # selected | original | random | generated
+    variants: dict[str, np.ndarray] = field(default_factory=dict)  # aspect -> reframed image
+
+
+@dataclass(frozen=True)
+class AudienceResult:
+    """Everything chosen for one audience."""
+
+    audience_id: str
+    label: str
+    candidates: tuple[ThumbnailCandidate, ...] = ()
+    thumbnail: Thumbnail | None = None
+    baselines: dict[str, Thumbnail] = field(default_factory=dict)  # "original", "random"
+    generated: Thumbnail | None = None
+    clip: ClipRange | None = None
+
+
+@dataclass
+class PersonalizeResult:
+    """The per-audience results and the shared data behind them (one analysis, one score matrix)."""
+
+    item_id: int | None
+    video: Path
+    encoder_id: str
+    rate: float
+    sample_times: np.ndarray
+    scores: np.ndarray  # (audiences, samples): t*_a · f(v_i)
+    cut_times: np.ndarray
+    failed: tuple[str, ...]
+    audiences: list[AudienceResult]
+    gates_relaxed: bool = False
+    from_cache: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def resolve_item(ws: Workspace, item: ItemInfo | int | str) -> ItemInfo:
+    """An item by ItemInfo, numeric id or external id (e.g. "demo-007")."""
+    if not isinstance(item, int | str):
+        return item
+    if isinstance(item, int) or str(item).isdigit():
+        try:
+            return ws.item(int(item))
+        except Exception as exc:  # the corpus raises its own error type
+            raise EditorError(f"There is no item {item} in this workspace; list them with `generec items`.") from exc
+    for it in ws.items():
+        if it.external_id == item:
+            return it
+    raise EditorError(f"There is no item {item!r} in this workspace; list them with `generec items`.")
+
+
+def _liked_items(ws: Workspace, audience: Any, profiles: Any) -> tuple[int, ...]:
+    if getattr(audience, "kind", None) == "user" and audience.user_id is not None:
+        return tuple(sorted({i.item_id for i in ws.interactions(user_id=audience.user_id) if i.weight > 0}))
+    if getattr(audience, "kind", None) == "segment":
+        seg = profiles.segments[audience.segment_index]
+        return tuple(seg.top_item_ids)
+    return ()
+
+
+def resolve_targets(ws: Workspace | None, audiences: Sequence[Any], encoder_id: str) -> list[Target]:
+    """Audience ids ("user:3", "segment:1"), ``profiles.Audience`` objects, :class:`Target` s or
+    ``(id, vector)`` pairs -> targets in ``encoder_id``'s space."""
+    out: list[Target] = []
+    profiles = None
+    for a in audiences:
+        if isinstance(a, Target):
+            out.append(a)
+            continue
+        if isinstance(a, tuple) and len(a) == 2:
+            out.append(Target(str(a[0]), np.asarray(a[1], np.float32), str(a[0])))
+            continue
+        if isinstance(a, str):
+            if ws is None:
+                raise EditorError(f"Audience {a!r} needs a workspace with profiles.")
+            if profiles is None:
+                from generec_desktop.profiles import load_profiles
+
+                profiles = load_profiles(ws, encoder_id=encoder_id)
+            a = profiles.audience(a)
+        if hasattr(a, "vector") and hasattr(a, "id"):
+            liked = _liked_items(ws, a, profiles) if (ws is not None and profiles is not None) else ()
+            out.append(Target(a.id, np.asarray(a.vector, np.float32), getattr(a, "label", a.id), liked))
+            continue
+        raise EditorError(f"Cannot use {a!r} as an audience; give an id like 'segment:0' or 'user:12'.")
+    if not out:
+        raise EditorError("Give at least one audience (e.g. --profiles segment:0,segment:1).")
+    return out
+
+
+def _cover_image(ws: Workspace, item: ItemInfo) -> np.ndarray | None:
+    from generec_desktop import media
+
+    cover = ws.cover_path(item)
+    if cover is not None and cover.exists():
+        from PIL import Image
+
+        with Image.open(cover) as im:
+            return np.asarray(im.convert("RGB"))
+    pic = media.read_cover(ws.media_path(item))
+    return pic
+
+
+def _liked_palettes(ws: Workspace, targets: Sequence[Target]) -> dict[str, Any]:
+    """Each target's palette (Lab stats of its liked items' covers); covers are read once."""
+    from PIL import Image
+
+    from generec_desktop.editor.thumbgen import PaletteStats, palette_stats
+
+    per_item: dict[int, PaletteStats] = {}
+    out: dict[str, Any] = {}
+    for t in targets:
+        stats = []
+        for iid in t.liked_item_ids:
+            if iid not in per_item:
+                try:
+                    cover = ws.cover_path(ws.item(iid))
+                except Exception:
+                    cover = None
+                if cover is None or not cover.exists():
+                    continue
+                with Image.open(cover) as im:
+                    per_item[iid] = palette_stats([np.asarray(im.convert("RGB"))])
+            stats.append(per_item[iid])
+        if stats:
+            m = np.mean([s.mean for s in stats], axis=0)
+            var = np.mean([s.std ** 2 + s.mean ** 2 for s in stats], axis=0) - m ** 2
+            out[t.id] = PaletteStats(m.astype(np.float32), np.sqrt(np.maximum(var, 1e-6)).astype(np.float32),
+                                     len(stats))
+    return out
+
+
+def personalize(
+    ws_or_path: Workspace | str | os.PathLike[str],
+    item: ItemInfo | int | str,
+    audiences: Sequence[Any],
+    *,
+    thumbnails: bool = True,
+    clips: bool = True,
+    generate: bool = True,
+    encoder: Any = "builtin",
+    rate: float = DEFAULT_RATE,
+    clip_frames: int = DEFAULT_CLIP_FRAMES,
+    min_clip: float = 1.0,
+    max_clip: float = 60.0,
+    diversity: float = 0.0,
+    top_k: int = 5,
+    gates: QualityGates | None = None,
+    aspects: Sequence[str] = (),
+    strength: float = 0.6,
+    seed: int = 0,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> PersonalizeResult:
+    """Personalised thumbnails and clips of ``item`` for every audience in ``audiences``.
+
+    One decode + encode pass (cached) and one (audiences × frames) score matrix serve all audiences.
+    Per audience: ranked candidates (Eq. 1 over quality-gated samples + first good frame per shot), the
+    chosen thumbnail, the baselines (original cover, a random frame), a generated thumbnail (palette
+    transfer toward the audience's liked covers, plus reframes to ``aspects``) and the Eq. 2 clip of
+    ``clip_frames`` samples snapped to shot cuts within [``min_clip``, ``max_clip``] seconds.
+    """
+    from generec_desktop.corpus import Workspace
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    own = not hasattr(ws_or_path, "media_path")
+    ws: Workspace = Workspace.open(ws_or_path) if own else ws_or_path  # type: ignore[assignment]
+    try:
+        if isinstance(encoder, str):
+            from generec_desktop.encoders import get_encoder
+
+            encoder = get_encoder(encoder, workspace_root=ws.root)
+        info = resolve_item(ws, item)
+        targets = resolve_targets(ws, audiences, encoder.id)
+        steps = Steps(progress, {"analyse": 8.0, "select": 1.0, "generate": 1.0 if generate else 0.01})
+        path = ws.media_path(info)
+        analysis = analyze_video(path, encoder, sha256=info.sha256, cache_dir=ws.cache_dir, rate=rate, gates=gates,
+                                 progress=steps["analyse"], cancel=cancel)
+        timings["analyse"] = time.perf_counter() - t0
+        check_cancel(cancel)
+        t1 = time.perf_counter()
+        vectors = np.stack([t.vector for t in targets]).astype(np.float32)
+        scores = score_matrix(vectors, analysis.embeddings)
+        n = len(analysis.sample_times)
+        cand = build_candidates(n, analysis.cut_after, analysis.passed)
+        results: list[dict[str, Any]] = [{"audience_id": t.id, "label": t.label} for t in targets]
+        chosen = ranked = None
+        if thumbnails:
+            chosen, ranked = select_thumbnails(scores, cand, frame_embeddings=analysis.embeddings,
+                                               diversity=diversity, top_k=top_k)
+            rng = np.random.default_rng(seed)
+            random_pick = rng.integers(0, n, size=len(targets))
+            need = sorted({int(i) for i in chosen} | {int(i) for i in random_pick})
+            picture = analysis.pictures(need)
+            if picture is None:  # cached without pictures: decode only the frames we show
+                from generec_desktop import media
+                from generec_desktop.editor.analysis import SAMPLE_MAX_SIDE
+
+                got = media.sample_frames(path, timestamps=[float(analysis.sample_times[i]) for i in need],
+                                          max_side=SAMPLE_MAX_SIDE, cancel=cancel)
+                picture = {i: f.image for i, f in zip(need, got)}
+            cover = _cover_image(ws, info)
+            cover_scores = None
+            if cover is not None:
+                cover_emb = encoder.encode_images([cover])[0]
+                cover_scores = vectors @ cover_emb
+            src = dict(zip(cand.index.tolist(), cand.source))
+            for a, r in enumerate(results):
+                st = analysis.sample_times
+                r["candidates"] = tuple(ThumbnailCandidate(int(i), float(st[i]), float(scores[a, i]), src[int(i)])
+                                        for i in ranked[a])
+                c = int(chosen[a])
+                r["thumbnail"] = Thumbnail(picture[c], float(scores[a, c]), float(st[c]), "selected")
+                rp = int(random_pick[a])
+                base = {"random": Thumbnail(picture[rp], float(scores[a, rp]), float(st[rp]), "random")}
+                if cover_scores is not None:
+                    base["original"] = Thumbnail(cover, float(cover_scores[a]), None, "original")
+                r["baselines"] = base
+        timings["select_thumbnails"] = time.perf_counter() - t1
+        check_cancel(cancel)
+        t2 = time.perf_counter()
+        if clips:
+            period = 1.0 / analysis.rate
+            picks = select_clips(scores, analysis.sample_times, analysis.frame_times, analysis.video_end,
+                                 window=clip_frames, cuts=analysis.cut_times, cut_ends=analysis.cut_ends,
+                                 sample_period=period,
+                                 min_duration=min_clip, max_duration=max_clip)
+            for r, clip in zip(results, picks):
+                r["clip"] = clip
+        timings["select_clips"] = time.perf_counter() - t2
+        report(steps["select"], 1.0, "Selected thumbnails and clips")
+        t3 = time.perf_counter()
+        if generate and thumbnails and chosen is not None:
+            from generec_desktop.editor.reframe import crop_to
+            from generec_desktop.editor.thumbgen import transfer_palette
+
+            palettes = _liked_palettes(ws, targets)
+            todo = [(a, t) for a, t in enumerate(targets) if t.id in palettes]
+            gen_images = []
+            for k, (a, t) in enumerate(todo):
+                check_cancel(cancel)
+                gen_images.append(transfer_palette(results[a]["thumbnail"].image, palettes[t.id], strength=strength))
+                report(steps["generate"], (k + 1) / (2 * len(todo)), f"Generated {k + 1} of {len(todo)} thumbnails")
+            if gen_images:
+                gen_emb = encoder.encode_images(gen_images)
+                for (a, _t), img, e in zip(todo, gen_images, gen_emb):
+                    variants = {asp: crop_to(img, asp) for asp in aspects}
+                    results[a]["generated"] = Thumbnail(img, float(vectors[a] @ e),
+                                                        results[a]["thumbnail"].timestamp, "generated", variants)
+        timings["generate"] = time.perf_counter() - t3
+        report(progress, 1.0, f"Personalised for {len(targets)} audiences")
+        timings["total"] = time.perf_counter() - t0
+        return PersonalizeResult(
+            item_id=info.id, video=path, encoder_id=encoder.id, rate=analysis.rate,
+            sample_times=analysis.sample_times, scores=scores, cut_times=analysis.cut_times,
+            failed=analysis.failed, audiences=[AudienceResult(**r) for r in results],
+            gates_relaxed=cand.gates_relaxed, from_cache=analysis.from_cache, timings=timings,
+        )
+    finally:
+        if own:
+            ws.close()

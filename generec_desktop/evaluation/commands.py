@@ -1,0 +1,55 @@
+"""``generec eval W [--json]``: the paper's Tables 1 and 2 (+ a ground-truth column on the demo)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from generec_desktop.cli_support import add_json_flag, emit, progress_bar
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "eval", help="paper Tables 1 and 2 (Cosine@K, PS@K, ground-truth hit rate) on a workspace",
+        description="Evaluate personalised thumbnails and clips against the baselines, following the paper's "
+                    "protocol (K random non-interacted items per user, averaged over runs).")
+    p.add_argument("workspace", type=Path)
+    p.add_argument("--encoder", default="builtin")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--k", default="5,10", help="comma-separated K values")
+    p.add_argument("--clip-frames", type=int, default=None, help="L of Eq. 2 (default 8)")
+    p.add_argument("--tune", action="store_true",
+                   help="also report Table 2's Personalized Cosine@5 and GT hit for L in 4, 8, 16, 32")
+    p.add_argument("--rate", type=float, default=None, help="samples per second (default 4)")
+    p.add_argument("--no-generated", action="store_true", help="skip the Generated row")
+    p.add_argument("--seed", type=int, default=0)
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_eval)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.evaluation.editor_eval import evaluate_editor, format_tables, tune_clip_frames
+
+    ks = tuple(int(k) for k in args.k.split(",") if k.strip())
+    with Workspace.open(args.workspace) as ws, progress_bar(args, "eval") as bar:
+        res = evaluate_editor(ws, encoder=args.encoder, ks=ks, runs=args.runs, clip_frames=args.clip_frames,
+                              rate=args.rate, generated=not args.no_generated, seed=args.seed, progress=bar,
+                              cancel=args.cancel)
+        tuning = tune_clip_frames(ws, encoder=args.encoder, rate=args.rate, runs=args.runs, seed=args.seed,
+                                  cancel=args.cancel) if args.tune else None
+    data: dict[str, Any] = {"result": res}
+    if tuning is not None:
+        data["clip_frames_tuning"] = tuning
+
+    def text() -> str:
+        out = format_tables(res)
+        if tuning:
+            out += "\n\nTable 2 Personalized by L (Cosine@5 / GT hit): " + ", ".join(
+                f"L={k}: {v['cosine@5']:.4f} / " + (f"{v['gt_hit']:.3f}" if v["gt_hit"] is not None else "-")
+                for k, v in tuning.items())
+        return out
+
+    emit(args, data, text)
+    return 0
