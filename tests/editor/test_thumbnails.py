@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -75,6 +77,8 @@ def test_personalize_on_the_demo_one_pass_for_all_audiences(small_demo):
     with Workspace.open(small_demo) as ws:
         ps = load_profiles(ws)
         ids = [a.id for a in ps.audiences()][:6]
+        # other tests share this demo: start from a cold analysis cache for this item
+        shutil.rmtree(ws.cache_dir / "editor" / ws.item(item.item_id).sha256, ignore_errors=True)
         calls = []
         res = personalize(ws, item.external_id, ids, aspects=("9:16", "1:1"),
                           progress=lambda f, m="": calls.append(f))
