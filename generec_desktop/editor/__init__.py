@@ -1,1 +1,13 @@
-"""editor package."""
+"""The AI editor: personalised thumbnails and clips (paper §5.1.1–5.1.2), styles, and MCVD revision.
+
+Modules (import them directly; none is imported here, so the package stays cheap to import):
+
+- ``personalize``: ``personalize(ws, item, audiences, *, thumbnails, clips, generate, encoder, rate,
+  clip_frames, ...) -> PersonalizeResult`` — one decode + encode pass serves every audience (Eq. 1, Eq. 2).
+- ``analysis`` (sampling, quality gates, shot cuts; cached), ``thumbnails`` (Eq. 1 score matrix and
+  selection with diversity), ``clips`` (Eq. 2 windows, ``export_clip``), ``shots``, ``quality``, ``reframe``,
+  ``thumbgen`` (palette transfer + reframing, no weights), ``diffusion_thumbs`` (diffusers img2img +
+  IP-Adapter with local weights).
+- ``styles``: ``list_styles``, ``stylize_image``, ``VideoStylizer``, ``run_style_video``, ``StyleRequest``.
+- ``revise``: MCVD revision of an item toward an audience (SDEdit strength, full-resolution transfer).
+"""
