@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,14 +82,71 @@ def cluster_users(
     return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x).astype(np.int64)
 
 
+#: longest segment label (it fits a list row / combo box next to the segment's size)
+LABEL_MAX_CHARS = 40
+LABEL_SEP = " · "
+
+
 @dataclass(frozen=True)
 class SegmentSummary:
-    """One cluster: its index, size, and the items its members like more than everyone else does."""
+    """One cluster: its index, size, a short label (its characteristic words) and its characteristic items."""
 
     index: int
     size: int
     label: str
     top_items: tuple[int, ...]      # item indices, most characteristic first
+
+
+def _characteristic(counts: np.ndarray) -> np.ndarray:
+    """Per segment row, ``count × log lift`` of each column (lift: share in the segment / share overall).
+
+    High when many members like it *and* it is liked more in the segment than overall, so globally
+    popular items (or words every title has, like "video") label no segment. Absent columns: -inf.
+    """
+    overall = counts.sum(0) / max(1.0, counts.sum())
+    share = counts / np.maximum(1.0, counts.sum(1, keepdims=True))
+    lift = np.divide(share, overall, out=np.zeros_like(share), where=overall > 0)
+    score = counts * np.log(np.maximum(lift, 1e-12))
+    score[counts == 0] = -np.inf
+    return score
+
+
+def name_terms(name: str) -> list[str]:
+    """The tags of an item name: its comma-separated list ("Demo 004: retina, deep field" -> retina,
+    deep field; the part before a colon is a heading), else its words. Lower case, English stop words
+    and tokens without a letter dropped, so "Demo 001" never labels anything by its number."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    _head, colon, tail = str(name).partition(":")
+    text = tail if colon and tail.strip() else str(name)
+    parts = [" ".join(p.split()).lower() for p in re.split(r"[,;|]", text)]
+    if len(parts) < 2:
+        parts = re.findall(r"[^\W\d_][\w'-]*", text.lower())
+    return [p for p in parts if p and p not in ENGLISH_STOP_WORDS and re.search(r"[^\W\d_]", p)]
+
+
+def _item_terms(item_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Binary item × tag matrix of the names (:func:`name_terms`, counted by scikit-learn) and the tags."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vec = CountVectorizer(analyzer=name_terms, binary=True)
+    try:
+        m = vec.fit_transform([str(n) for n in item_names])
+    except ValueError:  # no tag at all in any name
+        return np.zeros((len(item_names), 0), np.float64), []
+    return m.toarray().astype(np.float64), list(vec.get_feature_names_out())
+
+
+def _compose(words: list[str], max_chars: int) -> str:
+    """As many of ``words`` as fit in ``max_chars`` joined by " · " (the first one cut if alone too long)."""
+    out: list[str] = []
+    for w in words:
+        cand = LABEL_SEP.join([*out, w])
+        if len(cand) <= max_chars:
+            out.append(w)
+        elif not out:
+            return w[: max_chars - 1] + "…"
+    return LABEL_SEP.join(out)
 
 
 def describe_segments(
@@ -98,40 +156,46 @@ def describe_segments(
     item_names: Sequence[str],
     *,
     top: int = 3,
+    max_chars: int = LABEL_MAX_CHARS,
 ) -> list[SegmentSummary]:
-    """A human-readable label per segment from its most characteristic liked items.
+    """A short, unique label per segment: the tags of its liked items' names it over-represents.
 
-    An item is characteristic when many members like it *and* it is liked more in the segment than
-    overall (score = members' like count × log lift), so globally popular items do not label every
-    segment. Names that repeat (e.g. a category shared by several items) are merged.
+    Items and words are ranked by ``count × log lift`` (:func:`_characteristic`); the label joins the
+    ``top`` best words ("astronaut · camera · coffee", at most ``max_chars`` characters). Two segments
+    with the same words get more words, then a " #n" suffix, so labels stay unique. Without any
+    over-represented word the best item's name is used.
     """
     assignment = np.asarray(assignment, dtype=np.int64)
     user_idx = np.asarray(user_idx, dtype=np.int64)
     item_idx = np.asarray(item_idx, dtype=np.int64)
     n_items = len(item_names)
     k = int(assignment.max()) + 1 if assignment.size else 0
-    seg_of_like = assignment[user_idx]
     counts = np.zeros((k, n_items), np.float64)
-    np.add.at(counts, (seg_of_like, item_idx), 1.0)
-    overall = counts.sum(0) / max(1.0, counts.sum())
-    out = []
+    np.add.at(counts, (assignment[user_idx], item_idx), 1.0)
+    item_score = _characteristic(counts)
+    terms, vocab = _item_terms(item_names)
+    term_score = _characteristic(counts @ terms) if vocab else np.full((k, 0), -np.inf)
+    out: list[SegmentSummary] = []
+    used: set[str] = set()
     for s in range(k):
         size = int((assignment == s).sum())
         c = counts[s]
-        share = c / max(1.0, c.sum())
-        lift = np.divide(share, overall, out=np.zeros_like(share), where=overall > 0)
-        score = c * np.log(np.maximum(lift, 1e-12))
-        score[c == 0] = -np.inf
-        order = [int(i) for i in np.argsort(-score, kind="stable") if np.isfinite(score[i]) and score[i] > 0]
+        order = [int(i) for i in np.argsort(-item_score[s], kind="stable")
+                 if np.isfinite(item_score[s, i]) and item_score[s, i] > 0]
         if not order:  # one segment, or no item over-represented: fall back to the most liked
             order = [int(i) for i in np.argsort(-c, kind="stable") if c[i] > 0]
-        names: list[str] = []
-        for i in order:
-            name = str(item_names[i]).strip() or f"item {i}"
-            if name not in names:
-                names.append(name)
-            if len(names) == top:
-                break
-        label = "likes " + "; ".join(names) if names else "no likes yet"
+        words = [vocab[j] for j in np.argsort(-term_score[s], kind="stable")
+                 if np.isfinite(term_score[s, j]) and term_score[s, j] > 0]
+        if not words:
+            words = [str(item_names[order[0]]).strip() or f"item {order[0]}"] if order else ["no likes yet"]
+        label = _compose(words[:top], max_chars)
+        n = top
+        while label in used and n < len(words):  # a twin label: add the next word (fits or replaces)
+            n += 1
+            label = _compose(words[:top - 1] + words[n - 1:n], max_chars)
+        if label in used:
+            suffix = f" #{s + 1}"
+            label = _compose(words[:top], max_chars - len(suffix)) + suffix
+        used.add(label)
         out.append(SegmentSummary(index=s, size=size, label=label, top_items=tuple(order[:top])))
     return out

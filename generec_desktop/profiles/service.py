@@ -18,6 +18,9 @@ from generec_desktop.profiles.recommender import InteractionArrays, Recommender,
 if TYPE_CHECKING:
     from generec_desktop.corpus import Workspace
 
+#: frames per video (besides the cover) that train the recommender's visual pathway
+FRAMES_PER_ITEM = 16
+
 
 @dataclass(frozen=True)
 class Audience:
@@ -271,20 +274,31 @@ def load_profiles(ws: Workspace, *, encoder_id: str | None = None) -> ProfileSet
     )
 
 
-def workspace_arrays(ws: Workspace, *, encoder: str = "builtin", progress: Progress | None = None,
+def workspace_arrays(ws: Workspace, *, encoder: str = "builtin", frames_per_item: int = FRAMES_PER_ITEM,
+                     progress: Progress | None = None,
                      cancel: CancelToken | None = None) -> tuple[InteractionArrays, str]:
-    """Every user and item of the workspace as index arrays with thumbnail features; plus a fingerprint."""
+    """Every user and item of the workspace as index arrays with thumbnail features; plus a fingerprint.
+
+    With ``frames_per_item > 0`` the arrays also carry features of that many frames sampled evenly
+    across each video (:func:`store.frame_embeddings`, cached), the recommender's augmentation.
+    """
     users, items, weights = _positive_interactions(ws)
     enc = store.get_encoder(encoder, ws)
     all_users = np.array([u.id for u in ws.users()], np.int64)
     item_infos = ws.items()
     all_items = np.array([it.id for it in item_infos], np.int64)
-    feats = store.thumbnail_embeddings(ws, enc, item_infos, progress=progress, cancel=cancel)
+    steps = Steps(progress, {"thumbs": 1, "frames": 3 if frames_per_item > 0 else 0.01})
+    feats = store.thumbnail_embeddings(ws, enc, item_infos, progress=steps["thumbs"], cancel=cancel)
+    frame_feats = frame_item = None
+    if frames_per_item > 0:
+        frame_feats, frame_item = store.frame_embeddings(ws, enc, item_infos, frames_per_item,
+                                                         progress=steps["frames"], cancel=cancel)
     keys = np.stack([users, items, weights], 1).astype(np.float64)
     fp = store.fingerprint(keys[np.lexsort(keys.T[::-1])])
     arrays = InteractionArrays(np.searchsorted(all_users, users), np.searchsorted(all_items, items),
                                all_users.size, all_items.size, item_features=feats, weight=weights,
-                               user_ids=all_users, item_ids=all_items, encoder_id=enc.id)
+                               user_ids=all_users, item_ids=all_items, encoder_id=enc.id,
+                               frame_features=frame_feats, frame_item=frame_item)
     return arrays, fp
 
 
@@ -295,21 +309,25 @@ def train_recommender(
     dim: int = 64,
     epochs: int = 20,
     seed: int = 0,
+    frames_per_item: int = FRAMES_PER_ITEM,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     **kwargs: Any,
 ) -> Recommender:
     """Train the recommender on a workspace (saved to ``W/models/`` and recorded) or on arrays.
 
-    ``kwargs`` go to :func:`~generec_desktop.profiles.recommender.train_arrays` (batch_size, lr, reg).
+    On a workspace, ``frames_per_item`` frames of every video (0: covers only) train the visual
+    pathway besides the covers. ``kwargs`` go to :func:`~generec_desktop.profiles.recommender.train_arrays`
+    (batch_size, lr, reg, frame_prob, id_dropout).
     """
     from sqlalchemy import insert
 
     if isinstance(data, InteractionArrays):
         return train_arrays(data, dim=dim, epochs=epochs, seed=seed, progress=progress, cancel=cancel, **kwargs)
     ws = data
-    steps = Steps(progress, {"features": 1, "train": 4, "save": 0.2})
-    arrays, fp = workspace_arrays(ws, encoder=encoder, progress=steps["features"], cancel=cancel)
+    steps = Steps(progress, {"features": 2, "train": 4, "save": 0.2})
+    arrays, fp = workspace_arrays(ws, encoder=encoder, frames_per_item=frames_per_item, progress=steps["features"],
+                                  cancel=cancel)
     model = train_arrays(arrays, dim=dim, epochs=epochs, seed=seed, progress=steps["train"], cancel=cancel, **kwargs)
     check_cancel(cancel)
     name = f"recommender-{store.slug(model.encoder_id)}"
@@ -319,7 +337,8 @@ def train_recommender(
             created_at=datetime.now(UTC).replace(tzinfo=None), encoder_id=model.encoder_id,
             path=json_path.relative_to(ws.root).as_posix(), fingerprint=fp, n_users=arrays.n_users,
             n_items=arrays.n_items, n_interactions=int(model.metrics["n_interactions"]),
-            params_json=model.params, metrics_json={k: v for k, v in model.metrics.items() if k != "loss_history"}))
+            params_json={**model.params, "frames_per_item": frames_per_item},
+            metrics_json={k: v for k, v in model.metrics.items() if k != "loss_history"}))
     report(steps["save"], 1.0, f"Saved {json_path.name}")
     return model
 

@@ -153,3 +153,50 @@ def thumbnail_embeddings(
         tmp.replace(cache_path)
     report(progress, 1.0, "Thumbnails encoded")
     return out
+
+
+def frame_timestamps(duration: float, n: int) -> list[float]:
+    """``n`` times spread evenly over a video (the centres of ``n`` equal parts), in seconds."""
+    return [float((k + 0.5) * duration / n) for k in range(n)] if duration > 0 and n > 0 else []
+
+
+def frame_embeddings(
+    ws: Workspace,
+    encoder: Encoder,
+    items: list[ItemInfo],
+    per_item: int,
+    *,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of ``per_item`` frames spread over each item's video: ``(features (n, dim), item row (n,))``.
+
+    Goes through the encoders' embedding cache (``encode_video``), so a second training decodes
+    nothing. Items whose media is missing or unreadable contribute no frames (the cover still
+    represents them): augmentation is best-effort and must not block training.
+    """
+    from generec_desktop.encoders import encode_video
+    from generec_desktop.jobs import Cancelled, GenerecError
+
+    feats: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    for k, it in enumerate(items):
+        check_cancel(cancel)
+        times = frame_timestamps(float(it.duration or 0.0), per_item)
+        path = ws.media_path(it)
+        if not times or not Path(path).is_file():
+            continue
+        try:
+            fe = encode_video(encoder, path, sha256=it.sha256, timestamps=times, cache_dir=ws.cache_dir,
+                              cancel=cancel)
+        except Cancelled:
+            raise
+        except GenerecError:
+            continue
+        if fe.embeddings.shape[0]:
+            feats.append(np.asarray(fe.embeddings, np.float32))
+            rows.append(np.full(fe.embeddings.shape[0], k, np.int64))
+        report(progress, (k + 1) / max(1, len(items)), f"Frame features of {k + 1} of {len(items)} videos")
+    if not feats:
+        return np.zeros((0, encoder.dim), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(feats), np.concatenate(rows)

@@ -7,7 +7,8 @@ import pytest
 
 from generec_desktop.jobs import Cancelled, CancelToken
 from generec_desktop.profiles.algorithms import cluster_users, describe_segments, user_hist
-from generec_desktop.profiles.recommender import Recommender, auc, train_arrays
+from generec_desktop.profiles.errors import ProfilesError
+from generec_desktop.profiles.recommender import InteractionArrays, Recommender, auc, train_arrays
 from generec_desktop.profiles.synthetic import planted, split_holdout
 
 
@@ -37,14 +38,77 @@ def test_segments_recover_planted_groups_and_are_labelled():
     ari = adjusted_rand_score(d.user_group, assign)
     assert ari > 0.7, ari
     assert np.unique(assign).size == 4
-    names = [f"g{g}-item" for g in d.item_group]
+    names = [f"Video {k:03d}: g{g}-topic, everyday" for k, g in enumerate(d.item_group)]
     segs = describe_segments(assign, a.user_idx, a.item_idx, names)
     assert sum(s.size for s in segs) == a.n_users
     for s in segs:
         members = assign == s.index
         majority = np.bincount(d.user_group[members]).argmax()
-        assert s.label.startswith("likes g" + str(majority)), (s.label, majority)
+        # the over-represented word leads; words every title has ("video", "everyday") and numbers never show
+        assert s.label.split(" · ")[0] == f"g{majority}-topic", (s.label, majority)
+        assert "video" not in s.label and "everyday" not in s.label and "0" not in s.label.replace("g0", "")
         assert all(d.item_group[i] == majority for i in s.top_items)
+    assert len({s.label for s in segs}) == len(segs)
+
+
+def test_segment_labels_are_short_and_unique_even_for_twin_segments():
+    # Two segments liking exactly the same items (same words) and very long names.
+    names = ["Demo 001: supercalifragilisticexpialidocious-astronaut, camera, coffee",
+             "Demo 002: retina, orbital-mechanics-lecture, telescope", "Demo 003: kitten, garden, sunflower"]
+    assignment = np.array([0, 1, 2, 2])
+    user_idx = np.array([0, 0, 1, 1, 2, 3])
+    item_idx = np.array([0, 1, 0, 1, 2, 2])
+    segs = describe_segments(assignment, user_idx, item_idx, names)
+    labels = [s.label for s in segs]
+    print(labels)
+    assert len(set(labels)) == 3
+    assert all(0 < len(x) <= 40 for x in labels)
+    assert {"kitten", "garden", "sunflower"} <= set(labels[2].split(" · "))
+    # Names without any word still give a label.
+    assert describe_segments(np.array([0]), np.array([0]), np.array([0]), ["123"])[0].label == "123"
+
+
+def test_frame_augmentation_teaches_the_visual_pathway_what_covers_do_not_show():
+    """Covers carry no group signal, other frames do: only a model trained on frames scores a frame of the
+    user's group above a frame of another group (what PS@K of a personalised thumbnail needs)."""
+    d = planted(200, 120, 3000, n_groups=4, feature_dim=32, seed=0)
+    a = d.arrays
+    rng = np.random.default_rng(5)
+    covers = rng.normal(size=a.item_features.shape).astype(np.float32)
+    covers /= np.linalg.norm(covers, axis=1, keepdims=True)
+    n_frames = 4
+    frames = np.repeat(a.item_features, n_frames, 0) + 0.3 * rng.normal(size=(a.n_items * n_frames, 32)) / np.sqrt(32)
+    frame_item = np.repeat(np.arange(a.n_items), n_frames)
+    users = np.arange(200)
+    item = np.zeros(200, np.int64)
+    wins = {}
+    for name, extra in (("covers", {}), ("frames", {"frame_features": frames, "frame_item": frame_item})):
+        data = InteractionArrays(a.user_idx, a.item_idx, a.n_users, a.n_items, item_features=covers, **extra)
+        model = train_arrays(data, dim=16, epochs=5, batch_size=1024, seed=0)
+        own = model.score(users, item, d.group_centroids[d.user_group])
+        other = model.score(users, item, d.group_centroids[(d.user_group + 1) % 4])
+        wins[name] = float((own > other).mean())
+        if name == "frames":
+            assert model.metrics["n_frames"] == a.n_items * n_frames
+    print(wins)
+    assert wins["frames"] > 0.8
+    assert wins["covers"] < 0.7
+
+
+def test_frame_arrays_are_validated():
+    d = planted(20, 10, 60, feature_dim=8, seed=0)
+    a = d.arrays
+    with pytest.raises(ProfilesError):
+        InteractionArrays(a.user_idx, a.item_idx, 20, 10, item_features=a.item_features,
+                          frame_features=np.zeros((3, 8)))
+    with pytest.raises(ProfilesError):
+        InteractionArrays(a.user_idx, a.item_idx, 20, 10, item_features=a.item_features,
+                          frame_features=np.zeros((3, 7)), frame_item=np.zeros(3))
+    with pytest.raises(ProfilesError):
+        InteractionArrays(a.user_idx, a.item_idx, 20, 10, item_features=a.item_features,
+                          frame_features=np.zeros((3, 8)), frame_item=np.array([0, 1, 10]))
+    with pytest.raises(ProfilesError):
+        train_arrays(a, epochs=1, id_dropout=1.0)
 
 
 def test_recommender_learns_planted_preferences_and_thumbnail_features(tmp_path):

@@ -36,5 +36,29 @@ def test_segments_recover_hidden_groups_better_than_chance(demo_ws):
           f"{len(ps.segments)} segments for {len(set(truth))} hidden groups")
     assert ari > 0.15
     assert ari > np.quantile(chance, 0.99)
-    assert all(s.label.startswith("likes ") and s.size > 0 for s in ps.segments)
+    print([s.label for s in ps.segments])
+    assert all(0 < len(s.label) <= 40 and "Demo" not in s.label and s.size > 0 for s in ps.segments)
+    assert len({s.label for s in ps.segments}) == len(ps.segments)
     assert sum(s.size for s in ps.segments) == len(ps.user_ids)
+
+
+def test_workspace_training_uses_cached_frames_of_every_video(demo_ws):
+    """train_recommender samples FRAMES_PER_ITEM frames of each video for the visual pathway, through the
+    encoders' embedding cache, so retraining decodes nothing."""
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.profiles import load_recommender, train_recommender
+    from generec_desktop.profiles.service import FRAMES_PER_ITEM
+
+    with Workspace.open(demo_ws) as ws:
+        n_videos = sum(1 for it in ws.items() if (it.duration or 0) > 0 and ws.media_path(it).is_file())
+        model = train_recommender(ws, epochs=2)
+        assert n_videos > 0 and model.metrics["n_frames"] == FRAMES_PER_ITEM * n_videos
+        cached = list((ws.cache_dir / "embeddings").rglob("ts*.npz"))
+        assert len(cached) == n_videos
+        mtimes = {p: p.stat().st_mtime_ns for p in cached}
+        again = train_recommender(ws, epochs=2, frames_per_item=FRAMES_PER_ITEM)
+        assert again.metrics["n_frames"] == model.metrics["n_frames"]
+        assert {p: p.stat().st_mtime_ns for p in cached} == mtimes  # cache hits, nothing rewritten
+        assert load_recommender(ws).params["id_dropout"] == 0.5
+        covers_only = train_recommender(ws, epochs=2, frames_per_item=0)
+        assert covers_only.metrics["n_frames"] == 0 and covers_only.params["frame_prob"] == 0.0

@@ -47,7 +47,7 @@ def test_profiles_segments_incremental_and_audiences(planted_ws, tmp_path):
     ext = {u.id: u.external_id for u in ws.users()}
     truth = [planted_ws.user_group[planted_ws.user_ext.index(ext[int(u)])] for u in ps.user_ids]
     assert adjusted_rand_score(truth, ps.user_segment) > 0.6
-    colours = {s.label.split()[1] for s in ps.segments}  # "likes red video 2, ..."
+    colours = {s.label.split(" · ")[0] for s in ps.segments}  # "red" ("video" is in every title)
     assert colours == {"red", "green", "blue"}
 
     loaded = load_profiles(ws)
