@@ -1,0 +1,138 @@
+"""``generec train mcvd``, ``generec revise`` and ``generec create`` (heavy imports inside the handlers).
+
+    generec train mcvd W [--steps N] [--resume] [--condition user_hist|user_emb] [--batch B] [--json]
+    generec revise W ITEM --profile P --strength S [--guidance G] --out FILE [--json]
+    generec create W --profile P --frames N --out FILE [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from generec_desktop.cli_support import add_json_flag, emit, progress_bar
+
+CONDITION_HELP = "condition vectors: User_Hist (profiles) or User_Emb (recommender) (default user_hist)"
+
+
+def _train_subparsers(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """The shared ``generec train`` group (created by whichever package registers first)."""
+    from generec_desktop.profiles.commands import train_subparsers
+
+    return train_subparsers(subparsers)
+
+
+def _one_thread() -> None:
+    # Small models on a shared 2-core machine: one torch thread avoids spinning (measured 10× faster).
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train mcvd``, ``revise`` and ``create``."""
+    p = _train_subparsers(subparsers).add_parser(
+        "mcvd", help="train the MCVD video diffusion model (revise/create)",
+        description="Train MCVD on the workspace's videos (64×64, 8 fps) to reconstruct users' liked videos "
+        "conditioned on their vector. Checkpoints to W/models/mcvd every 50 steps; Ctrl-C saves and stops; "
+        "--resume continues up to --steps.")
+    p.add_argument("workspace", type=Path, help="workspace folder")
+    p.add_argument("--steps", type=int, default=1000, help="total optimisation steps (default 1000)")
+    p.add_argument("--resume", action="store_true", help="continue the run in the checkpoint folder")
+    p.add_argument("--condition", choices=("user_hist", "user_emb"), default="user_hist", help=CONDITION_HELP)
+    p.add_argument("--batch", type=int, default=8, help="clips per step (default 8)")
+    p.add_argument("--lr", type=float, default=5e-4, help="learning rate (default 5e-4)")
+    p.add_argument("--seed", type=int, default=0)
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_train)
+
+    p = subparsers.add_parser(
+        "revise", help="revise a video toward an audience with MCVD (SDEdit)",
+        description="Noise the item's video (64×64, 8 fps) to --strength, denoise it conditioned on the "
+        "audience, and apply the change to the full-resolution frames; audio kept.")
+    p.add_argument("workspace", type=Path, help="workspace folder")
+    p.add_argument("item", type=int, help="item id (see `generec items`)")
+    p.add_argument("--profile", required=True, help="audience id, e.g. segment:0 or user:42")
+    p.add_argument("--strength", type=float, required=True, help="noise level in [0, 1] (0 = unchanged)")
+    p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
+    p.add_argument("--steps", type=int, default=25, help="sampling steps of the full schedule (default 25)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start", type=float, default=0.0, help="start of the span to revise (s)")
+    p.add_argument("--end", type=float, default=None, help="end of the span (s; default start + 12 s)")
+    p.add_argument("--condition", choices=("user_hist", "user_emb"), default="user_hist", help=CONDITION_HELP)
+    p.add_argument("--model", type=Path, default=None, help="an MCVD checkpoint folder (default: discovered)")
+    p.add_argument("--out", type=Path, required=True, help="output video file (.mp4)")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_revise)
+
+    p = subparsers.add_parser(
+        "create", help="create a new video for an audience with MCVD",
+        description="Sample --frames frames from noise conditioned on the audience (8 fps, upscaled to --size).")
+    p.add_argument("workspace", type=Path, help="workspace folder")
+    p.add_argument("--profile", required=True, help="audience id, e.g. segment:0 or user:42")
+    p.add_argument("--frames", type=int, default=16, help="number of frames (default 16)")
+    p.add_argument("--size", type=int, default=256, help="output width and height in pixels (default 256)")
+    p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
+    p.add_argument("--steps", type=int, default=25, help="sampling steps (default 25)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--instruction", default=None, help="a text instruction (needs a model trained with one)")
+    p.add_argument("--condition", choices=("user_hist", "user_emb"), default="user_hist", help=CONDITION_HELP)
+    p.add_argument("--model", type=Path, default=None, help="an MCVD checkpoint folder (default: discovered)")
+    p.add_argument("--out", type=Path, required=True, help="output video file (.mp4)")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_create)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace
+    from generec_desktop.creator.workspace_mcvd import train_workspace_mcvd
+
+    _one_thread()
+    ws = Workspace.open(args.workspace)
+    with progress_bar(args, "Training MCVD") as progress:
+        r = train_workspace_mcvd(ws, steps=args.steps, condition=args.condition, resume=args.resume,
+                                 batch_size=args.batch, lr=args.lr, seed=args.seed, progress=progress,
+                                 cancel=args.cancel)
+    data = {"checkpoint": r.checkpoint, "steps": r.steps, "resumed_from": r.resumed_from,
+            "seconds_per_step": r.seconds_per_step, "final_loss": r.losses[-1] if r.losses else None,
+            "parameters": r.model.num_parameters if r.model is not None else None, "config": r.config.to_dict()}
+    emit(args, data, lambda: (
+        f"MCVD trained to step {r.steps} (from {r.resumed_from}), {r.seconds_per_step:.2f} s/step, "
+        f"final loss {data['final_loss'] if data['final_loss'] is not None else float('nan'):.4f}\n"
+        f"  checkpoint: {r.checkpoint}"))
+    return 0
+
+
+def _cmd_revise(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace
+    from generec_desktop.editor.revise import revise_item
+
+    _one_thread()
+    ws = Workspace.open(args.workspace)
+    with progress_bar(args, "Revising") as progress:
+        r = revise_item(ws, args.item, audience=args.profile, out_path=args.out, strength=args.strength,
+                        guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
+                        end=args.end, condition=args.condition, checkpoint=args.model, progress=progress,
+                        cancel=args.cancel)
+    emit(args, r, lambda: (
+        f"Revised item {r.item_id} toward {r.audience} (strength {r.strength:g}, guidance {r.guidance:g}): "
+        f"{r.output} ({r.width}×{r.height}, {r.start:g}–{r.end:g} s, mean low-res change "
+        f"{r.mean_change:.1f} grey levels, {r.seconds:.1f} s)"))
+    return 0
+
+
+def _cmd_create(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace
+    from generec_desktop.creator import create_video
+
+    _one_thread()
+    ws = Workspace.open(args.workspace)
+    with progress_bar(args, "Creating") as progress:
+        r = create_video(ws, audience=args.profile, out_path=args.out, n_frames=args.frames, size=args.size,
+                         guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
+                         instruction=args.instruction, condition=args.condition, checkpoint=args.model,
+                         progress=progress, cancel=args.cancel)
+    emit(args, r, lambda: (
+        f"Created {r.n_frames} frames for {r.audience} at {r.fps:g} fps, {r.size}×{r.size}: {r.output} "
+        f"({r.seconds:.1f} s)"))
+    return 0
