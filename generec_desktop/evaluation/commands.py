@@ -24,6 +24,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rate", type=float, default=None, help="samples per second (default 4)")
     p.add_argument("--no-generated", action="store_true", help="skip the Generated row")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mcvd", action="store_true",
+                   help="print Tables 3 and 4 (MCVD revision and creation) instead of Tables 1 and 2")
+    p.add_argument("--users", type=int, default=3, help="with --mcvd: simulated users to evaluate")
+    p.add_argument("--strength", type=float, default=0.6, help="with --mcvd: revision strength")
+    p.add_argument("--steps", type=int, default=20, help="with --mcvd: sampling steps of the full schedule")
+    p.add_argument("--i3d", type=Path, default=None,
+                   help="with --mcvd: a local I3D TorchScript file for true FVD (else Fréchet on encoder features)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_eval)
 
@@ -33,6 +40,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from generec_desktop.evaluation.editor_eval import evaluate_editor, format_tables, tune_clip_frames
 
     ks = tuple(int(k) for k in args.k.split(",") if k.strip())
+    if args.mcvd:
+        from generec_desktop.evaluation.mcvd_eval import evaluate_mcvd
+        from generec_desktop.evaluation.mcvd_eval import format_tables as format_mcvd
+
+        with Workspace.open(args.workspace) as ws, progress_bar(args, "eval mcvd") as bar:
+            tables = evaluate_mcvd(ws, ks=ks, n_users=args.users, strength=args.strength, steps=args.steps,
+                                   i3d=args.i3d, progress=bar, cancel=args.cancel)
+        emit(args, tables, lambda: format_mcvd(tables))
+        return 0
     with Workspace.open(args.workspace) as ws, progress_bar(args, "eval") as bar:
         res = evaluate_editor(ws, encoder=args.encoder, ks=ks, runs=args.runs, clip_frames=args.clip_frames,
                               rate=args.rate, generated=not args.no_generated, seed=args.seed, progress=bar,

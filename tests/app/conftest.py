@@ -42,7 +42,7 @@ def demo_workspace_master(tmp_path_factory):
     from generec_desktop.profiles import build_profiles, train_recommender
 
     root = tmp_path_factory.mktemp("demo") / "ws"
-    build_demo_workspace(root, n_videos=4, n_users=40, size=(320, 180), sample_videos=False)
+    build_demo_workspace(root, n_videos=4, n_users=40, size=(320, 180), sample_videos=False, with_profiles=False)
     ws = Workspace.open(root)
     try:
         build_profiles(ws)

@@ -61,10 +61,35 @@ def test_style_choice_and_strength_are_remembered(qtbot, make_window):
     assert second.tab_widget("Style").strength.value() == 35
 
 
-def test_revise_tab_says_no_checkpoint(qtbot, demo_window):
+def test_revise_tab_finds_the_shipped_model_and_makes_a_version(qtbot, demo_window):
+    from pathlib import Path
+
     revise = tab(demo_window, "Revise")
+    demo_window.audiences.select_ids(["segment:0"])
     revise.refresh()
-    assert "No MCVD checkpoint found" in revise.notice.text()
+    if not revise.checkpoints:
+        pytest.skip("no MCVD checkpoint fits (models/mcvd-demo is not in this checkout)")
+    assert revise.checkpoints[0].name == "mcvd-demo"
+    assert revise.revise_button.isEnabled() and revise.create_button.isEnabled()
+    before = len(demo_window.versions.versions())
+    revise.strength.setValue(0.2)
+    with qtbot.waitSignal(demo_window.jobs.job_finished, timeout=180000) as done:
+        revise.run("revise")
+    assert done.args[0].state == "done", demo_window.last_error
+    versions = demo_window.versions.versions()
+    assert len(versions) == before + 1
+    pv = versions[-1]
+    assert pv.operation == "revise" and pv.target_profile == "segment:0" and Path(pv.media).is_file()
+
+
+def test_revise_tab_explains_a_missing_model(qtbot, demo_window, tmp_path, monkeypatch):
+    import generec_desktop.creator.workspace_mcvd as wm
+
+    monkeypatch.setattr(wm, "REPO_MODELS_DIR", tmp_path / "no-models")
+    revise = tab(demo_window, "Revise")
+    demo_window.audiences.select_ids(["segment:0"])
+    revise.refresh()
+    assert "No MCVD checkpoint fits" in revise.notice.text()
     assert not revise.revise_button.isEnabled() and not revise.create_button.isEnabled()
 
 

@@ -37,3 +37,15 @@ def test_tables_on_the_tiny_workspace(mcvd_ws) -> None:
     assert t.revision[0].cosine == t.creation[0].cosine
     text = format_tables(t)
     assert "Table 3" in text and "Table 4" in text and "User_Hist" in text
+
+
+def test_cli_eval_mcvd_json(mcvd_ws, capsys) -> None:
+    import json
+
+    from generec_desktop.cli import main
+
+    rc = main(["eval", str(mcvd_ws.root), "--mcvd", "--k", "1", "--users", "2", "--steps", "2", "--json"])
+    assert rc == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in data["revision"]][:2] == ["Original", "User_Hist"]
+    assert [r["name"] for r in data["creation"]] == ["Original", "User_Hist"]

@@ -16,7 +16,7 @@ from generec_desktop.demo.build import deterministic_encoding_supported
 from generec_desktop.demo.content import plan_videos, render_frame, simulate_interactions, simulate_users
 from generec_desktop.jobs import Cancelled, CancelToken
 
-SMALL = {"n_videos": 4, "n_users": 20, "size": (192, 108)}
+SMALL = {"n_videos": 4, "n_users": 20, "size": (192, 108), "with_profiles": False}
 
 
 def _build(path: Path, seed: int = 0, **kwargs):
@@ -200,3 +200,16 @@ def test_cli_demo_create_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert Path(data["ground_truth"]).is_file()
     assert main(["demo", "create", str(target), "--videos", "1", "--users", "9"]) == 2  # not empty
     assert "not an empty folder" in capsys.readouterr().err
+
+
+def test_default_build_opens_ready_to_personalise(tmp_path):
+    """The default build also builds audience profiles and trains the recommender."""
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.profiles import load_profiles, load_recommender
+
+    result = _build(tmp_path / "ready", with_profiles=True)
+    assert "profiles" in result.timings
+    with Workspace.open(result.workspace) as ws:
+        profiles = load_profiles(ws)
+        assert len(profiles.user_ids) > 0 and profiles.segments
+        assert load_recommender(ws).user_embeddings.shape[0] >= len(profiles.user_ids)

@@ -11,7 +11,8 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory):
     from generec_desktop.demo import build_demo_workspace
 
     root = tmp_path_factory.mktemp("demo") / "ws"
-    build_demo_workspace(root, seed=0, n_videos=8, n_users=120, size=(128, 72), sample_videos=False)
+    build_demo_workspace(root, seed=0, n_videos=8, n_users=120, size=(128, 72), sample_videos=False,
+                         with_profiles=False)
     return root
 
 

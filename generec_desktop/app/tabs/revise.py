@@ -19,27 +19,22 @@ from generec_desktop.app.widgets import FeatureTab, setting
 
 
 def find_checkpoints(ws: Any, preferred: str = "") -> list[Path]:
-    """MCVD checkpoint folders: the preference path, then ``W/models/*/config.json`` in MCVD format."""
-    found: list[Path] = []
-    candidates = [Path(preferred)] if preferred else []
-    if ws is not None and Path(ws.models_dir).is_dir():
-        candidates += sorted(p.parent for p in Path(ws.models_dir).glob("*/config.json"))
-    for folder in candidates:
-        try:
-            from generec_desktop.diffusion.checkpoint import read_checkpoint_info
+    """The MCVD checkpoint to use: the Preferences path, else the workspace's, else the shipped demo one."""
+    if ws is None:
+        return []
+    try:
+        from generec_desktop.creator.workspace_mcvd import find_mcvd_checkpoint
+        from generec_desktop.jobs import GenerecError
 
-            read_checkpoint_info(folder)
-        except Exception:  # not an MCVD checkpoint (or unreadable): skip it
-            continue
-        if (folder / "model.safetensors").is_file() and folder not in found:
-            found.append(folder)
-    return found
+        return [find_mcvd_checkpoint(Path(ws.root), explicit=Path(preferred) if preferred else None)]
+    except (GenerecError, OSError, ValueError, ImportError):
+        return []
 
 
 def _engine(name: str) -> Any:
-    """The editor/creator entry point, or None while it has not landed."""
-    module, func = {"revise": ("generec_desktop.editor.revise", "run_revise"),
-                    "create": ("generec_desktop.creator", "run_create")}[name]
+    """The editor/creator entry point (``None`` if this build lacks it)."""
+    module, func = {"revise": ("generec_desktop.editor.revise", "revise_item"),
+                    "create": ("generec_desktop.creator.create", "create_video")}[name]
     try:
         if importlib.util.find_spec(module) is None:
             return None
@@ -98,9 +93,9 @@ class ReviseTab(FeatureTab):
         if ws is None:
             problems.append("Open a workspace first.")
         if ws is not None and not self.checkpoints:
-            problems.append(f"<b>No MCVD checkpoint found</b> in {Path(ws.models_dir) if ws else 'W/models'} or in "
-                            "Preferences. Train one on this workspace (the diffusion package's training, "
-                            "e.g. <code>generec train mcvd</code> when available), then reopen this tab.")
+            problems.append(f"<b>No MCVD checkpoint fits this workspace</b> (looked in Preferences, "
+                            f"{Path(ws.models_dir) / 'mcvd'} and the shipped demo model). Train one with "
+                            "<code>generec train mcvd W</code>, then reopen this tab.")
         missing = [k for k, v in engines.items() if v is None]
         if missing:
             problems.append("The MCVD " + " and ".join(missing) + " step" + ("s are" if len(missing) > 1 else " is")
@@ -137,9 +132,11 @@ class ReviseTab(FeatureTab):
             with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
                 out = Path(tmp) / f"{which}.mp4"
                 if which == "revise":
-                    engine(ws, item_id, audience, out, checkpoint=ckpt, progress=progress, cancel=cancel, **kwargs)
+                    engine(ws, item_id, audience=audience, out_path=out, checkpoint=ckpt, progress=progress,
+                           cancel=cancel, **kwargs)
                 else:
-                    engine(ws, audience, out, checkpoint=ckpt, progress=progress, cancel=cancel, **kwargs)
+                    engine(ws, audience=audience, out_path=out, checkpoint=ckpt, progress=progress, cancel=cancel,
+                           **kwargs)
                 return create_pending(ws, out, operation=which, parent_id=item_id if which == "revise" else None,
                                       params=kwargs, target_profile=audience, generator=f"mcvd:{ckpt.name}",
                                       move=True)
