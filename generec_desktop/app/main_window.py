@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,9 @@ class MainWindow(QMainWindow):
         self.current_item_id: int | None = None
         self.last_error: str | None = None
         self.undo_stack = QUndoStack(self)
+        # Background jobs run Python code that holds the GIL; a 1 ms switch interval (default 5 ms) lets the
+        # GUI thread take it back sooner, so painting and input are not held up by a busy worker.
+        sys.setswitchinterval(0.001)
         self.jobs = JobManager(self)
 
         self.library = LibraryPanel()
@@ -198,6 +202,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}")
         self.refresh_library()
         self.on_workspace_opened()
+        if self.library.current_item_id() is None and self.library.item_ids():
+            self.library.list.setCurrentRow(0)  # show something at once rather than an empty preview
+        elif not self.library.item_ids():
+            self.item_info.setText("This workspace is empty: import videos (Ctrl+I) or drop them on the library.")
         self.statusBar().showMessage(f"Opened workspace {path}", 5000)
         return True
 
