@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import av
@@ -66,11 +66,18 @@ def _range_positions(index: VideoIndex, start: float, end: float | None) -> tupl
     return a, max(a, b)
 
 
-def _iter_range(path: Path, index: VideoIndex, a: int, b: int,
-                max_side: int | None) -> Iterator[tuple[int, av.VideoFrame, np.ndarray]]:
-    """Yield (position, frame, rgb) for frame positions a..b-1, seeking to the keyframe before a."""
+def _iter_range(path: Path, index: VideoIndex, a: int, b: int, max_side: int | None,
+                convert: Callable[[av.VideoFrame], np.ndarray] | None = None,
+                ) -> Iterator[tuple[int, av.VideoFrame, np.ndarray]]:
+    """Yield (position, frame, array) for frame positions a..b-1, seeking to the keyframe before a.
+
+    The array is ``convert(frame)``, by default RGB with the longest side <= ``max_side``.
+    """
     if a >= b:
         return
+    if convert is None:
+        def convert(frame: av.VideoFrame) -> np.ndarray:
+            return to_rgb(frame, max_side)
     container, stream = _open(path)
     with container:
         kf = _keyframe_before(index, a)
@@ -83,7 +90,7 @@ def _iter_range(path: Path, index: VideoIndex, a: int, b: int,
             if frame.pts > last_pts:
                 break
             pos = int(np.searchsorted(index.pts, frame.pts))
-            yield pos, frame, to_rgb(frame, max_side)
+            yield pos, frame, convert(frame)
             if frame.pts == last_pts:
                 break
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -20,12 +20,9 @@ import av.error
 import numpy as np
 
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
-from generec_desktop.media._index import VideoIndex, _why, open_input, scan
+from generec_desktop.media._index import _why, open_input, scan
 from generec_desktop.media.decode import (
-    _decoded,
     _iter_range,
-    _keyframe_before,
-    _open,
     _range_positions,
     to_rgb,
 )
@@ -369,7 +366,7 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     fps = total / (t1 - t0) if t1 > t0 else 25.0
     with VideoWriter(dst_p, fps, audio_from=AudioSource(src_p, t0, t1), crf=crf, preset=preset,
                      metadata=metadata, time_base=index.time_base) as writer:
-        frames = _iter_range_yuv(src_p, index, a, b) if luma else _iter_range(src_p, index, a, b, None)
+        frames = _iter_range(src_p, index, a, b, None, _yuv420p if luma else None)
         for i, (pos, frame, image) in enumerate(frames):
             check_cancel(cancel)
             stamp = {"pts": int(index.pts[pos]) - origin, "duration": int(index.durations[pos])}
@@ -407,25 +404,6 @@ def _yuv420p(frame: av.VideoFrame) -> np.ndarray:
 
         rgb = cv2.copyMakeBorder(rgb, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
     return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
-
-
-def _iter_range_yuv(path: Path, index: VideoIndex, a: int, b: int
-                    ) -> Iterator[tuple[int, av.VideoFrame, np.ndarray]]:
-    """Like decode._iter_range, but yields yuv420p arrays (no RGB conversion for yuv420p sources)."""
-    container, stream = _open(path)
-    with container:
-        kf = _keyframe_before(index, a)
-        if kf > 0:
-            container.seek(int(index.pts[kf]), stream=stream, backward=True, any_frame=False)
-        first_pts, last_pts = int(index.pts[a]), int(index.pts[b - 1])
-        for frame in _decoded(container, stream, path):
-            if frame.pts is None or frame.pts < first_pts:
-                continue
-            if frame.pts > last_pts:
-                break
-            yield int(np.searchsorted(index.pts, frame.pts)), frame, _yuv420p(frame)
-            if frame.pts == last_pts:
-                break
 
 
 def cut(path: str | os.PathLike[str], start: float, end: float, out_path: str | os.PathLike[str], *,

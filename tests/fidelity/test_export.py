@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import sha
 
 from generec_desktop.fidelity.export import (
     ExportBlocked,
@@ -25,6 +24,13 @@ from generec_desktop.fidelity.export import (
     run_export,
 )
 from generec_desktop.fidelity.provenance import MANIFEST_TAG, verify_file
+
+
+def sha(path: Path) -> str:
+    """sha256 of a file (a local helper: importing ``conftest`` by name is ambiguous across test folders)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def test_export_makes_a_watermarked_item_with_provenance(ws_item) -> None:
