@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from generec_desktop.cli_support import add_json_flag, emit, progress_bar
@@ -34,11 +35,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    import shutil
+
     from generec_desktop.corpus.workspace import Workspace
 
-    with Workspace.open_or_create(args.workspace) as ws, progress_bar(args, "Importing") as progress:
-        result = ws.import_media(args.files, owner=args.owner, licence=args.licence,
-                                 progress=progress, cancel=args.cancel)
+    target = Path(args.workspace)
+    created = not target.exists()
+    try:
+        with Workspace.open_or_create(target) as ws, progress_bar(args, "Importing") as progress:
+            result = ws.import_media(args.files, owner=args.owner, licence=args.licence,
+                                     progress=progress, cancel=args.cancel)
+    except BaseException:
+        if created:  # nothing was imported: do not leave behind an empty workspace this command made
+            shutil.rmtree(target, ignore_errors=True)
+        raise
 
     def text() -> str:
         lines = [f"{'added' if f.new else 'already there'}: #{f.item.id} {f.source} "

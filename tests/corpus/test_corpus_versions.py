@@ -134,6 +134,11 @@ def test_cli_import_and_items(tmp_path, bunny, capsys):
     err = capsys.readouterr().err
     assert err.startswith("generec: error:") and "missing.mp4 does not exist" in err
     assert main(["items", str(tmp_path / "nowhere")]) == 2
+    # a failed import into a new folder leaves no empty workspace behind; an existing one is kept
+    fresh = tmp_path / "never-made"
+    assert main(["import", str(fresh), str(tmp_path / "missing.mp4")]) == 2
+    assert not fresh.exists()
+    assert w.exists() and main(["items", str(w)]) == 0
 
 
 def test_duplicate_external_id_and_cancel_add_nothing(ws, bikes):
