@@ -148,3 +148,21 @@ def test_bad_version_export_is_a_message(qtbot, demo_window, tmp_path):
     assert window.last_error and "Traceback" not in window.last_error
     assert len(window.library.item_ids()) == n_items
     assert bad.read_bytes() == b"not a video at all"
+
+
+def test_personal_grade_learns_from_the_selected_audience(qtbot, demo_window):
+    style = demo_window.tab_widget("Style")
+    style.select_style("personal")
+    demo_window.audiences.select_ids([])
+    assert style.apply_style() is None
+    assert "audience" in (demo_window.last_error or "").lower()
+    demo_window.audiences.select_ids(["segment:0"])
+    assert style.reference_images("segment:0"), "segment 0's liked covers should be the references"
+    before = len(demo_window.versions.versions())
+    with qtbot.waitSignal(demo_window.jobs.job_finished, timeout=120000,
+                          check_params_cb=lambda job: job.title.startswith("Style #")) as done:
+        style.apply_style()
+    assert done.args[0].state == "done", demo_window.last_error
+    pv = demo_window.versions.versions()[-1]
+    assert len(demo_window.versions.versions()) == before + 1
+    assert pv.params["style"] == "personal" and pv.target_profile == "segment:0"

@@ -119,13 +119,43 @@ class StyleTab(FeatureTab):
             entry.setData(Qt.ItemDataRole.UserRole, info.name)
             tip = info.description
             if info.needs_references:
-                tip += "\nNeeds reference images (an audience's liked thumbnails): use it from the instruction box."
-                entry.setFlags(entry.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                tip += "\nLearns its colours from the liked thumbnails of the first selected audience."
             entry.setToolTip(tip)
             entry.setSizeHint(QSize(GALLERY_SIDE + 12, GALLERY_SIDE * 9 // 16 + 40))
             self.gallery.addItem(entry)
             if info.name == last:
                 self.gallery.setCurrentItem(entry)
+
+    def reference_audience(self) -> str | None:
+        """The audience whose liked thumbnails the personal grade learns from: the plan's, else the first selected."""
+        if self.plan is not None and self.plan.audiences and self.plan.audiences[0] != "all":
+            return str(self.plan.audiences[0])
+        selected = self.window_.selected_audiences()
+        return selected[0] if selected else None
+
+    def reference_images(self, audience_id: str | None, limit: int = 12) -> list[Any]:
+        """Covers of the items the audience liked (a segment's characteristic items, a user's likes)."""
+        ws, profiles = self.ws, self.window_.profiles
+        if ws is None or profiles is None or not audience_id:
+            return []
+        from generec_desktop.editor.personalize import _liked_items
+
+        try:
+            item_ids = _liked_items(ws, profiles.audience(audience_id), profiles)[:limit]
+        except Exception:  # an unknown audience id: no references
+            return []
+        import cv2
+
+        images = []
+        for item_id in item_ids:
+            cover = ws.cover_path(item_id)
+            img = cv2.imread(str(cover)) if cover is not None else None
+            if img is not None:
+                images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        return images
+
+    def _needs_references(self, style: str | None) -> bool:
+        return any(s.name == style and s.needs_references for s in getattr(self, "_styles", []))
 
     def current_style(self) -> str | None:
         entry = self.gallery.currentItem()
@@ -164,6 +194,11 @@ class StyleTab(FeatureTab):
         self.apply_button.setEnabled(ok and not running)
         self.cancel_button.setEnabled(running)
         self.plan_button.setEnabled("plan" not in self.running)
+
+    def on_audiences(self, ids: list[str]) -> None:
+        self.refresh()
+        if self._needs_references(self.current_style()):
+            self.update_after()  # the personal grade follows the selected audience
 
     def on_item(self, item_id: int) -> None:
         self.frame = None
@@ -211,19 +246,25 @@ class StyleTab(FeatureTab):
         if style is None or frame is None:
             return
         strength, faces = self.strength.value() / 100.0, self.face_aware.isChecked()
-        key = (style, strength, faces)
+        audience = self.reference_audience() if self._needs_references(style) else None
+        key = (style, strength, faces, audience)
         self._after_key = key
+        if self._needs_references(style) and audience is None:
+            self.after.set_image(None, placeholder="Select an audience: the personal grade learns from its likes.")
+            return
+        refs = self.reference_images(audience) if audience else None
 
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop.editor.styles import stylize_image
 
-            return key, stylize_image(frame, style, strength=strength, face_aware=faces)
+            return key, stylize_image(frame, style, strength=strength, face_aware=faces, reference_images=refs)
 
         def done(result: Any) -> None:
             got_key, img = result
             if got_key == self._after_key:
                 self.after.set_image(img, f"{got_key[0]} at {int(got_key[1] * 100)} %"
-                                          + (", faces kept" if got_key[2] else ""))
+                                          + (", faces kept" if got_key[2] else "")
+                                          + (f", learnt from {got_key[3]}" if got_key[3] else ""))
 
         self.window_.jobs.submit("Style preview", job, on_done=done,
                                  on_error=lambda m: self.after.set_image(None, placeholder=f"Cannot preview: {m}"))
@@ -286,6 +327,16 @@ class StyleTab(FeatureTab):
         plan = self.plan.to_dict() if self.plan is not None else None
         target = (self.plan.audiences[0] if self.plan is not None and self.plan.audiences
                   and self.plan.audiences[0] != "all" else None)
+        refs = None
+        if self._needs_references(style):
+            audience = self.reference_audience()
+            refs = self.reference_images(audience)
+            if not refs:
+                self.window_.show_error("Select an audience",
+                                        "The personal grade learns its colours from an audience's liked thumbnails: "
+                                        "select an audience with likes (Audiences panel), then apply again.")
+                return None
+            target = target or audience
 
         def job(progress: Any, cancel: Any) -> Any:
             import tempfile
@@ -297,7 +348,7 @@ class StyleTab(FeatureTab):
             with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
                 out = Path(tmp) / "styled.mp4"
                 res = run_style_video(src, out, style, strength=strength, face_aware=faces,
-                                      progress=progress, cancel=cancel)
+                                      reference_images=refs, progress=progress, cancel=cancel)
                 params = {"style": style, "strength": strength, "face_aware": faces,
                           "flicker_ratio": res.flicker_ratio, "instruction": plan}
                 return create_pending(ws, out, operation="style", parent_id=item_id, params=params,
