@@ -166,3 +166,22 @@ def test_personal_grade_learns_from_the_selected_audience(qtbot, demo_window):
     pv = demo_window.versions.versions()[-1]
     assert len(demo_window.versions.versions()) == before + 1
     assert pv.params["style"] == "personal" and pv.target_profile == "segment:0"
+
+
+def test_thumbnail_versions_from_personalised_and_generated(qtbot, demo_window):
+    thumbs = demo_window.tab_widget("Thumbnails")
+    demo_window.audiences.select_ids(["segment:0"])
+    with qtbot.waitSignal(demo_window.personal.updated, timeout=120000):
+        qtbot.mouseClick(thumbs.compute_button, Qt.MouseButton.LeftButton)
+    before = len(demo_window.versions.versions())
+    with qtbot.waitSignal(demo_window.jobs.job_finished, timeout=60000):
+        qtbot.mouseClick(thumbs.use_buttons["segment:0"], Qt.MouseButton.LeftButton)
+    assert "segment:0" in thumbs.use_generated_buttons, "a generated thumbnail should be offered as a version"
+    with qtbot.waitSignal(demo_window.jobs.job_finished, timeout=60000):
+        qtbot.mouseClick(thumbs.use_generated_buttons["segment:0"], Qt.MouseButton.LeftButton)
+    made = demo_window.versions.versions()[before:]
+    assert [v.operation for v in made] == ["thumbnail", "thumbnail"]
+    assert all(v.target_profile == "segment:0" for v in made)
+    assert made[0].params["kind"] != made[1].params["kind"]
+    demo_window.undo_stack.undo()
+    assert len(demo_window.versions.versions()) == before + 1

@@ -62,6 +62,7 @@ class ThumbnailsTab(FeatureTab):
         layout.addWidget(scroll, 1)
         self.cards: dict[tuple[str, str], ImageCard] = {}
         self.use_buttons: dict[str, QPushButton] = {}
+        self.use_generated_buttons: dict[str, QPushButton] = {}
         add_action(window, "&Actions", "Compute &Thumbnails && Clips", lambda: start_personalize(self), "Ctrl+T",
                    "Personalise the selected video for the selected audiences")
         self.refresh()
@@ -90,6 +91,7 @@ class ThumbnailsTab(FeatureTab):
                 w.deleteLater()
         self.cards.clear()
         self.use_buttons.clear()
+        self.use_generated_buttons.clear()
 
     def show_results(self) -> None:
         """Lay out one column per audience of the current item's last result."""
@@ -128,6 +130,12 @@ class ThumbnailsTab(FeatureTab):
             use.clicked.connect(lambda _=False, a=aud: self.use_thumbnail(a))
             self.use_buttons[aud.audience_id] = use
             self.grid.addWidget(use, len(ROWS) + 1, c + 1)
+            if aud.generated is not None and aud.generated.image is not None:
+                gen = QPushButton("Use generated thumbnail")
+                gen.setToolTip("Create a pending version from the generated (recoloured/reframed) thumbnail")
+                gen.clicked.connect(lambda _=False, a=aud: self.use_thumbnail(a, generated=True))
+                self.use_generated_buttons[aud.audience_id] = gen
+                self.grid.addWidget(gen, len(ROWS) + 2, c + 1)
         for c in range(len(result.audiences) + 1):
             self.grid.setColumnStretch(c, 0 if c == 0 else 1)
         notes = [f"{len(result.audiences)} audience(s)", f"encoder {result.encoder_id}",
@@ -164,7 +172,8 @@ class ThumbnailsTab(FeatureTab):
                                       title=f"Thumbnail of #{item_id} for {self.audience_label(aud.audience_id)}")
 
         def done(pv: Any) -> None:
-            self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, "Use personalised thumbnail"))
+            label = "Use generated thumbnail" if generated else "Use personalised thumbnail"
+            self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, label))
             self.window_.statusBar().showMessage(f"Pending thumbnail version {pv.id} created", 5000)
 
         return self.submit(f"thumb:{aud.audience_id}", "Save thumbnail version", job, done)
