@@ -82,8 +82,9 @@ def make_video(path: Path, *, width: int = 64, height: int = 48, n_frames: int =
                pts: Sequence[int] | None = None, time_base: Fraction | None = None, rotation: int = 0,
                audio: bool = False, audio_seconds: float | None = None, gop: int | None = None,
                frames: Sequence[np.ndarray] | None = None, codec: str = "libx264",
-               pix_fmt: str = "yuv420p", metadata: dict[str, str] | None = None) -> Path:
-    """Write a test video with barcode frames (or ``frames``) using PyAV.
+               pix_fmt: str = "yuv420p", metadata: dict[str, str] | None = None,
+               options: dict[str, str] | None = None) -> Path:
+    """Write a test video with barcode frames (or ``frames``) using PyAV (``options``: encoder options).
 
     ``pts`` (in ``time_base``) gives irregular timing for a variable frame rate; ``rotation`` is
     written as display-matrix side data (counter-clockwise degrees, PyAV's convention);
@@ -96,10 +97,10 @@ def make_video(path: Path, *, width: int = 64, height: int = 48, n_frames: int =
         step = round(1 / (rate * tb))
         pts = [i * step for i in range(n_frames)]
     n_frames = len(pts)
-    options = {"movflags": "+use_metadata_tags"} if path.suffix in (".mp4", ".mov") else {}
-    with av.open(str(path), "w", options=options) as out:
+    mux_options = {"movflags": "+use_metadata_tags"} if path.suffix in (".mp4", ".mov") else {}
+    with av.open(str(path), "w", options=mux_options) as out:
         out.metadata.update(metadata or {})
-        vs = out.add_stream(codec, rate=rate)
+        vs = out.add_stream(codec, rate=rate, options=dict(options or {}))
         vs.width, vs.height, vs.pix_fmt = width, height, pix_fmt
         vs.codec_context.time_base = tb
         if gop is not None:

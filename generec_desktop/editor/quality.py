@@ -46,6 +46,17 @@ class FrameQuality:
     faces: np.ndarray | None  # number of faces, None when not measured
     failed: tuple[str, ...]  # "" for a frame that passed, else the first failed gate's name
 
+    @classmethod
+    def concat(cls, parts: Sequence[FrameQuality]) -> FrameQuality:
+        """One record for consecutive batches measured separately (streamed analysis)."""
+        if not parts:
+            z = np.zeros(0, np.float64)
+            return cls(z, z, z, z, z, None, ())
+        cat = [np.concatenate([getattr(p, f) for p in parts]) for f in
+               ("sharpness", "mean", "contrast", "dark_share", "bright_share")]
+        faces = None if any(p.faces is None for p in parts) else np.concatenate([p.faces for p in parts])
+        return cls(*cat, faces, tuple(f for p in parts for f in p.failed))
+
     @property
     def passed(self) -> np.ndarray:
         """Boolean mask of the frames that passed every gate."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from generec_desktop.jobs import CancelToken, check_cancel
 
-__all__ = ["DETECT_WIDTH", "ShotCuts", "content_values", "detect_cuts", "refine_cuts"]
+__all__ = ["DETECT_WIDTH", "ShotCuts", "content_value", "content_values", "detect_cuts", "detect_hsv", "refine_cuts"]
 
 #: frames are compared at this width (PySceneDetect downscales 1080p by about the same factor)
 DETECT_WIDTH = 96
@@ -46,7 +46,8 @@ class ShotCuts:
     refined: bool = False
 
 
-def _hsv_small(image: np.ndarray) -> np.ndarray:
+def detect_hsv(image: np.ndarray) -> np.ndarray:
+    """The small HSV copy of ``image`` that content values compare (for callers that stream frames)."""
     import cv2
 
     h, w = image.shape[:2]
@@ -59,27 +60,27 @@ def content_values(images: Sequence[np.ndarray]) -> np.ndarray:
     """ContentDetector's content value between each consecutive pair of frames (length N - 1)."""
     if len(images) < 2:
         return np.zeros(0, np.float64)
-    hsv = [_hsv_small(im) for im in images]
-    shape = hsv[0].shape
-    out = np.zeros(len(images) - 1, np.float64)
-    for k in range(1, len(hsv)):
-        a, b = hsv[k - 1], hsv[k]
-        if b.shape != shape:  # a size change mid-stream is certainly a new shot
-            out[k - 1] = 255.0
-            continue
-        out[k - 1] = float(np.abs(b - a).reshape(-1, 3).mean(axis=0).mean())
-    return out
+    hsv = [detect_hsv(im) for im in images]
+    return np.array([content_value(hsv[k - 1], hsv[k]) for k in range(1, len(hsv))], np.float64)
 
 
-def detect_cuts(images: Sequence[np.ndarray], timestamps: Sequence[float], *, threshold: float = 15.0,
-                ratio: float = 3.0, min_gap: float = 0.6) -> ShotCuts:
+def content_value(a: np.ndarray, b: np.ndarray) -> float:
+    """Content value between two :func:`detect_hsv` copies (255 when their sizes differ: surely a cut)."""
+    if a.shape != b.shape:
+        return 255.0
+    return float(np.abs(b - a).reshape(-1, 3).mean(axis=0).mean())
+
+
+def detect_cuts(images: Sequence[np.ndarray] | None, timestamps: Sequence[float], *, threshold: float = 15.0,
+                ratio: float = 3.0, min_gap: float = 0.6, values: Sequence[float] | None = None) -> ShotCuts:
     """Hard cuts among frames ``images`` shown at ``timestamps`` (seconds, increasing).
 
     A pair is a cut when its content value exceeds ``threshold`` and ``ratio`` times the median of
     the values around it (a window of 5 pairs each side), and at least ``min_gap`` s after the last cut.
+    ``values``: the content values already computed while streaming (``images`` is then ignored).
     """
     ts = np.asarray(timestamps, np.float64)
-    vals = content_values(images)
+    vals = np.asarray(values, np.float64) if values is not None else content_values(images or [])
     after: list[int] = []
     last = -np.inf
     for k, v in enumerate(vals):

@@ -1,0 +1,95 @@
+"""The streamed analysis (decoder thread + consumer) gives the same answer as the one-step-at-a-time one."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mediagen
+
+
+def _demo_video(small_demo: Path) -> Path:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.demo import load_ground_truth
+
+    item = next(iter(load_ground_truth(small_demo).items.values()))
+    with Workspace.open(small_demo) as ws:
+        return ws.media_path(item.item_id)
+
+
+def _decoder_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "generec-decode"]
+
+
+def test_streamed_analysis_equals_the_sequential_steps(small_demo):
+    from generec_desktop.editor.analysis import analyze_video, sample_reference_frames
+    from generec_desktop.editor.quality import measure_quality
+    from generec_desktop.editor.shots import detect_cuts
+    from generec_desktop.encoders import get_encoder
+
+    path = _demo_video(small_demo)
+    enc = get_encoder("builtin")
+    a = analyze_video(path, enc, rate=4.0, batch_size=5)  # batches that do not divide the sample count
+    frames = sample_reference_frames(path, 4.0)
+    images = [f.image for f in frames]
+    times = np.array([f.timestamp for f in frames])
+    np.testing.assert_array_equal(a.sample_times, times)
+    np.testing.assert_allclose(a.embeddings, enc.encode_images(images), atol=1e-6)
+    assert a.failed == measure_quality(images).failed
+    np.testing.assert_array_equal(a.cut_after, detect_cuts(images, times).after)
+    assert all(np.array_equal(x, y) for x, y in zip(a.images, images))
+    assert not _decoder_threads()
+
+
+def test_cancel_and_decoder_errors_stop_the_decoder_thread(small_demo, monkeypatch):
+    import generec_desktop.editor.analysis as analysis
+    from generec_desktop.encoders import get_encoder
+    from generec_desktop.jobs import CancelToken, Cancelled
+    from generec_desktop.media import MediaError
+
+    path = _demo_video(small_demo)
+    enc = get_encoder("builtin")
+    token = CancelToken()
+    seen = []
+
+    def progress(fraction: float, message: str) -> None:
+        seen.append(fraction)
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        analysis.analyze_video(path, enc, rate=8.0, batch_size=2, progress=progress, cancel=token)
+    assert seen and seen[-1] < 1.0
+    assert not _decoder_threads()
+
+    real = analysis._reference_stream
+
+    def broken(*args, **kwargs):  # the decoder fails after a few frames, as a damaged file does
+        for k, item in enumerate(real(*args, **kwargs)):
+            if k == 4:
+                raise MediaError("clip.mp4 is damaged or truncated (test); re-export it.")
+            yield item
+
+    monkeypatch.setattr(analysis, "_reference_stream", broken)
+    with pytest.raises(MediaError, match="damaged"):
+        analysis.analyze_video(path, enc, rate=4.0)
+    assert not _decoder_threads()
+
+
+def test_slice_count_chooses_the_threading(tmp_path):
+    import av
+
+    from generec_desktop.editor.analysis import _slices_per_frame
+
+    def slices(path: Path) -> int:
+        with av.open(str(path)) as c:
+            return _slices_per_frame(c, c.streams.video[0])
+
+    one = mediagen.make_video(tmp_path / "one_slice.mp4", width=128, height=96, n_frames=4,
+                              options={"slices": "1"})
+    four = mediagen.make_video(tmp_path / "four_slices.mp4", width=128, height=96, n_frames=4,
+                               options={"slices": "4"})
+    assert slices(one) == 1
+    assert slices(four) == 4
