@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -255,40 +254,11 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     PyAV releases the GIL while it decodes and scales, OpenCV while it computes. Returns
     ``(images, times, embeddings, quality, content values)``, or None when reference frames are too sparse.
     """
-    import queue
-    import threading
-
     from generec_desktop.editor.quality import FrameQuality
     from generec_desktop.editor.shots import content_value, detect_hsv
     from generec_desktop.media.decode import to_rgb
+    from generec_desktop.media.prefetch import prefetched
 
-    q: queue.Queue[Any] = queue.Queue(maxsize=2 * batch_size)
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in _reference_stream(path, rate, cancel):
-                if not offer(item):
-                    return
-            offer(_END)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            offer(exc)
-
-    # The decoder thread needs the GIL back after every frame; with the default 5 ms switch interval
-    # it waits behind the consumer's Python code for most of that (measured: 1.0 s instead of 0.85 s).
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, 0.0005))
-    worker = threading.Thread(target=produce, name="generec-decode", daemon=True)
-    worker.start()
     images: list[np.ndarray] = []
     times: list[float] = []
     embs: list[np.ndarray] = []
@@ -311,14 +281,8 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
             prev_hsv = hsv
         batch.clear()
 
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            position, t, frame = item
+    with contextlib.closing(prefetched(_reference_stream(path, rate, cancel), 2 * batch_size)) as stream:
+        for position, t, frame in stream:
             if position < 0:
                 n_targets, n_frames = t, frame
                 continue
@@ -331,10 +295,6 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
                 flush()
                 report(progress, min(1.0, len(images) / max(n_targets, 1.0)), f"Analysed {len(images)} frames")
         flush()
-    finally:
-        stop.set()
-        worker.join()
-        sys.setswitchinterval(switch)
     if _too_sparse(len(images), n_targets, n_frames):
         return None
     emb = np.concatenate(embs) if embs else np.zeros((0, int(encoder.dim)), np.float32)

@@ -413,12 +413,15 @@ def run_export(
             # read: the first n frames (one short decode; 24 frames of bigbuckbunny read pilot z 5.6);
             # only when that does not find the payload, n frames spread over the whole video (z 8.8, but
             # the decode runs through the file: 0.37 vs 0.17 CPU-s).
-            first = [(i + 0.5) / max(out_info.fps, 1e-3) for i in range(n)]
-            for stamps in (first, [dur * (i + 0.5) / n for i in range(n)]):
-                sampled = media.sample_frames(stage, timestamps=[min(t, dur) for t in stamps], cancel=cancel)
+            # The first read takes the decoded Y planes as they are (the mark lives in luma): no RGB
+            # conversion but for the one frame that becomes the cover.
+            lumas, cover = media.head_lumas(stage, n, rgb_at=n // 2, cancel=cancel)
+            det = wm.detect_images(lumas, key=key or wm.DEFAULT_KEY, luma=True)
+            if not (det.found and det.payload == payload):
+                sampled = media.sample_frames(stage, timestamps=[min(dur * (i + 0.5) / n, dur) for i in range(n)],
+                                              cancel=cancel)
                 det = wm.detect_images([f.image for f in sampled], key=key or wm.DEFAULT_KEY)
-                if det.found and det.payload == payload:
-                    break
+                cover = sampled[len(sampled) // 2].image
             timings[f"verify{attempt or ''}"] = time.perf_counter() - t
             if det.found and det.payload == payload:
                 break
@@ -426,7 +429,6 @@ def run_export(
         else:
             raise VerificationError(f"The watermark {payload:08x} could not be read back from the export; "
                                     "nothing was exported.")
-        cover = sampled[len(sampled) // 2].image
         report(steps["verify"], 1.0, "Verified")
         check_cancel(cancel)
 

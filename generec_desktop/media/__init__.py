@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from generec_desktop.media.types import AudioSource, Frame, MediaError, MediaInfo
 
 if TYPE_CHECKING:
-    from generec_desktop.media.decode import decode_range, frame_times, iter_frames, sample_frames
+    from generec_desktop.media.decode import decode_range, frame_times, head_lumas, iter_frames, sample_frames
     from generec_desktop.media.encode import VideoWriter, cut, encode_frames, read_audio, transform_video
     from generec_desktop.media.probing import probe, read_cover
 
@@ -40,6 +40,7 @@ __all__ = [
     "decode_range",
     "encode_frames",
     "frame_times",
+    "head_lumas",
     "iter_frames",
     "probe",
     "read_audio",
@@ -53,7 +54,7 @@ _LAZY = {
     "sample_frames": "decode", "iter_frames": "decode", "decode_range": "decode",
     "VideoWriter": "encode", "cut": "encode", "encode_frames": "encode", "read_audio": "encode",
     "transform_video": "encode",
-    "frame_times": "decode",
+    "frame_times": "decode", "head_lumas": "decode",
 }
 
 

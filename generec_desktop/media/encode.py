@@ -26,6 +26,7 @@ from generec_desktop.media.decode import (
     _range_positions,
     to_rgb,
 )
+from generec_desktop.media.prefetch import prefetched
 from generec_desktop.media.probing import probe, rotation_of
 from generec_desktop.media.types import AudioSource, MediaError, MediaInfo
 
@@ -366,24 +367,25 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     fps = total / (t1 - t0) if t1 > t0 else 25.0
     with VideoWriter(dst_p, fps, audio_from=AudioSource(src_p, t0, t1), crf=crf, preset=preset,
                      metadata=metadata, time_base=index.time_base) as writer:
-        frames = _iter_range(src_p, index, a, b, None, _yuv420p if luma else None)
-        for i, (pos, frame, image) in enumerate(frames):
-            check_cancel(cancel)
-            stamp = {"pts": int(index.pts[pos]) - origin, "duration": int(index.durations[pos])}
-            if luma:
-                h = image.shape[0] * 2 // 3
-                y = image[:h]
-                out = fn(y, index.seconds(frame.pts))
-                if out is not y:
-                    out = np.asarray(out)
-                    if out.shape != y.shape or out.dtype != np.uint8:
-                        raise MediaError(f"The frame function returned a {out.shape} {out.dtype} luma plane; "
-                                         f"expected {y.shape} uint8.")
-                    y[...] = out
-                writer.write_yuv420p(image, **stamp)
-            else:
-                writer.write(fn(image, index.seconds(frame.pts)), **stamp)
-            report(progress, (i + 1) / total * 0.99, f"Frame {i + 1} of {total}")
+        with contextlib.closing(prefetched(_iter_range(src_p, index, a, b, None, _yuv420p if luma else None))) \
+                as frames:
+            for i, (pos, frame, image) in enumerate(frames):
+                check_cancel(cancel)
+                stamp = {"pts": int(index.pts[pos]) - origin, "duration": int(index.durations[pos])}
+                if luma:
+                    h = image.shape[0] * 2 // 3
+                    y = image[:h]
+                    out = fn(y, index.seconds(frame.pts))
+                    if out is not y:
+                        out = np.asarray(out)
+                        if out.shape != y.shape or out.dtype != np.uint8:
+                            raise MediaError(f"The frame function returned a {out.shape} {out.dtype} luma plane; "
+                                             f"expected {y.shape} uint8.")
+                        y[...] = out
+                    writer.write_yuv420p(image, **stamp)
+                else:
+                    writer.write(fn(image, index.seconds(frame.pts)), **stamp)
+                report(progress, (i + 1) / total * 0.99, f"Frame {i + 1} of {total}")
         if writer.frame_count != total:
             writer.abort()
             raise MediaError(f"{src_p.name} is damaged: only {writer.frame_count} of {total} frames decoded.")

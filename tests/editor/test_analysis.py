@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import mediagen
 import numpy as np
 import pytest
-
-import mediagen
 
 
 def _demo_video(small_demo: Path) -> Path:
@@ -47,7 +46,7 @@ def test_streamed_analysis_equals_the_sequential_steps(small_demo):
 def test_cancel_and_decoder_errors_stop_the_decoder_thread(small_demo, monkeypatch):
     import generec_desktop.editor.analysis as analysis
     from generec_desktop.encoders import get_encoder
-    from generec_desktop.jobs import CancelToken, Cancelled
+    from generec_desktop.jobs import Cancelled, CancelToken
     from generec_desktop.media import MediaError
 
     path = _demo_video(small_demo)

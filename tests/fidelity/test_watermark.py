@@ -281,6 +281,14 @@ def test_watermark_video_and_detect_video(tmp_path):
     assert det.found and det.payload == PAYLOAD
     assert not wm.detect_video(src, max_frames=12).found
     assert not wm.detect_video(sd.bigbuckbunny(), max_frames=8).found
+    # the export's verification reads the decoded Y planes directly: same verdict, no colour conversion
+    lumas, rgb = media.head_lumas(dst, 24, rgb_at=3)
+    assert len(lumas) == 24 and lumas[0].dtype == np.uint8 and lumas[0].ndim == 2 and rgb.shape[2] == 3
+    det_y = wm.detect_images(lumas, luma=True)
+    assert det_y.found and det_y.payload == PAYLOAD
+    assert not wm.detect_images(media.head_lumas(src, 24)[0], luma=True).found
+    with pytest.raises(wm.WatermarkError, match="luma plane"):
+        wm.detect_images([rgb], luma=True)
 
 
 # ----------------------------------------------------------------------------------------- CLI
