@@ -6,8 +6,14 @@ and the MCVD evaluation.
 
 Training data (issue 7.2): every human video is cut into 64×64 clips; each training example pairs a clip
 with the condition vector of one user who liked that video (drawn anew every step), so the model learns
-to reconstruct users' liked videos conditioned on their vector. ``condition="user_hist"`` uses User_Hist
-(encoder space, what audiences/segments are), ``"user_emb"`` the recommender's user embeddings.
+to reconstruct users' liked videos conditioned on their vector. With User_Hist, a share
+(``self_condition``) of the examples is conditioned instead on the clip's own embedding, normalised: the
+User_Hist of a user who liked only that clip (User_Hist is by definition the normalised mean of liked
+items' embeddings). A real user's vector mixes many liked videos, so on its own it says little about any
+one clip and the model learns to ignore it (measured at 4,100 steps: revising with and without the
+condition gave the same Cosine@5, 0.426 vs 0.428); single-clip histories make the condition informative.
+``condition="user_hist"`` uses User_Hist (encoder space, what audiences/segments are), ``"user_emb"`` the
+recommender's user embeddings.
 
 Checkpoint discovery (same spirit as the encoders): an explicit folder, then ``W/models/mcvd`` (or
 ``W/models/mcvd-user_emb``), then the repository's ``models/mcvd-demo``; a candidate is only taken if its
@@ -150,6 +156,15 @@ class TrainingData:
     clip_item: np.ndarray          # (N,) item id of each clip
     likers: list[np.ndarray]       # per clip: row indices into source.vectors
     source: ConditionSource
+    clip_vectors: np.ndarray | None = None  # (N, D) each clip's own User_Hist-space vector (user_hist only)
+
+
+def clip_vectors(clips: np.ndarray, encoder: Any) -> np.ndarray:
+    """Each clip's normalised mean frame embedding: the User_Hist of a user who liked only that clip."""
+    n, t = clips.shape[:2]
+    frames = np.clip(np.rint((clips.transpose(0, 1, 3, 4, 2) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    emb = encoder.encode_images(list(frames.reshape(n * t, *frames.shape[2:]))).reshape(n, t, -1).mean(1)
+    return (emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-8)).astype(np.float32)
 
 
 def training_data(ws: Workspace, source: ConditionSource, *, size: int = 64, max_clips_per_video: int = 8,
@@ -174,15 +189,23 @@ def training_data(ws: Workspace, source: ConditionSource, *, size: int = 64, max
         raise DiffusionError(f"The liked videos are all shorter than {CLIP_FRAMES / CLIP_FPS:.1f} s; nothing to "
                              "train on.")
     item_ids = np.array([items[i].id for i in owner], np.int64)
-    return TrainingData(clips, item_ids, [np.array(sorted(likers[int(i)]), np.int64) for i in item_ids], source)
+    own = None
+    if source.condition == "user_hist":
+        from generec_desktop.encoders import get_encoder
+
+        enc_name = "builtin" if source.encoder_id.startswith("builtin") else source.encoder_id.split(":", 1)[1]
+        own = clip_vectors(clips, get_encoder(enc_name, workspace_root=ws.root))
+    return TrainingData(clips, item_ids, [np.array(sorted(likers[int(i)]), np.int64) for i in item_ids], source,
+                        own)
 
 
 class _Batches:
     """Batches for step ``start``, ``start + 1``, ...: each drawn from a generator seeded by (seed, step),
     so a resumed run sees exactly the batches an uninterrupted one would."""
 
-    def __init__(self, data: TrainingData, batch_size: int, seed: int, start: int) -> None:
+    def __init__(self, data: TrainingData, batch_size: int, seed: int, start: int, self_condition: float = 0.0) -> None:
         self.data, self.batch_size, self.seed, self.step = data, batch_size, seed, start
+        self.self_condition = float(self_condition) if data.clip_vectors is not None else 0.0
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return self
@@ -192,7 +215,11 @@ class _Batches:
         self.step += 1
         idx = rng.integers(0, len(self.data.clips), self.batch_size)
         rows = [int(rng.choice(self.data.likers[i])) for i in idx]
-        return self.data.clips[idx], self.data.source.vectors[rows]
+        vectors = self.data.source.vectors[rows]
+        if self.self_condition > 0:
+            own = rng.random(self.batch_size) < self.self_condition
+            vectors = np.where(own[:, None], self.data.clip_vectors[idx], vectors)
+        return self.data.clips[idx], vectors
 
 
 def train_workspace_mcvd(
@@ -207,10 +234,13 @@ def train_workspace_mcvd(
     checkpoint_dir: Path | None = None,
     checkpoint_every: int = 50,
     config_overrides: dict[str, Any] | None = None,
+    self_condition: float = 0.5,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> TrainResult:
     """Train (or resume) the workspace's MCVD model; checkpoint in ``W/models/mcvd`` unless given.
+
+    ``self_condition``: share of User_Hist examples conditioned on the clip's own embedding (module docstring).
 
     ``steps`` is the total; ``resume=True`` continues the run in the checkpoint folder up to it. Cancel
     checkpoints before raising :class:`~generec_desktop.jobs.Cancelled`, so a later ``resume`` loses nothing.
@@ -241,28 +271,32 @@ def train_workspace_mcvd(
     data = training_data(ws, source, size=size, progress=parts["clips"], cancel=cancel)
     t0 = time.perf_counter()
     try:
-        result = train_mcvd(_Batches(data, batch_size, seed, start), None, config=config, steps=steps,
+        if not 0.0 <= self_condition <= 1.0:
+            raise DiffusionError(f"self_condition must lie in [0, 1], got {self_condition}.")
+        result = train_mcvd(_Batches(data, batch_size, seed, start, self_condition), None, config=config, steps=steps,
                             batch_size=batch_size, lr=lr, seed=seed, checkpoint_dir=ckpt,
                             checkpoint_every=checkpoint_every, resume=resume, progress=parts["train"], cancel=cancel)
     except Cancelled:
         info = read_checkpoint_info(ckpt) if (ckpt / "config.json").is_file() else {}
         _write_training_note(ckpt, data, start, int(info.get("step", start)), time.perf_counter() - t0,
-                             info.get("final_loss"), cancelled=True)
+                             info.get("final_loss"), cancelled=True, self_condition=self_condition)
         raise
     _write_training_note(ckpt, data, result.resumed_from, result.steps, time.perf_counter() - t0,
-                         float(np.mean(result.losses[-50:])) if result.losses else None)
+                         float(np.mean(result.losses[-50:])) if result.losses else None,
+                         self_condition=self_condition)
     return result
 
 
 def _write_training_note(ckpt: Path, data: TrainingData, from_step: int, to_step: int, seconds: float,
-                         loss: float | None, *, cancelled: bool = False) -> None:
+                         loss: float | None, *, cancelled: bool = False, self_condition: float = 0.0) -> None:
     """Append this run to ``training.json`` beside the checkpoint (data, steps, time), for the model card."""
     path = ckpt / "training.json"
     runs = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
     runs.append({"from_step": from_step, "to_step": to_step, "seconds": round(seconds, 1),
                  "seconds_per_step": round(seconds / max(1, to_step - from_step), 3), "cancelled": cancelled,
                  "clips": len(data.clips), "videos": len(set(data.clip_item.tolist())),
-                 "users": len(data.source.user_ids), "loss": loss})
+                 "users": len(data.source.user_ids), "loss": loss,
+                 "self_condition": self_condition if data.clip_vectors is not None else 0.0})
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(runs, indent=2), encoding="utf-8")
     tmp.replace(path)

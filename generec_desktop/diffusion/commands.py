@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--condition", choices=("user_hist", "user_emb"), default="user_hist", help=CONDITION_HELP)
     p.add_argument("--batch", type=int, default=8, help="clips per step (default 8)")
     p.add_argument("--lr", type=float, default=5e-4, help="learning rate (default 5e-4)")
+    p.add_argument("--self-condition", type=float, default=0.5,
+                   help="share of examples conditioned on the clip's own embedding (User_Hist only; default 0.5)")
     p.add_argument("--seed", type=int, default=0)
     add_json_flag(p)
     p.set_defaults(func=_cmd_train)
@@ -91,8 +93,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
     with progress_bar(args, "Training MCVD") as progress:
         r = train_workspace_mcvd(ws, steps=args.steps, condition=args.condition, resume=args.resume,
-                                 batch_size=args.batch, lr=args.lr, seed=args.seed, progress=progress,
-                                 cancel=args.cancel)
+                                 batch_size=args.batch, lr=args.lr, seed=args.seed,
+                                 self_condition=args.self_condition, progress=progress, cancel=args.cancel)
     data = {"checkpoint": r.checkpoint, "steps": r.steps, "resumed_from": r.resumed_from,
             "seconds_per_step": r.seconds_per_step, "final_loss": r.losses[-1] if r.losses else None,
             "parameters": r.model.num_parameters if r.model is not None else None, "config": r.config.to_dict()}

@@ -54,6 +54,36 @@ def test_training_pairs_clips_with_their_likers(mcvd_ws) -> None:
         assert groups == {mcvd_ws.item_group[int(item)]}
 
 
+def test_self_conditioning_pairs_clips_with_their_own_embedding(mcvd_ws) -> None:
+    """A share of the examples is conditioned on the clip's own User_Hist-space vector (a one-clip history)."""
+    from generec_desktop.creator.workspace_mcvd import _Batches, condition_source, training_data
+    from generec_desktop.encoders import get_encoder
+
+    with _open(mcvd_ws) as ws:
+        src = condition_source(ws)
+        data = training_data(ws, src, size=32)
+    own = data.clip_vectors
+    assert own.shape == (len(data.clips), src.dim)
+    np.testing.assert_allclose(np.linalg.norm(own, axis=1), 1.0, atol=1e-5)
+    frames = np.clip(np.rint((data.clips[0].transpose(0, 2, 3, 1) + 1) * 127.5), 0, 255).astype(np.uint8)
+    mean = get_encoder("builtin").encode_images(list(frames)).mean(0)
+    np.testing.assert_allclose(own[0], mean / np.linalg.norm(mean), atol=1e-5)
+
+    def vectors(share: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        batches = _Batches(data, 16, seed=3, start=0, self_condition=share)
+        return [next(batches) for _ in range(4)]
+
+    likers_only, own_only, half = vectors(0.0), vectors(1.0), vectors(0.5)
+    for (clips, vec), (clips1, vec1), (clips5, vec5) in zip(likers_only, own_only, half):
+        np.testing.assert_array_equal(clips, clips1)  # the same clips whatever the share
+        assert all(any(np.array_equal(v, src.vectors[r]) for r in range(len(src.vectors))) for v in vec)
+        assert all(any(np.array_equal(v, o) for o in own) for v in vec1)
+        assert not any(any(np.array_equal(v, o) for o in own) for v in vec)
+    mixed = np.concatenate([v for _, v in half])
+    n_own = sum(any(np.array_equal(v, o) for o in own) for v in mixed)
+    assert 0.25 * len(mixed) < n_own < 0.75 * len(mixed)
+
+
 def test_resume_and_cancel_continue_exactly(mcvd_ws, tmp_path) -> None:
     from creator.mcvd_testws import TINY
 
