@@ -74,7 +74,7 @@ def test_self_conditioning_pairs_clips_with_their_own_embedding(mcvd_ws) -> None
         return [next(batches) for _ in range(4)]
 
     likers_only, own_only, half = vectors(0.0), vectors(1.0), vectors(0.5)
-    for (clips, vec), (clips1, vec1), (clips5, vec5) in zip(likers_only, own_only, half):
+    for (clips, vec), (clips1, vec1) in zip(likers_only, own_only):
         np.testing.assert_array_equal(clips, clips1)  # the same clips whatever the share
         assert all(any(np.array_equal(v, src.vectors[r]) for r in range(len(src.vectors))) for v in vec)
         assert all(any(np.array_equal(v, o) for o in own) for v in vec1)
