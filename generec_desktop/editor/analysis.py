@@ -286,7 +286,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
             if position < 0:
                 n_targets, n_frames = t, frame
                 continue
-            image = to_rgb(frame, SAMPLE_MAX_SIDE)
+            image = to_rgb(frame, SAMPLE_MAX_SIDE, threads=1)  # the decoder thread has the other core
             images.append(image)
             times.append(t)
             batch.append(image)

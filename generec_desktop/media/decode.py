@@ -22,8 +22,12 @@ SEEK_COST_FRAMES = 8
 _EPS = 1e-6
 
 
-def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
-    """``frame`` as (H, W, 3) uint8 RGB, display rotation applied, longest side <= ``max_side``."""
+def to_rgb(frame: av.VideoFrame, max_side: int | None = None, *, threads: int | None = None) -> np.ndarray:
+    """``frame`` as (H, W, 3) uint8 RGB, display rotation applied, longest side <= ``max_side``.
+
+    ``threads=1`` keeps swscale on the calling thread: less CPU in all (measured 1.3 vs 1.7 ms per 1080p
+    frame scaled to 448 px) for callers that already keep every core busy.
+    """
     rotation = rotation_of(frame)
     w, h = frame.width, frame.height
     kwargs: dict[str, object] = {}
@@ -32,6 +36,8 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
         # full-size picture and resizing it with OpenCV afterwards.
         s = max_side / max(w, h)
         kwargs = {"width": max(1, round(w * s)), "height": max(1, round(h * s)), "interpolation": "AREA"}
+    if threads is not None:
+        kwargs["threads"] = threads
     image = frame.to_ndarray(format="rgb24", **kwargs)
     if rotation:
         import cv2
