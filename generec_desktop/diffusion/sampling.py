@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from generec_desktop.diffusion.config import DiffusionError
-from generec_desktop.diffusion.frames import from_model_frames, to_model_frames
+from generec_desktop.diffusion.frames import from_model_frames, suppress_chroma_noise, to_model_frames
 from generec_desktop.diffusion.model import MCVD, make_sampling_scheduler
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
 
@@ -192,6 +192,7 @@ def revise(
     steps: int = 25,
     seed: int = 0,
     sampler: str = "ddim",
+    chroma_noise: float = 6.0,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
@@ -202,6 +203,8 @@ def revise(
     every block; each block is conditioned on the user vector and on the ``n_cond`` frames already revised.
     ``frames_lowres``: uint8 (T, S, S, 3) or float (T, 3, S, S) in [-1, 1]; the result has the same format.
     Use :func:`transfer_to_full_resolution` to apply the change to the original frames.
+    ``chroma_noise``: the colour part of the change is denoised with this threshold in 8-bit levels
+    (:func:`suppress_chroma_noise`; 0 keeps the model's output as it is).
     """
     if not 0.0 <= float(strength) <= 1.0:
         raise DiffusionError(f"strength must lie in [0, 1], got {strength}.")
@@ -224,6 +227,8 @@ def revise(
             past = _fit(made, c.n_cond, keep_last=True) if len(made) and c.n_cond else None
             made = torch.cat([made, run.block(n_denoise, init=init, past=past, future=None)])
     out = made[: len(src)].numpy()
+    if chroma_noise > 0:
+        out = suppress_chroma_noise(x, out, threshold=chroma_noise)
     report(progress, 1.0, "done")
     return from_model_frames(out) if raw.dtype == np.uint8 else out
 
