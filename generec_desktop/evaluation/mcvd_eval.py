@@ -7,7 +7,9 @@ model's 8 fps, 64×64).
 - Table 3 (revision): rows *Original* (the clips as they are), *User_Hist* / *User_Emb* (each clip revised
   toward the user with the model conditioned on that kind of vector) and *Unconditional* (revised with the
   null condition: the same noise and denoising without the user, the control that separates the effect of
-  the condition from that of the denoising itself).
+  the condition from that of the denoising itself) and *Other_User* (revised toward another evaluated
+  user, still scored against the clip's own user: User_Hist above it means the revision moves toward *that*
+  audience, not toward every audience).
 - Table 4 (creation): *Original* as above; *User_Hist* / *User_Emb*: K clips created from noise for the user.
 
 Cosine@K: mean over the K clips of the cosine between the clip's embedding (normalised mean of the app
@@ -153,6 +155,7 @@ def evaluate_mcvd(
     seed: int = 0,
     conditions: tuple[str, ...] = ("user_hist", "user_emb"),
     unconditional: bool = True,
+    other_user: bool = True,
     creation: bool = True,
     checkpoints: dict[str, Path] | None = None,
     i3d: Path | None = None,
@@ -208,7 +211,8 @@ def evaluate_mcvd(
                                               max_frames=n_frames, cancel=cancel)[0]
         return clip_cache[item_id]
 
-    rows_rev = ["Original", *[c for c in conditions if c in models]] + (["Unconditional"] if unconditional else [])
+    rows_rev = ["Original", *[c for c in conditions if c in models]] + (["Unconditional"] if unconditional else []) \
+        + (["Other_User"] if other_user and len(users) > 1 else [])
     rows_cre = ["Original", *[c for c in conditions if c in models]] if creation else []
     total = len(users) * kmax * (len(rows_rev) - 1 + max(0, len(rows_cre) - 1)) + 1
     done = 0
@@ -219,8 +223,9 @@ def evaluate_mcvd(
         clips.setdefault((table, row), []).append(clip)
         owners.setdefault((table, row), []).append((user, item))
 
-    for u in users:
+    for ui, u in enumerate(users):
         cond_vec = {c: models[c][1].user_vector(u) for c in models}
+        other = users[(ui + 1) % len(users)]
         for j, item in enumerate(plan[u]):
             check_cancel(cancel)
             original = clip_of(item)
@@ -228,7 +233,8 @@ def evaluate_mcvd(
             for row in rows_rev[1:]:
                 cond = row if row in models else next(iter(models))
                 model = models[cond][0]
-                vec = None if row == "Unconditional" else cond_vec[cond]
+                vec = None if row == "Unconditional" else (models[cond][1].user_vector(other) if row == "Other_User"
+                                                           else cond_vec[cond])
                 frames = revise(model, original, user_vector=vec, strength=strength, guidance_scale=guidance_scale,
                                 steps=steps, seed=seed + 1000 * j + u, cancel=cancel)
                 add("rev", row, frames, u, item)
@@ -264,7 +270,7 @@ def evaluate_mcvd(
                                            for k in ks}
         real = feats[("rev", "Original")][1]
         fr = None if row == "Original" else frechet_distance(real, f)
-        return McvdRow(row if row in ("Original", "Unconditional") else {"user_hist": "User_Hist",
+        return McvdRow(row if row in ("Original", "Unconditional", "Other_User") else {"user_hist": "User_Hist",
                                                                          "user_emb": "User_Emb"}[row],
                        cosine, ps, fr, len(pairs))
 

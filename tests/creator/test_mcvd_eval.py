@@ -27,7 +27,8 @@ def test_tables_on_the_tiny_workspace(mcvd_ws) -> None:
     with Workspace.open(mcvd_ws.root) as ws:
         t = evaluate_mcvd(ws, ks=(1, 2), n_users=2, n_frames=4, steps=3, strength=0.5)
     names = [r.name for r in t.revision]
-    assert names == ["Original", "User_Hist", "Unconditional"]  # no User_Emb model: left out with a note
+    # no User_Emb model: left out with a note; Other_User: revised toward the other evaluated user
+    assert names == ["Original", "User_Hist", "Unconditional", "Other_User"]
     assert any("user_emb" in n for n in t.notes) and any("PS@K" in n for n in t.notes)
     assert [r.name for r in t.creation] == ["Original", "User_Hist"]
     for row in t.revision + t.creation:
