@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -367,24 +367,31 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     fps = total / (t1 - t0) if t1 > t0 else 25.0
     with VideoWriter(dst_p, fps, audio_from=AudioSource(src_p, t0, t1), crf=crf, preset=preset,
                      metadata=metadata, time_base=index.time_base) as writer:
-        with contextlib.closing(prefetched(_iter_range(src_p, index, a, b, None, _yuv420p if luma else None))) \
-                as frames:
-            for i, (pos, frame, image) in enumerate(frames):
+        def applied() -> Iterator[tuple[int, np.ndarray]]:
+            """Decoded frames with ``fn`` applied, on the prefetching thread (the main one feeds the encoder)."""
+            for pos, frame, image in _iter_range(src_p, index, a, b, None, _yuv420p if luma else None):
+                t = index.seconds(frame.pts)
+                if not luma:
+                    yield pos, fn(image, t)
+                    continue
+                y = image[: image.shape[0] * 2 // 3]
+                out = fn(y, t)
+                if out is not y:
+                    out = np.asarray(out)
+                    if out.shape != y.shape or out.dtype != np.uint8:
+                        raise MediaError(f"The frame function returned a {out.shape} {out.dtype} luma plane; "
+                                         f"expected {y.shape} uint8.")
+                    y[...] = out
+                yield pos, image
+
+        with contextlib.closing(prefetched(applied())) as frames:
+            for i, (pos, image) in enumerate(frames):
                 check_cancel(cancel)
                 stamp = {"pts": int(index.pts[pos]) - origin, "duration": int(index.durations[pos])}
                 if luma:
-                    h = image.shape[0] * 2 // 3
-                    y = image[:h]
-                    out = fn(y, index.seconds(frame.pts))
-                    if out is not y:
-                        out = np.asarray(out)
-                        if out.shape != y.shape or out.dtype != np.uint8:
-                            raise MediaError(f"The frame function returned a {out.shape} {out.dtype} luma plane; "
-                                             f"expected {y.shape} uint8.")
-                        y[...] = out
                     writer.write_yuv420p(image, **stamp)
                 else:
-                    writer.write(fn(image, index.seconds(frame.pts)), **stamp)
+                    writer.write(image, **stamp)
                 report(progress, (i + 1) / total * 0.99, f"Frame {i + 1} of {total}")
         if writer.frame_count != total:
             writer.abort()
