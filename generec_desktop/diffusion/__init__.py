@@ -15,7 +15,9 @@ Public API (torch is imported on first use, not with this package)::
     save_checkpoint(model, directory) / load_checkpoint(directory) -> MCVD
     sample(model, *, user_vector, n_frames, cond_frames=None, instruction_vector=None, guidance_scale=2.0,
            steps=25, seed=0, sampler="ddim"|"dpm", output="float"|"uint8", progress, cancel) -> np.ndarray
-    revise(model, frames_lowres, *, user_vector, strength, guidance_scale, steps, seed, ...) -> np.ndarray
+    revise(model, frames_lowres, *, user_vector, strength, guidance_scale, steps, seed, chroma_noise=6.0,
+           ...) -> np.ndarray                      # the colour part of the change denoised (0 = raw output)
+    suppress_chroma_noise(before, after, *, threshold=6.0, sigma=None) -> after with colour speckle removed
     interpolate(model, past_frames, future_frames, *, user_vector, ...) -> np.ndarray   # needs n_future > 0
     transfer_to_full_resolution(orig_frames_full, input_lowres, revised_lowres) -> uint8 (T, H, W, 3)
     clips_from_videos(paths, *, n_frames, fps, size, stride, max_clips_per_video, progress, cancel)
