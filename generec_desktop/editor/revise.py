@@ -93,7 +93,7 @@ def revise_item(
     *,
     audience: str,
     out_path: str | Path,
-    strength: float = 0.6,
+    strength: float = 0.5,
     guidance_scale: float = 2.0,
     steps: int = 25,
     seed: int = 0,

@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mcvd", action="store_true",
                    help="print Tables 3 and 4 (MCVD revision and creation) instead of Tables 1 and 2")
     p.add_argument("--users", type=int, default=3, help="with --mcvd: simulated users to evaluate")
-    p.add_argument("--strength", type=float, default=0.6, help="with --mcvd: revision strength")
+    p.add_argument("--strength", type=float, default=0.5, help="with --mcvd: revision strength (default 0.5)")
     p.add_argument("--steps", type=int, default=20, help="with --mcvd: sampling steps of the full schedule")
     p.add_argument("--i3d", type=Path, default=None,
                    help="with --mcvd: a local I3D TorchScript file for true FVD (else Fréchet on encoder features)")

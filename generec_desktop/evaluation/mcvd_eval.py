@@ -149,7 +149,7 @@ def evaluate_mcvd(
     ks: tuple[int, ...] = (5, 10),
     n_users: int = 3,
     n_frames: int = 8,
-    strength: float = 0.6,
+    strength: float = 0.5,
     guidance_scale: float = 2.0,
     steps: int = 20,
     seed: int = 0,

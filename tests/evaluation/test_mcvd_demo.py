@@ -21,7 +21,8 @@ def test_revision_with_the_shipped_model_moves_clips_toward_the_audience(tmp_pat
     torch.set_num_threads(1)
     build_demo_workspace(tmp_path / "demo", seed=0)
     with Workspace.open(tmp_path / "demo") as ws:
-        t = evaluate_mcvd(ws, ks=(5,), n_users=3, creation=False, conditions=("user_hist",))
+        t = evaluate_mcvd(ws, ks=(5,), n_users=3, creation=False, conditions=("user_hist",), strength=0.5,
+                          guidance_scale=2.0)
     print(format_tables(t))
     rows = {r.name: r for r in t.revision}
     assert t.settings["checkpoints"]["user_hist"].endswith("mcvd-demo")
