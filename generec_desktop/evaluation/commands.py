@@ -28,6 +28,8 @@ def register(subparsers: Any) -> None:
                    help="print Tables 3 and 4 (MCVD revision and creation) instead of Tables 1 and 2")
     p.add_argument("--users", type=int, default=3, help="with --mcvd: simulated users to evaluate")
     p.add_argument("--strength", type=float, default=0.5, help="with --mcvd: revision strength (default 0.5)")
+    p.add_argument("--guidance", type=float, default=2.0,
+                   help="with --mcvd: classifier-free guidance scale (default 2)")
     p.add_argument("--steps", type=int, default=20, help="with --mcvd: sampling steps of the full schedule")
     p.add_argument("--i3d", type=Path, default=None,
                    help="with --mcvd: a local I3D TorchScript file for true FVD (else Fréchet on encoder features)")
@@ -45,7 +47,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         from generec_desktop.evaluation.mcvd_eval import format_tables as format_mcvd
 
         with Workspace.open(args.workspace) as ws, progress_bar(args, "eval mcvd") as bar:
-            tables = evaluate_mcvd(ws, ks=ks, n_users=args.users, strength=args.strength, steps=args.steps,
+            tables = evaluate_mcvd(ws, ks=ks, n_users=args.users, strength=args.strength,
+                                   guidance_scale=args.guidance, steps=args.steps,
                                    i3d=args.i3d, progress=bar, cancel=args.cancel)
         emit(args, tables, lambda: format_mcvd(tables))
         return 0

@@ -45,8 +45,10 @@ def test_cli_eval_mcvd_json(mcvd_ws, capsys) -> None:
 
     from generec_desktop.cli import main
 
-    rc = main(["eval", str(mcvd_ws.root), "--mcvd", "--k", "1", "--users", "2", "--steps", "2", "--json"])
+    rc = main(["eval", str(mcvd_ws.root), "--mcvd", "--k", "1", "--users", "2", "--steps", "2", "--guidance", "3",
+               "--json"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["guidance"] == 3.0 and data["settings"]["strength"] == 0.5
     assert [r["name"] for r in data["revision"]][:2] == ["Original", "User_Hist"]
     assert [r["name"] for r in data["creation"]] == ["Original", "User_Hist"]
