@@ -10,6 +10,7 @@ more audiences later, or evaluating it, decodes nothing.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -138,8 +139,8 @@ def load_pictures(analysis_path: Path, indices: list[int]) -> dict[int, np.ndarr
         return None
 
 
-def _slices_per_frame(container: Any, stream: Any) -> int:
-    """VCL NAL units (slices) in the first packet of an MP4/MOV H.264 stream; 1 when it cannot tell.
+def _slices_per_frame(stream: Any, packet: Any) -> int:
+    """VCL NAL units (slices) in ``packet`` of an MP4/MOV H.264 ``stream``; 1 when it cannot tell.
 
     Hand-parsed (length-prefixed NAL units, RFC 6184 "AVC" format) because PyAV exposes no slice count
     and FFmpeg's frame threading cannot overlap a chain of P-frames, while slice threading can when the
@@ -149,46 +150,40 @@ def _slices_per_frame(container: Any, stream: Any) -> int:
     if stream.codec_context.name != "h264" or len(extradata) < 5 or extradata[0] != 1:
         return 1
     size = (extradata[4] & 3) + 1
-    for packet in container.demux(stream):
-        data, i, slices = bytes(packet), 0, 0
-        while i + size <= len(data):
-            n = int.from_bytes(data[i:i + size], "big")
-            if i + size < len(data) and data[i + size] & 0x1F in (1, 5):
-                slices += 1
-            i += size + n
-        return max(1, slices)
-    return 1
+    data, i, slices = bytes(packet), 0, 0
+    while i + size <= len(data):
+        n = int.from_bytes(data[i:i + size], "big")
+        if i + size < len(data) and data[i + size] & 0x1F in (1, 5):
+            slices += 1
+        i += size + n
+    return max(1, slices)
 
 
-def _reference_stream(path: Path, rate: float, cancel: CancelToken | None = None) -> Iterator[tuple[int, float, Any]]:
-    """``(position, timestamp, av frame)`` of the reference frame nearest each time k/rate, in order.
-
-    The first item is ``(-1, n_targets, n_frames)`` so the consumer can tell when frames are too sparse.
-    """
+def _reference_stream(path: Path, index: Any, targets: np.ndarray,
+                      cancel: CancelToken | None = None) -> Iterator[tuple[int, float, Any]]:
+    """``(position, timestamp, av frame)`` of the reference frame nearest each of ``targets`` (seconds), in order."""
     import av.error
 
     from generec_desktop import media
-    from generec_desktop.media._index import _why, open_input, scan, video_stream
+    from generec_desktop.media._index import _why, open_input, video_stream
 
-    index = scan(path)
     times = index.times
-    targets = np.arange(0.0, index.end_time - 1e-6, 1.0 / rate)
-    yield -1, float(len(targets)), len(times)
     last = -1
     n_decoded = 0
-    with open_input(path) as probe_container:
-        slices = _slices_per_frame(probe_container, video_stream(probe_container, path))
-    container = open_input(path)
-    with container:
+    with open_input(path) as container:
         stream = video_stream(container, path)
-        # a serial chain of reference frames gains nothing from frame threads (measured 0.82 s, 1.05 cores
-        # busy, at 1080p30) but halves with slice threads when frames have several slices (0.43 s)
-        stream.thread_type = "SLICE" if slices > 1 else "AUTO"
         stream.codec_context.skip_frame = "BIDIR"
         prev: tuple[int, Any] | None = None
         ti = 0
         try:
-            for packet in container.demux(stream):
+            packets = container.demux(stream)
+            first = next(packets, None)
+            # a serial chain of reference frames gains nothing from frame threads (measured 0.82 s, 1.05 cores
+            # busy, at 1080p30) but halves with slice threads when frames have several slices (0.43 s); the
+            # threading must be chosen before the first decode
+            slices = _slices_per_frame(stream, first) if first is not None else 1
+            stream.thread_type = "SLICE" if slices > 1 else "AUTO"
+            for packet in itertools.chain([first] if first is not None else [], packets):
                 for frame in packet.decode():
                     if frame.pts is None:
                         continue
@@ -212,7 +207,15 @@ def _reference_stream(path: Path, rate: float, cancel: CancelToken | None = None
             yield prev[0], float(times[prev[0]]), prev[1]
 
 
-def _too_sparse(kept: int, n_targets: float, n_frames: int) -> bool:
+def _targets(path: Path, rate: float) -> tuple[Any, np.ndarray]:
+    """The video's index (cached demux) and the sample times k/rate."""
+    from generec_desktop.media._index import scan
+
+    index = scan(path)
+    return index, np.arange(0.0, index.end_time - 1e-6, 1.0 / rate)
+
+
+def _too_sparse(kept: int, n_targets: int, n_frames: int) -> bool:
     """Reference frames too sparse for the rate (or a codec that ignores skip_frame oddly)."""
     return kept < max(2, 0.5 * n_targets) and n_frames > kept
 
@@ -233,10 +236,10 @@ def sample_reference_frames(path: str | os.PathLike[str], rate: float, *, max_si
     from generec_desktop.media.decode import to_rgb
 
     p = Path(path)
-    stream = _reference_stream(p, rate, cancel)
-    _, n_targets, n_frames = next(stream)
+    index, targets = _targets(p, rate)
+    stream = _reference_stream(p, index, targets, cancel)
     got = [media.Frame(pos, t, to_rgb(frame, max_side)) for pos, t, frame in stream]
-    if _too_sparse(len(got), n_targets, n_frames):
+    if _too_sparse(len(got), len(targets), len(index.times)):
         return media.sample_frames(p, rate=rate, max_side=max_side, progress=progress, cancel=cancel)
     report(progress, 1.0, f"Sampled {len(got)} frames")
     return got
@@ -266,7 +269,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     values: list[float] = []
     prev_hsv: np.ndarray | None = None
     batch: list[np.ndarray] = []
-    n_targets, n_frames = 0.0, 0
+    index, targets = _targets(path, rate)
 
     def flush() -> None:
         nonlocal prev_hsv
@@ -281,11 +284,8 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
             prev_hsv = hsv
         batch.clear()
 
-    with contextlib.closing(prefetched(_reference_stream(path, rate, cancel), 2 * batch_size)) as stream:
-        for position, t, frame in stream:
-            if position < 0:
-                n_targets, n_frames = t, frame
-                continue
+    with contextlib.closing(prefetched(_reference_stream(path, index, targets, cancel), 2 * batch_size)) as stream:
+        for _position, t, frame in stream:
             image = to_rgb(frame, SAMPLE_MAX_SIDE, threads=1)  # the decoder thread has the other core
             images.append(image)
             times.append(t)
@@ -293,9 +293,9 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
             if len(batch) >= batch_size:
                 check_cancel(cancel)
                 flush()
-                report(progress, min(1.0, len(images) / max(n_targets, 1.0)), f"Analysed {len(images)} frames")
+                report(progress, min(1.0, len(images) / max(len(targets), 1)), f"Analysed {len(images)} frames")
         flush()
-    if _too_sparse(len(images), n_targets, n_frames):
+    if _too_sparse(len(images), len(targets), len(index.times)):
         return None
     emb = np.concatenate(embs) if embs else np.zeros((0, int(encoder.dim)), np.float32)
     return images, np.array(times, np.float64), emb, FrameQuality.concat(quals), np.array(values, np.float64)

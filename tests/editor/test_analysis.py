@@ -84,7 +84,8 @@ def test_slice_count_chooses_the_threading(tmp_path):
 
     def slices(path: Path) -> int:
         with av.open(str(path)) as c:
-            return _slices_per_frame(c, c.streams.video[0])
+            stream = c.streams.video[0]
+            return _slices_per_frame(stream, next(c.demux(stream)))
 
     one = mediagen.make_video(tmp_path / "one_slice.mp4", width=128, height=96, n_frames=4,
                               options={"slices": "1"})
