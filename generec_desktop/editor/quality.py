@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["WORK_WIDTH", "FrameQuality", "QualityGates", "detect_faces", "measure_quality"]
+__all__ = ["WORK_WIDTH", "FrameQuality", "QualityGates", "detect_faces", "frame_measures", "judge",
+           "measure_quality"]
 
 #: grey copies are resized to this width before measuring (blur is scale dependent)
 WORK_WIDTH = 256
@@ -97,27 +98,26 @@ def _cascade():  # type: ignore[no-untyped-def]
     return _CASCADE
 
 
-def measure_quality(images: Sequence[np.ndarray], gates: QualityGates | None = None, *,
-                    faces: bool = False) -> FrameQuality:
-    """Measure every frame and apply ``gates`` (faces are counted when ``faces`` or the gate needs them)."""
+def frame_measures(image: np.ndarray, dark_level: int = 24, bright_level: int = 235) -> tuple[float, ...]:
+    """``(sharpness, mean, contrast, dark share, bright share)`` of one frame (for callers that stream frames)."""
     import cv2
 
+    g = _grey(image)
+    mean, std = cv2.meanStdDev(g)
+    n = float(g.size)
+    return (float(cv2.Laplacian(g, cv2.CV_32F).var()), float(mean[0, 0]), float(std[0, 0]),
+            np.count_nonzero(g < dark_level) / n, np.count_nonzero(g > bright_level) / n)
+
+
+def judge(measures: Sequence[Sequence[float]], gates: QualityGates | None = None,
+          faces: Sequence[int] | None = None) -> FrameQuality:
+    """Apply ``gates`` to per-frame :func:`frame_measures` (and face counts, when counted)."""
     gates = gates or QualityGates()
-    n = len(images)
-    sharp, mean, std, dark, bright = (np.zeros(n, np.float64) for _ in range(5))
-    count_faces = faces or gates.require_face
-    nfaces = np.zeros(n, np.int64) if count_faces else None
-    for k, image in enumerate(images):
-        g = _grey(image)
-        sharp[k] = cv2.Laplacian(g, cv2.CV_32F).var()
-        mean[k] = g.mean()
-        std[k] = g.std()
-        dark[k] = np.count_nonzero(g < gates.dark_level) / g.size
-        bright[k] = np.count_nonzero(g > gates.bright_level) / g.size
-        if nfaces is not None:
-            nfaces[k] = len(detect_faces(image))
+    m = np.asarray(measures, np.float64).reshape(-1, 5)
+    sharp, mean, std, dark, bright = (np.ascontiguousarray(m[:, k]) for k in range(5))
+    nfaces = None if faces is None else np.asarray(faces, np.int64)
     failed = []
-    for k in range(n):
+    for k in range(len(m)):
         why = ""
         if dark[k] > gates.max_dark_share:
             why = "black"
@@ -135,3 +135,12 @@ def measure_quality(images: Sequence[np.ndarray], gates: QualityGates | None = N
             why = "no face"
         failed.append(why)
     return FrameQuality(sharp, mean, std, dark, bright, nfaces, tuple(failed))
+
+
+def measure_quality(images: Sequence[np.ndarray], gates: QualityGates | None = None, *,
+                    faces: bool = False) -> FrameQuality:
+    """Measure every frame and apply ``gates`` (faces are counted when ``faces`` or the gate needs them)."""
+    gates = gates or QualityGates()
+    measures = [frame_measures(image, gates.dark_level, gates.bright_level) for image in images]
+    nfaces = [len(detect_faces(image)) for image in images] if (faces or gates.require_face) else None
+    return judge(measures, gates, nfaces)

@@ -78,15 +78,31 @@ BLOCK_WEIGHTS: dict[str, float] = {
 }
 
 
+def _riu2_labels() -> np.ndarray:
+    """The rotation-invariant uniform label (0..8 = number of ones, 9 = non-uniform) of each 8-bit pattern."""
+    codes = np.arange(256)
+    bits = (codes[:, None] >> np.arange(8)[None, :]) & 1
+    ones = bits.sum(axis=1)
+    transitions = (bits != np.roll(bits, 1, axis=1)).sum(axis=1)
+    return np.where(transitions <= 2, ones, 9).astype(np.uint8)
+
+
+_RIU2 = _riu2_labels()
+
+
 def _lbp_riu2_hist(gray: np.ndarray, quadrants: bool) -> np.ndarray:
-    """Rotation-invariant uniform LBP(8, 1) histograms (10 bins) of (B, H, W) float images."""
+    """Rotation-invariant uniform LBP(8, 1) histograms (10 bins) of (B, H, W) float images.
+
+    The 8 neighbour comparisons are packed into one byte per pixel and labelled through a 256-entry
+    table: the same labels as counting ones and transitions per pixel, at a quarter of the cost.
+    """
     b, h, w = gray.shape
     c = gray[:, 1:-1, 1:-1]
     offsets = [(-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1)]
-    bits = np.stack([gray[:, 1 + dy : h - 1 + dy, 1 + dx : w - 1 + dx] >= c for dy, dx in offsets])
-    ones = bits.sum(axis=0)
-    transitions = (bits != np.roll(bits, 1, axis=0)).sum(axis=0)
-    code = np.where(transitions <= 2, ones, 9)  # 0..8 uniform patterns, 9 = non-uniform
+    packed = np.zeros(c.shape, np.uint8)
+    for k, (dy, dx) in enumerate(offsets):
+        packed |= (gray[:, 1 + dy : h - 1 + dy, 1 + dx : w - 1 + dx] >= c).view(np.uint8) << np.uint8(k)
+    code = _RIU2[packed]
     hh, ww = code.shape[1:]
     if not quadrants:
         idx = np.arange(b)[:, None, None] * 10 + code

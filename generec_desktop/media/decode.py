@@ -26,18 +26,18 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, *, threads: int | 
     """``frame`` as (H, W, 3) uint8 RGB, display rotation applied, longest side <= ``max_side``.
 
     ``threads=1`` keeps swscale on the calling thread: less CPU in all (measured 1.3 vs 1.7 ms per 1080p
-    frame scaled to 448 px) for callers that already keep every core busy.
+    frame scaled to 448 px in one pass) for callers that already keep every core busy.
     """
     rotation = rotation_of(frame)
     w, h = frame.width, frame.height
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, object] = {} if threads is None else {"threads": threads}
     if max_side is not None and max(w, h) > max_side:
-        # Scale inside the one swscale pass that converts YUV to RGB: cheaper than converting the
-        # full-size picture and resizing it with OpenCV afterwards.
+        # Scale in the stored format first, then convert the small picture to RGB, both with swscale
+        # (which keeps the frame's colour matrix and range): measured 0.85 vs 1.28 ms per 1080p frame
+        # scaled to 448 px in one rgb24 pass, and far cheaper than converting at full size for OpenCV.
         s = max_side / max(w, h)
-        kwargs = {"width": max(1, round(w * s)), "height": max(1, round(h * s)), "interpolation": "AREA"}
-    if threads is not None:
-        kwargs["threads"] = threads
+        frame = frame.reformat(format=frame.format.name, width=max(1, round(w * s)), height=max(1, round(h * s)),
+                               interpolation="AREA", **kwargs)
     image = frame.to_ndarray(format="rgb24", **kwargs)
     if rotation:
         import cv2

@@ -93,3 +93,47 @@ def test_slice_count_chooses_the_threading(tmp_path):
                                options={"slices": "4"})
     assert slices(one) == 1
     assert slices(four) == 4
+
+
+def _gop_video(tmp_path: Path, n_frames: int = 120, gop: int = 10) -> Path:
+    """Frames that change every frame, a keyframe every ``gop`` frames and B-frames between P-frames."""
+    return mediagen.make_video(tmp_path / "gops.mp4", width=160, height=96, n_frames=n_frames, fps=25, gop=gop)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, workers):
+    import generec_desktop.editor.analysis as analysis
+    from generec_desktop.editor.quality import measure_quality
+    from generec_desktop.editor.shots import detect_cuts
+    from generec_desktop.encoders import get_encoder
+    from generec_desktop.media._index import scan
+
+    path = _gop_video(tmp_path)
+    monkeypatch.setattr(analysis, "_workers", lambda: workers)
+    monkeypatch.setattr(analysis, "MIN_RUN_FRAMES", 10)
+    assert len(analysis._parts(scan(path), workers)) == workers
+    enc = get_encoder("builtin")
+    a = analysis.analyze_video(path, enc, rate=7.0, batch_size=4)
+    frames = analysis.sample_reference_frames(path, 7.0)  # one decoder, start to end
+    images = [f.image for f in frames]
+    times = np.array([f.timestamp for f in frames])
+    assert len(times) > 20
+    np.testing.assert_array_equal(a.sample_times, times)
+    assert all(np.array_equal(x, y) for x, y in zip(a.images, images, strict=True))
+    np.testing.assert_allclose(a.embeddings, enc.encode_images(images), atol=1e-6)
+    assert a.failed == measure_quality(images).failed
+    np.testing.assert_array_equal(a.cut_after, detect_cuts(images, times).after)
+    assert not _decoder_threads()
+
+
+def test_runs_start_at_keyframes_and_balance_the_frames(tmp_path):
+    from generec_desktop.editor.analysis import _parts
+    from generec_desktop.media._index import scan
+
+    index = scan(_gop_video(tmp_path))  # keyframes at 0, 10, ..., 110
+    assert _parts(index, 1) == [(0, None)]
+    assert _parts(index, 2, min_frames=10) == [(0, 60), (60, None)]
+    assert _parts(index, 4, min_frames=10) == [(0, 30), (30, 60), (60, 90), (90, None)]
+    assert _parts(index, 4, min_frames=45) == [(0, 60), (60, None)]  # short runs merge into their neighbour
+    one_gop = scan(mediagen.make_video(tmp_path / "one.mp4", n_frames=30))
+    assert _parts(one_gop, 8, min_frames=1) == [(0, None)]

@@ -156,3 +156,20 @@ def test_skin_proxy_responds_to_a_face_not_to_space_or_coffee() -> None:
     blocks = BuiltinEncoder().describe_blocks([face, photos["hubble_deep_field"], photos["coffee"], photos["gravel"]])
     skin = np.linalg.norm(blocks["skin"], axis=1)
     assert skin[0] > 2 * skin[1:].max()
+
+
+def test_lbp_labels_match_a_per_pixel_count_of_ones_and_transitions():
+    """The byte-packed LBP with its label table gives the textbook riu2 labels, ties (>=) included."""
+    from generec_desktop.encoders.builtin import _lbp_riu2_hist
+
+    rng = np.random.default_rng(3)
+    gray = rng.integers(0, 3, (2, 9, 11)).astype(np.float32)  # many equal neighbours
+    offsets = [(-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1)]
+    want = np.zeros((2, 10))
+    for b in range(2):
+        for y in range(1, 8):
+            for x in range(1, 10):
+                bits = [int(gray[b, y + dy, x + dx] >= gray[b, y, x]) for dy, dx in offsets]
+                changes = sum(bits[k] != bits[k - 1] for k in range(8))
+                want[b, sum(bits) if changes <= 2 else 9] += 1
+    np.testing.assert_allclose(_lbp_riu2_hist(gray, False)[:, 0], want / (7 * 9))
