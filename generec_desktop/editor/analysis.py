@@ -386,7 +386,8 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
                     continue
                 got[item[0]] = item
                 batch.append(item)
-                if len(batch) >= batch_size:
+                # a full batch, or a smaller one while the decoders are ahead of us: less left for the end
+                if len(batch) >= batch_size or (len(batch) >= min(8, batch_size) and results.empty()):
                     check_cancel(cancel)
                     flush()
                     report(progress, min(1.0, len(got) / max(len(targets), 1)), f"Analysed {len(got)} frames")
@@ -471,8 +472,10 @@ def analyze_video(
         nxt = np.searchsorted(ft, last + 1e-6)
         ends = np.where(nxt < len(ft), ft[np.minimum(nxt, len(ft) - 1)], last)
     info_end = float(ft[-1] + (ft[-1] - ft[-2] if len(ft) > 1 else 1.0 / rate))
-    with contextlib.suppress(Exception):
-        info_end = float(media.probe(path).duration) + float(ft[0])
+    with contextlib.suppress(Exception):  # probe's duration, without its decode of the first frame
+        from generec_desktop.media._index import scan
+
+        info_end = float(scan(path).end_time) + float(ft[0])
     report(steps["shots"], 1.0, f"{cuts.after.size} shot cuts")
     result = VideoAnalysis(
         sample_times=times, embeddings=emb, encoder_id=encoder.id, rate=float(rate), failed=quality.failed,

@@ -52,7 +52,12 @@ def detect_hsv(image: np.ndarray) -> np.ndarray:
 
     h, w = image.shape[:2]
     size = (DETECT_WIDTH, max(1, round(h * DETECT_WIDTH / max(w, 1))))
-    small = cv2.resize(np.ascontiguousarray(image), size, interpolation=cv2.INTER_AREA)
+    small = np.ascontiguousarray(image)
+    while small.shape[1] >= 4 * DETECT_WIDTH and small.shape[0] >= 4 * size[1]:
+        # exact halving first: OpenCV's 2x2-mean fast path, then one short area step (0.14 vs 0.27 ms per
+        # 448-px frame straight to 96 px, which takes OpenCV's slow fractional-area path)
+        small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_RGB2HSV).astype(np.int16)
 
 
