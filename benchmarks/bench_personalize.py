@@ -5,8 +5,9 @@
 The video is rendered once (cached in the temp folder) from scikit-image's real photos: 8 shots with
 slow pans/zooms and hard cuts, H.264 (x264 defaults: long GOP) with an AAC track, imported into a
 fresh workspace. Audiences are 1,000 unit vectors near the photos' embeddings (like real User_Hist).
-The ratio is the cold ``personalize`` (decode + encode + gates + cuts + Eq. 1/Eq. 2 for every audience;
-generated thumbnails off) divided by decoding every frame with PyAV in the same run, both "to RGB"
+The ratio is the cold-cache ``personalize`` (decode + encode + gates + cuts + Eq. 1/Eq. 2 for every audience;
+generated thumbnails off), timed after one warm-up ``personalize`` of a different 2 s video as a running app
+would have done (imports, thread set-up), divided by decoding every frame with PyAV in the same run, both "to RGB"
 (frame.to_ndarray) and "decode only", each with the faster of frame and slice threading. ``--clip``
 repeats it with a random-init open_clip ViT-B-32 (the compute of the real model).
 Numbers taken on a shared 2-core machine are noisy.
@@ -108,26 +109,38 @@ def audiences(encoder, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
     return [Target(f"bench:{k}", mix[k].astype(np.float32)) for k in range(n)]
 
 
-def run(ws, item, encoder, n_profiles: int, video: Path) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def run(ws, item, warm_item, encoder, n_profiles: int, video: Path, *, rate: float = 4.0,  # type: ignore[no-untyped-def]
+        repeat: int = 1) -> dict[str, float]:
+    """Best of ``repeat`` (decode to RGB, decode only, cold-cache personalize), taken in turn."""
     from generec_desktop.editor.personalize import personalize
 
     targets = audiences(encoder, n_profiles)
-    shutil.rmtree(ws.cache_dir / "editor", ignore_errors=True)
-    t_rgb, n, _ = fastest_decode(video, rgb=True)
-    t_dec, _, how = fastest_decode(video, rgb=False)
+    # warm-up on another (2 s) video: imports, thread and allocator set-up, the encoder's first call, as in a
+    # running app; nothing of the timed video is cached by it
     t = time.perf_counter()
-    res = personalize(ws, item, targets, encoder=encoder, generate=False)
-    cold = time.perf_counter() - t
+    personalize(ws, warm_item, targets, encoder=encoder, generate=False, rate=rate)
+    first = time.perf_counter() - t
+    runs = []
+    for _ in range(repeat):
+        shutil.rmtree(ws.cache_dir / "editor", ignore_errors=True)
+        t_rgb, n, _ = fastest_decode(video, rgb=True)
+        t_dec, _, how = fastest_decode(video, rgb=False)
+        t = time.perf_counter()
+        res = personalize(ws, item, targets, encoder=encoder, generate=False, rate=rate)
+        runs.append((t_rgb, t_dec, time.perf_counter() - t, res.timings))
+    t_rgb, t_dec = min(r[0] for r in runs), min(r[1] for r in runs)
+    cold, timings = min((r[2], r[3]) for r in runs)
     t = time.perf_counter()
-    personalize(ws, item, targets, encoder=encoder, generate=False)
+    personalize(ws, item, targets, encoder=encoder, generate=False, rate=rate)
     warm = time.perf_counter() - t
     chosen = {a.thumbnail.timestamp for a in res.audiences}
     clips = {(a.clip.start, a.clip.end) for a in res.audiences}
-    return {"frames": n, "baseline_threads": how, "decode_rgb_s": t_rgb, "decode_only_s": t_dec,
-            "personalize_s": cold, "cached_s": warm,
-            "ratio_rgb": cold / t_rgb, "ratio_decode_only": cold / t_dec, "samples": len(res.sample_times),
-            "cuts": len(res.cut_times), "distinct_thumbs": len(chosen), "distinct_clips": len(clips),
-            **{f"t_{k}": v for k, v in res.timings.items()}}
+    return {"frames": n, "baseline_threads": how, "warm_up_2s_clip_s": first, "decode_rgb_s": t_rgb,
+            "decode_only_s": t_dec, "personalize_s": cold,
+            "personalize_all_runs": " ".join(f"{r[2]:.3f}" for r in runs),
+            "cached_s": warm, "ratio_rgb": cold / t_rgb, "ratio_decode_only": cold / t_dec,
+            "samples": len(res.sample_times), "cuts": len(res.cut_times), "distinct_thumbs": len(chosen),
+            "distinct_clips": len(clips), **{f"t_{k}": v for k, v in timings.items()}}
 
 
 def main() -> None:
@@ -135,6 +148,8 @@ def main() -> None:
     ap.add_argument("--profiles", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clip", action="store_true", help="also with a random-init open_clip ViT-B-32")
+    ap.add_argument("--rate", type=float, default=4.0, help="samples per second (the app's default is 4)")
+    ap.add_argument("--repeat", type=int, default=1, help="take the best of N (each side)")
     args = ap.parse_args()
 
     from generec_desktop.corpus import Workspace
@@ -148,6 +163,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.create(Path(tmp) / "ws")
         item = ws.import_media([video]).items[0]
+        warm_item = ws.import_media([make_video(tmp_root / "photos-2s-1080p30.mp4", 2.0)]).items[0]
         encoders = [("builtin", get_encoder("builtin"))]
         if args.clip:
             import open_clip
@@ -164,12 +180,15 @@ def main() -> None:
                                                                             workspace_root=Path(tmp))))
         rows = []
         for name, enc in encoders:
-            rows.append((name, run(ws, item, enc, args.profiles, video)))
+            rows.append((name, run(ws, item, warm_item, enc, args.profiles, video, rate=args.rate,
+                                   repeat=args.repeat)))
         ws.close()
-    keys = ["frames", "baseline_threads", "samples", "cuts", "decode_rgb_s", "decode_only_s", "personalize_s",
-            "ratio_rgb", "ratio_decode_only", "cached_s", "t_analyse", "t_select_thumbnails", "t_select_clips",
+    keys = ["frames", "baseline_threads", "samples", "cuts", "warm_up_2s_clip_s", "decode_rgb_s", "decode_only_s",
+            "personalize_s", "personalize_all_runs", "ratio_rgb", "ratio_decode_only", "cached_s", "t_analyse",
+            "t_select_thumbnails", "t_select_clips",
             "distinct_thumbs", "distinct_clips"]
-    print(f"\n{args.profiles} audiences, {args.seconds:g} s 1080p30 (thumbnail + clip each; target ratio <= 0.5)")
+    print(f"\n{args.profiles} audiences, {args.seconds:g} s 1080p30, {args.rate:g} samples/s, best of {args.repeat} "
+          "(thumbnail + clip each; target ratio <= 0.5)")
     print(f"{'':<22}" + "".join(f"{n[:30]:>32}" for n, _ in rows))
     for k in keys:
         print(f"{k:<22}" + "".join(f"{r[k]:>32.3f}" if isinstance(r[k], float) else f"{r[k]:>32}" for _, r in rows))

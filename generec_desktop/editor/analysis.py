@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,18 +285,29 @@ def _workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+_CV_LOCK = threading.Lock()
+_CV_USERS = [0, 0]  # analyses running, OpenCV's thread count before the first of them
+
+
 @contextlib.contextmanager
 def _opencv_single_thread() -> Iterator[None]:
     """OpenCV on one thread per call while our own threads keep the cores busy: its thread pool only adds
-    overhead on frames this small (measured 0.42 vs 0.21 CPU-ms to grey and resize a 448-px frame)."""
+    overhead on frames this small (measured 0.42 vs 0.21 CPU-ms to grey and resize a 448-px frame).
+    Counted, so that overlapping analyses restore OpenCV's setting only when the last one ends."""
     import cv2
 
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(1)
+    with _CV_LOCK:
+        if _CV_USERS[0] == 0:
+            _CV_USERS[1] = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+        _CV_USERS[0] += 1
     try:
         yield
     finally:
-        cv2.setNumThreads(before)
+        with _CV_LOCK:
+            _CV_USERS[0] -= 1
+            if _CV_USERS[0] == 0:
+                cv2.setNumThreads(_CV_USERS[1])
 
 
 def _jpeg(image: np.ndarray, quality: int = 90) -> np.ndarray:
@@ -318,7 +330,6 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     frames are too sparse.
     """
     import queue
-    import threading
 
     from generec_desktop.editor.quality import detect_faces, frame_measures, judge
     from generec_desktop.editor.shots import content_value, detect_hsv

@@ -137,3 +137,16 @@ def test_runs_start_at_keyframes_and_balance_the_frames(tmp_path):
     assert _parts(index, 4, min_frames=45) == [(0, 60), (60, None)]  # short runs merge into their neighbour
     one_gop = scan(mediagen.make_video(tmp_path / "one.mp4", n_frames=30))
     assert _parts(one_gop, 8, min_frames=1) == [(0, None)]
+
+
+def test_opencv_threads_are_restored_after_overlapping_analyses():
+    import cv2
+
+    from generec_desktop.editor.analysis import _opencv_single_thread
+
+    before = cv2.getNumThreads()
+    with _opencv_single_thread():
+        with _opencv_single_thread():
+            assert cv2.getNumThreads() == 1
+        assert cv2.getNumThreads() == 1  # the outer analysis is still running
+    assert cv2.getNumThreads() == before
