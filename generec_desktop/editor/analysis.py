@@ -334,11 +334,13 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     from generec_desktop.editor.quality import detect_faces, frame_measures, judge
     from generec_desktop.editor.shots import content_value, detect_hsv
     from generec_desktop.media.decode import to_rgb
+    from generec_desktop.media.prefetch import prefetched
 
     gates = gates or QualityGates()
     index, targets = _targets(path, rate)
     times_all = index.times
-    parts = _parts(index, _workers())
+    cores = _workers()
+    parts = _parts(index, cores)
     results: queue.Queue[Any] = queue.Queue(maxsize=4 * batch_size)
     stop = threading.Event()
     done = object()
@@ -356,6 +358,9 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
         try:
             mine = targets[(targets >= times_all[lo]) & (targets < (times_all[hi] if hi is not None else np.inf))]
             frames = _reference_stream(path, index, mine, cancel, start=lo, stop=hi, single_thread=len(parts) > 1)
+            if len(parts) == 1 and cores > 1:
+                # one GOP run (e.g. a single keyframe): decode on a thread of its own, a few frames ahead
+                frames = prefetched(frames, 8)
             with contextlib.closing(frames):
                 for position, t, frame in frames:
                     if stop.is_set():
