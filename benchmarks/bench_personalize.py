@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_personalize.py [--profiles 1000] [--clip] [--seconds 60]
 
 The video is rendered once (cached in the temp folder) from scikit-image's real photos: 8 shots with
-slow pans/zooms and hard cuts, H.264 (x264 defaults: long GOP) with an AAC track, imported into a
+slow pans/zooms and hard cuts, H.264 (x264 defaults: long GOP, B-frames; one slice per frame as ffmpeg
+writes it, ``--slices 0`` for PyAV's one slice per encoder thread) with an AAC track, imported into a
 fresh workspace. Audiences are 1,000 unit vectors near the photos' embeddings (like real User_Hist).
 The ratio is the cold-cache ``personalize`` (decode + encode + gates + cuts + Eq. 1/Eq. 2 for every audience;
 generated thumbnails off), timed after one warm-up ``personalize`` of a different 2 s video as a running app
@@ -29,8 +30,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "retina", "hubble_deep_field", "clock", "immunohistochemistry")
 
 
-def make_video(path: Path, seconds: float, size: tuple[int, int] = (1920, 1080), fps: int = 30) -> Path:
-    """A ``seconds`` long video of slow pans over real photos with a hard cut every ``seconds/8``."""
+def make_video(path: Path, seconds: float, size: tuple[int, int] = (1920, 1080), fps: int = 30,
+               slices: int | None = None) -> Path:
+    """A ``seconds`` long video of slow pans over real photos with a hard cut every ``seconds/8``; ``slices`` per
+    frame as asked, else as PyAV's writer makes them (x264 sliced threads: one slice per encoder thread)."""
     import cv2
     import numpy as np
     import skimage.data
@@ -60,7 +63,9 @@ def make_video(path: Path, seconds: float, size: tuple[int, int] = (1920, 1080),
         frame.sample_rate, frame.pts = sr, 0
         for p in [*st.encode(frame), *st.encode(None)]:
             out.mux(p)
-    with VideoWriter(path, fps, audio_from=AudioSource(wav)) as writer:
+    # x264's sliced threads write one slice per thread whatever "slices" says; frame threads write what it says
+    options = {"x264-params": f"sliced-threads=0:slices={slices}"} if slices else None
+    with VideoWriter(path, fps, audio_from=AudioSource(wav), codec_options=options) as writer:
         for k in range(n):
             shot, j = min(k // per, len(PHOTOS) - 1), k % per
             p = photos[shot]
@@ -87,8 +92,8 @@ def decode_all(path: Path, rgb: bool, thread_type: str = "AUTO") -> tuple[float,
 
 
 def fastest_decode(path: Path, rgb: bool) -> tuple[float, int, str]:
-    """The baseline at its best: the faster of FFmpeg's frame and slice threading (this video has 2 slices
-    per frame, so slice threads win; the analysis picks the same way)."""
+    """The baseline at its best: the faster of FFmpeg's frame and slice threading (slice threads win when
+    frames have several slices, frame threads when they have one)."""
     return min(((*decode_all(path, rgb, tt), tt) for tt in ("AUTO", "SLICE")), key=lambda r: r[0])
 
 
@@ -150,6 +155,9 @@ def main() -> None:
     ap.add_argument("--clip", action="store_true", help="also with a random-init open_clip ViT-B-32")
     ap.add_argument("--rate", type=float, default=4.0, help="samples per second (the app's default is 4)")
     ap.add_argument("--repeat", type=int, default=1, help="take the best of N (each side)")
+    ap.add_argument("--slices", type=int, default=1,
+                    help="H.264 slices per frame of the rendered video (default 1, as ffmpeg's libx264 and most "
+                         "editors write; 0: as PyAV's writer makes them, one per encoder thread, 2 on 2 cores)")
     args = ap.parse_args()
 
     from generec_desktop.corpus import Workspace
@@ -158,7 +166,8 @@ def main() -> None:
     tmp_root = Path(tempfile.gettempdir()) / "generec-bench-personalize"
     tmp_root.mkdir(exist_ok=True)
     t = time.perf_counter()
-    video = make_video(tmp_root / f"photos-{int(args.seconds)}s-1080p30.mp4", args.seconds)
+    suffix = f"-{args.slices}slices" if args.slices else ""  # 0: the video sessions 1-2 measured
+    video = make_video(tmp_root / f"photos-{int(args.seconds)}s-1080p30{suffix}.mp4", args.seconds, slices=args.slices)
     print(f"video ready in {time.perf_counter() - t:.1f} s: {video}")
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.create(Path(tmp) / "ws")
@@ -187,8 +196,9 @@ def main() -> None:
             "personalize_s", "personalize_all_runs", "ratio_rgb", "ratio_decode_only", "cached_s", "t_analyse",
             "t_select_thumbnails", "t_select_clips",
             "distinct_thumbs", "distinct_clips"]
-    print(f"\n{args.profiles} audiences, {args.seconds:g} s 1080p30, {args.rate:g} samples/s, best of {args.repeat} "
-          "(thumbnail + clip each; target ratio <= 0.5)")
+    slices = f"{args.slices} slice(s)/frame" if args.slices else "slices as PyAV writes them"
+    print(f"\n{args.profiles} audiences, {args.seconds:g} s 1080p30, {slices}, {args.rate:g} samples/s, "
+          f"best of {args.repeat} (thumbnail + clip each; target ratio <= 0.5)")
     print(f"{'':<22}" + "".join(f"{n[:30]:>32}" for n, _ in rows))
     for k in keys:
         print(f"{k:<22}" + "".join(f"{r[k]:>32.3f}" if isinstance(r[k], float) else f"{r[k]:>32}" for _, r in rows))
