@@ -28,7 +28,8 @@ from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, rep
 
 __all__ = ["ANALYSIS_VERSION", "DEFAULT_RATE", "SAMPLE_MAX_SIDE", "VideoAnalysis", "analyze_video"]
 
-ANALYSIS_VERSION = 1
+#: 2: samples are scaled in their stored pixel format before conversion to RGB, HSV copies halved first
+ANALYSIS_VERSION = 2
 #: samples per second of video time (a 60 s video: 240 candidate frames)
 DEFAULT_RATE = 4.0
 SAMPLE_MAX_SIDE = 448
