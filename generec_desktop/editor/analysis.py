@@ -403,7 +403,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
                     continue
                 got[item[0]] = item
                 batch.append(item)
-                # a full batch, or a smaller one while the decoders are ahead of us: less left for the end
+                # a full batch, or a smaller one when nothing else is waiting: less is left for the end
                 if len(batch) >= batch_size or (len(batch) >= min(8, batch_size) and results.empty()):
                     check_cancel(cancel)
                     flush()
