@@ -150,3 +150,19 @@ def test_opencv_threads_are_restored_after_overlapping_analyses():
             assert cv2.getNumThreads() == 1
         assert cv2.getNumThreads() == 1  # the outer analysis is still running
     assert cv2.getNumThreads() == before
+
+
+@pytest.mark.parametrize(("name", "options"), [("rot90.mp4", {"rotation": 90}), ("vp9.webm", {"codec": "libvpx-vp9"}),
+                                               ("full_range.mp4", {"pix_fmt": "yuvj420p"})])
+def test_parallel_runs_keep_rotation_other_codecs_and_full_range(tmp_path, monkeypatch, name, options):
+    import generec_desktop.editor.analysis as analysis
+    from generec_desktop.encoders import get_encoder
+
+    path = mediagen.make_video(tmp_path / name, width=160, height=96, n_frames=120, fps=25, gop=10, **options)
+    monkeypatch.setattr(analysis, "_workers", lambda: 3)
+    monkeypatch.setattr(analysis, "MIN_RUN_FRAMES", 10)
+    a = analysis.analyze_video(path, get_encoder("builtin"), rate=7.0, batch_size=4)
+    frames = analysis.sample_reference_frames(path, 7.0)
+    np.testing.assert_array_equal(a.sample_times, [f.timestamp for f in frames])
+    assert all(np.array_equal(x, f.image) for x, f in zip(a.images, frames, strict=True))
+    assert a.images[0].shape == ((160, 96, 3) if "rotation" in options else (96, 160, 3))
