@@ -282,8 +282,13 @@ def _parts(index: Any, workers: int, min_frames: int | None = None) -> list[tupl
 
 
 def _workers() -> int:
-    """Decoders to run side by side: one per core (each decodes a run of GOPs single-threaded)."""
-    return max(1, min(8, os.cpu_count() or 1))
+    """Decoders to run side by side: one per core this process may use (each decodes a run of GOPs
+    single-threaded), at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # respects taskset/cpusets, unlike os.cpu_count()
+    except (AttributeError, OSError):  # not on every platform
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
 
 
 _CV_LOCK = threading.Lock()

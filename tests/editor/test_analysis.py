@@ -166,3 +166,14 @@ def test_parallel_runs_keep_rotation_other_codecs_and_full_range(tmp_path, monke
     np.testing.assert_array_equal(a.sample_times, [f.timestamp for f in frames])
     assert all(np.array_equal(x, f.image) for x, f in zip(a.images, frames, strict=True))
     assert a.images[0].shape == ((160, 96, 3) if "rotation" in options else (96, 160, 3))
+
+
+def test_one_decoder_per_usable_core_at_most_eight(monkeypatch):
+    import os
+
+    from generec_desktop.editor.analysis import _workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert _workers() == 1  # pinned to one core, however many the machine has
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(20)), raising=False)
+    assert _workers() == 8
