@@ -340,7 +340,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     from generec_desktop.editor.quality import detect_faces, frame_measures, judge
     from generec_desktop.editor.shots import content_value, detect_hsv
     from generec_desktop.media.decode import to_rgb
-    from generec_desktop.media.prefetch import prefetched
+    from generec_desktop.media.prefetch import prefetched, put_until_stopped
 
     gates = gates or QualityGates()
     index, targets = _targets(path, rate)
@@ -352,13 +352,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     done = object()
 
     def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                results.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_until_stopped(results, item, stop)
 
     def work(lo: int, hi: int | None) -> None:
         try:
@@ -507,6 +501,9 @@ def analyze_video(
     )
     if target is not None:
         if keep_images:
-            _write_pictures(target, blobs if blobs is not None else [_jpeg(im) for im in images])
+            if blobs is not None:  # encoded by the decoder threads
+                _write_pictures(target, blobs)
+            else:
+                save_pictures(target, images)
         _save(target, result)
     return result

@@ -7,7 +7,19 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["prefetched"]
+__all__ = ["prefetched", "put_until_stopped"]
+
+
+def put_until_stopped(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put ``item`` on the bounded ``q``, waiting for room until ``stop`` is set (then False): a producer
+    thread never blocks for ever on a consumer that has gone."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def prefetched(items: Iterator[Any], depth: int = 4) -> Iterator[Any]:
@@ -23,13 +35,7 @@ def prefetched(items: Iterator[Any], depth: int = 4) -> Iterator[Any]:
     end = object()
 
     def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return put_until_stopped(q, item, stop)
 
     def produce() -> None:
         try:
