@@ -73,8 +73,26 @@ def progress_bar(args: argparse.Namespace, description: str = "") -> Iterator[Pr
         bar.close()
 
 
+def _log_to_stderr() -> None:
+    """Notices of the core (``logging.getLogger("generec")``, e.g. waiting for a lock) as ``generec: ...``."""
+    import logging
+
+    logger = logging.getLogger("generec")
+    if not any(getattr(h, "_generec_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("generec: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        handler._generec_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def run_command(args: argparse.Namespace) -> int:
-    """Run ``args.func(args)``; user-facing errors become one line on stderr and exit code 2."""
+    """Run ``args.func(args)``; user-facing errors and machine faults become one line on stderr and exit
+    code 2 (a full disk, a read-only folder, a locked or damaged database included), never a traceback."""
+    from generec_desktop.faults import describe_fault
+
+    _log_to_stderr()
     cancel = CancelToken()
     args.cancel = cancel
     try:
@@ -89,6 +107,12 @@ def run_command(args: argparse.Namespace) -> int:
     except GenerecError as exc:
         sys.stderr.write(f"generec: error: {exc}\n")
         return 2
-    except (OSError, ValueError) as exc:
-        sys.stderr.write(f"generec: error: {exc}\n")
-        return 2
+    except Exception as exc:
+        fault = describe_fault(exc)
+        if fault is not None:
+            sys.stderr.write(f"generec: error: {fault}\n")
+            return 2
+        if isinstance(exc, OSError | ValueError):
+            sys.stderr.write(f"generec: error: {exc}\n")
+            return 2
+        raise

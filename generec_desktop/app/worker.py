@@ -25,8 +25,16 @@ JobFn = Callable[..., Any]
 
 
 def user_message(exc: BaseException) -> str:
-    """A message fit for a dialog: our own errors verbatim, anything else summarised."""
-    if isinstance(exc, GenerecError | OSError | ValueError):
+    """A message fit for a dialog: our own errors verbatim, machine faults (full disk, read-only folder,
+    locked or damaged database) as one plain sentence, anything else summarised."""
+    from generec_desktop.faults import describe_fault
+
+    if isinstance(exc, GenerecError):
+        return str(exc) or type(exc).__name__
+    fault = describe_fault(exc)
+    if fault is not None:
+        return fault
+    if isinstance(exc, OSError | ValueError):
         return str(exc) or type(exc).__name__
     return f"Unexpected error ({type(exc).__name__}): {exc}. Details are in the log."
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +28,7 @@ from generec_desktop.media.decode import (
 from generec_desktop.media.prefetch import prefetched
 from generec_desktop.media.probing import probe, rotation_of
 from generec_desktop.media.types import AudioSource, MediaError, MediaInfo
+from generec_desktop.safefiles import temp_path
 
 __all__ = ["VideoWriter", "cut", "encode_frames", "read_audio", "transform_video"]
 
@@ -142,7 +142,8 @@ class VideoWriter:
         self.metadata = dict(metadata or {})
         self.frame_count = 0
         self.info: MediaInfo | None = None
-        self._tmp = self.out_path.with_name(f".{self.out_path.stem}.{uuid.uuid4().hex[:8]}.part{self.out_path.suffix}")
+        # journaled when the destination is inside an open workspace (crash recovery knows it is ours)
+        self._tmp = temp_path(self.out_path.parent, f".part{self.out_path.suffix}")
         self._container: av.container.OutputContainer | None = None
         self._video: av.video.stream.VideoStream | None = None
         self._audio: av.audio.stream.AudioStream | None = None
