@@ -27,6 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=_cmd_import)
 
+    _register_workspace(subparsers)
+
     p = subparsers.add_parser("items", help="list a workspace's items")
     p.add_argument("workspace", help="workspace folder")
     p.add_argument("--kind", choices=("human", "ai_edited", "ai_created"), help="only items of this kind")
@@ -80,4 +82,103 @@ def _cmd_items(args: argparse.Namespace) -> int:
         return "\n".join(rows)
 
     emit(args, [_item_json(it) for it in items], text)
+    return 0
+
+
+def _register_workspace(subparsers: argparse._SubParsersAction) -> None:
+    ws = subparsers.add_parser("workspace", help="check, repair, back up or rebuild a workspace")
+    sub = ws.add_subparsers(dest="workspace_command", metavar="ACTION", required=True)
+    p = sub.add_parser("check", help="full integrity check (database, files, hashes, leftovers); changes nothing")
+    p.add_argument("workspace", help="workspace folder")
+    p.add_argument("--no-hashes", action="store_true", help="skip re-hashing every file (faster)")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("repair", help="remove the app's own crash leftovers, quarantine strays, rewrite sidecars")
+    p.add_argument("workspace", help="workspace folder")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_repair)
+    p = sub.add_parser("backup", help="an online copy of the database in W/backups/")
+    p.add_argument("workspace", help="workspace folder")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_backup)
+    p = sub.add_parser("rebuild", help="re-create a lost or damaged catalogue from media/, versions/, provenance/")
+    p.add_argument("workspace", help="workspace folder")
+    p.add_argument("--force", action="store_true", help="rebuild even when the catalogue is healthy")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_rebuild)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace
+
+    with Workspace.open(args.workspace) as ws, progress_bar(args, "Checking") as progress:
+        rep = ws.check_integrity(verify_hashes=not args.no_hashes, progress=progress, cancel=args.cancel)
+        pending = _pending_problems(ws)
+    data = {**dataclasses.asdict(rep), "ok": rep.ok and not pending, "pending_problems": pending,
+            "read_only": ws.read_only}
+    emit(args, data, lambda: rep.summary() + "".join(f"\n  pending: {p}" for p in pending))
+    return 0 if data["ok"] else 1
+
+
+def _pending_problems(ws: Any) -> list[str]:
+    """Pending versions whose folder is unreadable (cheap; the fidelity package reads them)."""
+    try:
+        from generec_desktop.fidelity.export import PENDING_DIR, VersionError, _from_folder
+    except ImportError:  # pragma: no cover - fidelity always ships
+        return []
+    root = ws.root / PENDING_DIR
+    out = []
+    if root.is_dir():
+        for d in sorted(root.iterdir()):
+            if d.is_dir() and not d.name.startswith("."):
+                try:
+                    _from_folder(d)
+                except VersionError as exc:
+                    out.append(str(exc))
+    return out
+
+
+def _cmd_repair(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace
+    from generec_desktop.fidelity.export import recover_exports
+
+    with Workspace.open(args.workspace) as ws:
+        rep = ws.last_recovery  # what the open itself recovered
+        again = ws.recover(grace_s=0)  # and strays younger than the open's grace period
+        written = recover_exports(ws)
+        check = ws.check_integrity(verify_hashes=False)
+    removed = rep.removed + again.removed
+    quarantined = rep.quarantined + again.quarantined
+    data = {"removed": removed, "quarantined": quarantined, "quarantine_folder": again.quarantine_folder
+            or rep.quarantine_folder, "left": again.left, "sidecars_written_or_moved": written,
+            "check": dataclasses.asdict(check), "ok": check.ok}
+
+    def text() -> str:
+        lines = [f"Removed {len(removed)} leftover temporary file(s) of crashed GeneRec processes.",
+                 f"Moved {len(quarantined)} unreferenced file(s) to quarantine/ (nothing deleted)."
+                 + (f" See {data['quarantine_folder']}/README.txt." if quarantined else ""),
+                 f"Rewrote or moved {len(written)} provenance file(s)."]
+        lines += [f"Left in place: {x}" for x in again.left[:10]]
+        lines.append(check.summary())
+        return "\n".join(lines)
+
+    emit(args, data, text)
+    return 0 if check.ok else 1
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        dest = ws.backup()
+    emit(args, {"backup": dest}, f"Backed up the catalogue to {dest}")
+    return 0
+
+
+def _cmd_rebuild(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.rebuild import rebuild_catalogue
+
+    with progress_bar(args, "Rebuilding") as progress:
+        result = rebuild_catalogue(args.workspace, force=args.force, progress=progress, cancel=args.cancel)
+    emit(args, dataclasses.asdict(result), result.summary)
     return 0

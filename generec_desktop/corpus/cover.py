@@ -67,16 +67,23 @@ def choose_cover(path: Path, duration: float, has_cover: bool) -> np.ndarray:
     return images[pick_cover_frame(images)]
 
 
-def write_jpeg(image: np.ndarray, dest: Path, tmp_name: str, *, quality: int = 90) -> None:
-    """Write ``image`` as JPEG to ``dest`` atomically (temp file ``tmp_name`` beside it, fsync, rename)."""
+def write_jpeg(image: np.ndarray, dest: Path, tmp_name: str | None = None, *, quality: int = 90) -> None:
+    """Write ``image`` as JPEG to ``dest`` atomically (journaled temp file beside it, fsync, rename).
+
+    The rename is journaled as a final file too: a cover is written before its item's row commits, so
+    after a crash the recovery knows that an unreferenced cover at ``dest`` is the app's own.
+    """
     from PIL import Image
 
-    tmp = dest.parent / tmp_name
+    from generec_desktop.safefiles import record_final_target, temp_path
+
+    tmp = dest.parent / tmp_name if tmp_name else temp_path(dest.parent, ".jpg")
     try:
         with open(tmp, "wb") as fh:
             Image.fromarray(image).convert("RGB").save(fh, format="JPEG", quality=quality)
             fh.flush()
             os.fsync(fh.fileno())
+        record_final_target(tmp, dest)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

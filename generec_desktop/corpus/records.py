@@ -126,11 +126,12 @@ class IntegrityReport:
     orphan_files: list[str] = field(default_factory=list)  # in media/, versions/, covers/, no row
     temp_files: list[str] = field(default_factory=list)
     database_errors: list[str] = field(default_factory=list)
+    unsafe_paths: list[str] = field(default_factory=list)  # rows or files that leave the workspace, links
 
     @property
     def ok(self) -> bool:
         return not (self.missing_files or self.hash_mismatches or self.missing_covers
-                    or self.orphan_files or self.temp_files or self.database_errors)
+                    or self.orphan_files or self.temp_files or self.database_errors or self.unsafe_paths)
 
     def summary(self) -> str:
         """A few human lines."""
@@ -138,7 +139,7 @@ class IntegrityReport:
             return f"OK: {self.checked_items} items, every file present and intact."
         lines = [f"{self.checked_items} items checked; problems:"]
         for name in ("missing_files", "hash_mismatches", "missing_covers", "orphan_files",
-                     "temp_files", "database_errors"):
+                     "temp_files", "database_errors", "unsafe_paths"):
             values = getattr(self, name)
             if values:
                 lines.append(f"  {name.replace('_', ' ')} ({len(values)}): " + ", ".join(values[:5])

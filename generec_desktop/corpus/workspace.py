@@ -1,23 +1,26 @@
 """The workspace: a folder with a database, content-addressed media, covers and exported versions.
 
-File safety rules, all enforced here:
+File safety rules, all enforced here (and in :mod:`.recovery`):
 
-* every file is written under a temporary name (``.tmp-<pid>-<uuid>``) in its destination folder,
-  fsynced, made read-only, and renamed into place *inside* the database transaction that adds its
-  row, just before the commit; any failure removes what this call created;
-* after a hard crash between that rename and the commit a file has no row: :meth:`Workspace.recover`
-  (run at every open) removes such orphans once they are older than :data:`ORPHAN_GRACE_S`, and
-  temporary files whose writing process is gone, so the workspace holds the whole item or nothing.
+* every file is written under a journaled temporary name (:func:`generec_desktop.safefiles.temp_path`)
+  in its destination folder, fsynced, made read-only, and renamed into place *inside* the database
+  transaction that adds its row, just before the commit (the rename is journaled too); any failure
+  removes what this call created;
+* after a hard crash, :meth:`Workspace.recover` (run at every open) removes exactly what the dead
+  process journaled; any other file no row references is moved to ``quarantine/``, never deleted;
+* a missing, empty or damaged database over a workspace that holds files is refused at open, and a
+  read-only folder opens read-only (listing, viewing and checking work; writing says why it cannot).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import stat
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from generec_desktop.corpus import migrations
+from generec_desktop import safefiles
+from generec_desktop.corpus import migrations, recovery
 from generec_desktop.corpus.cover import choose_cover, write_jpeg
 from generec_desktop.corpus.errors import CorpusError, VerificationError, WorkspaceError
 from generec_desktop.corpus.records import (
@@ -43,28 +47,41 @@ from generec_desktop.corpus.records import (
 )
 from generec_desktop.corpus.schema import ITEM_KINDS, Interaction, Item, Lineage, User
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report, sub_progress
+from generec_desktop.safefiles import TEMP_PREFIX, file_sha256, record_final_target, temp_path
 
 if TYPE_CHECKING:
     import numpy as np
 
     from generec_desktop.media import MediaInfo
 
-__all__ = ["TEMP_PREFIX", "Workspace"]
+__all__ = ["TEMP_PREFIX", "Workspace", "WorkspaceLockedError", "WorkspaceReadOnlyError", "file_sha256"]
 
 WORKSPACE_FORMAT = "generec-workspace"
 WORKSPACE_VERSION = 1
 DB_NAME = "generec.sqlite"
-TEMP_PREFIX = ".tmp-"
 ORPHAN_GRACE_S = 300.0
+#: How long a writer waits for another process's write lock before it gives up with a clear message.
+LOCK_TIMEOUT_S = float(os.environ.get("GENEREC_LOCK_TIMEOUT", "30"))
 _CHUNK = 1 << 20
 _BATCH = 5000
 _READ_ONLY = "generec_read_only"
+_ORIGINAL_NAME = re.compile(r"[0-9a-f]{64}(\.[A-Za-z0-9]+)?")
+log = logging.getLogger("generec")
+
+
+class WorkspaceReadOnlyError(WorkspaceError):
+    """The workspace is read-only (folder or file permissions, a read-only disk): it cannot be changed."""
+
+
+class WorkspaceLockedError(WorkspaceError):
+    """Another process held the database's write lock for longer than :data:`LOCK_TIMEOUT_S`."""
 
 
 # --------------------------------------------------------------------------- file helpers
 
 def _temp_name(suffix: str = "") -> str:
-    return f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}{suffix}"
+    """A temporary file name (not journaled: prefer :func:`generec_desktop.safefiles.temp_path`)."""
+    return safefiles.temp_name(suffix)
 
 
 def _temp_owner_alive(name: str) -> bool:
@@ -74,7 +91,7 @@ def _temp_owner_alive(name: str) -> bool:
     try:
         pid = int(name[len(TEMP_PREFIX):].split("-", 1)[0])
     except ValueError:
-        return False
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -84,23 +101,8 @@ def _temp_owner_alive(name: str) -> bool:
     return True
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable (POSIX; a no-op elsewhere)."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY if os.name == "posix" else os.O_RDWR)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = safefiles.fsync_dir
+_fsync_file = safefiles.fsync_file
 
 
 def _unlink(path: Path) -> None:
@@ -139,12 +141,6 @@ def _copy_hashing(src: Path, dst: Path, cancel: CancelToken | None,
     return digest.hexdigest(), size
 
 
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file, hex."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def _check_input_file(path: Path) -> None:
     if not path.exists():
         raise CorpusError(f"{path} does not exist; check the path.")
@@ -152,6 +148,15 @@ def _check_input_file(path: Path) -> None:
         raise CorpusError(f"{path} is a folder, not a video file; give the video files inside it.")
     if not path.is_file():
         raise CorpusError(f"{path} is not a regular file; give a video file.")
+
+
+def _check_text(value: str, what: str) -> None:
+    """Refuse control characters (NUL above all) in ids and names: they are invisible, truncate in C
+    libraries and other tools, and make two different ids look the same."""
+    bad = next((c for c in value if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise CorpusError(f"The {what} {value!r} contains the control character {bad!r} (code {ord(bad)}); "
+                          "fix the input file and import it again. Nothing was added.")
 
 
 def _as_utc(value: Any) -> datetime | None:
@@ -169,11 +174,41 @@ def _as_utc(value: Any) -> datetime | None:
 
 # --------------------------------------------------------------------------- engine
 
-def _make_engine(url: str) -> Engine:
-    """An engine; for SQLite: WAL, foreign keys, full sync, and real transactions (DDL included)."""
+def _is_locked(exc: BaseException) -> bool:
+    msg = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg
+
+
+def _wait_for_lock(what: Callable[[], Any], timeout: float) -> Any:
+    """Run ``what`` (which may meet another process's lock), retrying with one notice until ``timeout``."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    warned = False
+    while True:
+        try:
+            return what()
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            if not _is_locked(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise WorkspaceLockedError(
+                    f"Another program kept the workspace database locked for {timeout:.0f} s (another GeneRec "
+                    "window or command writing to it?); let it finish or close it, then try again. "
+                    "Nothing was changed.") from exc
+            if not warned:
+                log.warning("Waiting for another program to finish writing to the workspace database "
+                            "(up to %.0f s)...", timeout)
+                warned = True
+
+
+def _make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine; for SQLite: WAL, foreign keys, full sync, real transactions (DDL included), and a
+    write lock that is waited for with a notice, then refused with a clear message."""
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    # A short busy timeout per try; _wait_for_lock retries up to LOCK_TIMEOUT_S and says it is waiting.
+    engine = create_engine(url, connect_args={"timeout": min(1.0, LOCK_TIMEOUT_S)})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -182,8 +217,11 @@ def _make_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
+        if read_only:
+            cur.execute("PRAGMA query_only=ON")
+        else:
+            _wait_for_lock(lambda: cur.execute("PRAGMA journal_mode=WAL"), LOCK_TIMEOUT_S)
+            cur.execute("PRAGMA synchronous=FULL")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -191,10 +229,26 @@ def _make_engine(url: str) -> Engine:
         # Writers take the write lock up front (BEGIN IMMEDIATE): a deferred transaction that reads
         # and then writes fails at once with "database is locked" when another writer is active,
         # busy timeout or not. Read-only sessions stay deferred so they never wait (WAL).
-        read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        reading = read_only or conn.get_execution_options().get(_READ_ONLY, False)
+        if reading:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            _wait_for_lock(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"), LOCK_TIMEOUT_S)
 
     return engine
+
+
+def _writable(root: Path, db: Path) -> bool:
+    """Whether this process may write the workspace folder and its database (a read-only disk: no)."""
+    if not os.access(root, os.W_OK):
+        return False
+    if db.exists() and not os.access(db, os.W_OK):
+        return False
+    try:  # os.access says yes to root on a read-only mount only if the kernel does; make sure
+        st = os.statvfs(root)
+        return not (st.f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):
+        return True
 
 
 # --------------------------------------------------------------------------- workspace
@@ -203,27 +257,93 @@ class Workspace:
     """A workspace folder (see docs/ARCHITECTURE.md, corpus). Use :meth:`create`, :meth:`open`
     or :meth:`open_or_create`; close with :meth:`close` (or use it as a context manager)."""
 
-    def __init__(self, root: Path, *, db_url: str | None = None) -> None:
-        """Open an existing workspace folder (prefer :meth:`open`); migrates and recovers."""
+    def __init__(self, root: Path, *, db_url: str | None = None, read_only: bool | None = None) -> None:
+        """Open an existing workspace folder (prefer :meth:`open`); checks, migrates and recovers.
+
+        A SQLite database that is missing, empty or damaged while the folder holds files is refused
+        (:class:`WorkspaceError`, nothing changed). ``read_only`` (default: when the folder or the
+        database cannot be written) opens it for listing, viewing and checking only.
+        """
         self.root = Path(root).resolve()
         self.media_dir = self.root / "media"
         self.covers_dir = self.root / "covers"
         self.versions_dir = self.root / "versions"
         self.cache_dir = self.root / "cache"
         self.models_dir = self.root / "models"
+        self.db_path: Path | None = None if db_url else self.root / DB_NAME
         self.db_url = db_url or f"sqlite:///{self.root / DB_NAME}"
-        for d in (self.media_dir, self.covers_dir, self.versions_dir, self.cache_dir, self.models_dir):
-            d.mkdir(exist_ok=True)
-        self.engine = _make_engine(self.db_url)
+        self.last_recovery: recovery.RecoveryReport = recovery.RecoveryReport()
+        if self.db_path is not None:
+            recovery.guard_database(self.root, self.db_path)
+            if read_only is None:
+                read_only = not _writable(self.root, self.db_path)
+        self.read_only = bool(read_only)
+        if self.read_only:
+            if self.db_path is None or not self.db_path.is_file():
+                raise WorkspaceReadOnlyError(f"{self.root} is read-only and has no catalogue yet; open it "
+                                             "from a folder you can write to.")
+            url = f"sqlite:///file:{self.db_path.as_posix()}?mode=ro&uri=true"
+            if not os.access(self.root, os.W_OK) and not (self.root / f"{DB_NAME}-shm").exists():
+                url += "&immutable=1"  # no WAL index can be made in a read-only folder: read the file as is
+            self.engine = _make_engine(url, read_only=True)
+        else:
+            for d in (self.media_dir, self.covers_dir, self.versions_dir, self.cache_dir, self.models_dir):
+                d.mkdir(exist_ok=True)
+            self.engine = _make_engine(self.db_url)
+        self._journaling = False
         try:
-            migrations.migrate(self.engine)
+            self._migrate()
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            self._read_sessions = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
+                                               expire_on_commit=False)
+            if not self.read_only:
+                self._guard_lost_catalogue()
+                safefiles.open_journal(self.root)
+                self._journaling = True
+                self.last_recovery = self.recover()
         except BaseException:
-            self.engine.dispose()
+            self.close()
             raise
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
-                                           expire_on_commit=False)
-        self.recover()
+
+    def _reading(self) -> Engine:
+        """The engine for reads that must never wait for (or take) the write lock."""
+        return self.engine.execution_options(**{_READ_ONLY: True})
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise WorkspaceReadOnlyError(f"{self.root} is read-only (folder or disk permissions); listing, viewing "
+                                         "and checking work, but this changes it: make it writable or copy it.")
+
+    def _migrate(self) -> None:
+        with self._reading().connect() as conn:
+            have = migrations.current_version(conn)
+        if have == migrations.latest_version():
+            return
+        if have > migrations.latest_version():
+            migrations.migrate(self.engine)  # raises SchemaVersionError, changes nothing
+        if self.read_only:
+            raise WorkspaceReadOnlyError(f"{self.root} was made by an older GeneRec Desktop and must be upgraded, "
+                                         "but it is read-only; make it writable (or copy it) and open it again.")
+        if have > 0 and self.db_path is not None:
+            recovery.backup_database(self.db_path, self.root, reason=f"before-schema-{have}-to-"
+                                     f"{migrations.latest_version()}")
+        migrations.migrate(self.engine)
+
+    def _guard_lost_catalogue(self) -> None:
+        """Refuse a catalogue with no items over a ``media/`` that holds originals (a replaced or emptied
+        database); the app's own crashed first import (journaled by a dead process) does not count."""
+        if self.db_path is None:
+            return
+        with self.read_session() as s:
+            if s.scalar(select(Item.id).limit(1)) is not None:
+                return
+        ours = {e.rel for j in safefiles.dead_journals(self.root) for e in safefiles.read_journal(j)}
+        originals = [p for p in recovery._walk_files(self.media_dir)
+                     if _ORIGINAL_NAME.fullmatch(p.name) and p.relative_to(self.root).as_posix() not in ours]
+        if originals:
+            raise WorkspaceError(f"The catalogue {DB_NAME} of {self.root} lists no items, but media/ holds "
+                                 f"{len(originals)} original(s): the database was replaced or emptied; "
+                                 + recovery._restore_hint(self.root))
 
     # ---- lifecycle
 
@@ -240,9 +360,7 @@ class Workspace:
         root.mkdir(parents=True, exist_ok=True)
         meta = {"format": WORKSPACE_FORMAT, "version": WORKSPACE_VERSION,
                 "created": datetime.now(UTC).isoformat(timespec="seconds")}
-        tmp = root / _temp_name(".json")
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, root / "workspace.json")
+        safefiles.atomic_write_json(root / "workspace.json", meta)
         return cls(root, db_url=db_url)
 
     @classmethod
@@ -260,7 +378,11 @@ class Workspace:
             raise WorkspaceError(f"{meta_path} is unreadable; restore it from a backup.") from exc
         if not isinstance(meta, dict) or meta.get("format") != WORKSPACE_FORMAT:
             raise WorkspaceError(f"{meta_path} does not describe a GeneRec workspace.")
-        if int(meta.get("version", 0)) > WORKSPACE_VERSION:
+        version = meta.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise WorkspaceError(f"{meta_path} gives the version {version!r}, which is not a whole number; "
+                                 f"set \"version\": {WORKSPACE_VERSION} (this GeneRec Desktop's) or restore the file.")
+        if version > WORKSPACE_VERSION:
             raise WorkspaceError(f"{root} was made by a newer GeneRec Desktop; upgrade to open it.")
         return cls(root, db_url=db_url)
 
@@ -272,8 +394,22 @@ class Workspace:
         return cls.create(path, db_url=db_url)
 
     def close(self) -> None:
-        """Release database connections."""
-        self.engine.dispose()
+        """Checkpoint the write-ahead log, release database connections and this process's journal."""
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            if not self.read_only and engine.dialect.name == "sqlite":
+                try:  # on the raw connection: no transaction (a checkpoint cannot run inside one)
+                    raw = engine.raw_connection()
+                    try:
+                        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    finally:
+                        raw.close()
+                except Exception as exc:  # another reader may hold the log; a later close checkpoints
+                    log.debug("WAL checkpoint skipped: %s", exc)
+            engine.dispose()
+        if getattr(self, "_journaling", False):
+            self._journaling = False
+            safefiles.release_journal(self.root)
 
     def __enter__(self) -> Workspace:
         return self
@@ -287,6 +423,7 @@ class Workspace:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: commit on success, rollback on error (holds the write lock)."""
+        self._require_writable()
         with self._sessions.begin() as s:
             yield s
 
@@ -298,7 +435,7 @@ class Workspace:
 
     def schema_version(self) -> int:
         """The schema version of the database."""
-        with self.engine.connect() as conn:
+        with self._reading().connect() as conn:
             return migrations.current_version(conn)
 
     # ---- paths
@@ -310,17 +447,22 @@ class Workspace:
         return self.item(item) if isinstance(item, int) else item
 
     def media_path(self, item: ItemInfo | int) -> Path:
-        """Absolute path of an item's video file."""
-        return self.root / self._resolve_item(item).stored_path
+        """Absolute path of an item's video file; :class:`CorpusError` if the catalogue's path would
+        leave the workspace (``..``, absolute, a symbolic link inside a managed folder)."""
+        it = self._resolve_item(item)
+        return recovery.contained(self.root, it.stored_path, what=f"file of item {it.id}",
+                                  allowed=("media", "versions"))
 
     def cover_path(self, item: ItemInfo | int) -> Path | None:
-        """Absolute path of an item's cover JPEG, if it has one."""
-        rel = self._resolve_item(item).cover_path
-        return None if rel is None else self.root / rel
+        """Absolute path of an item's cover JPEG, if it has one (contained like :meth:`media_path`)."""
+        it = self._resolve_item(item)
+        if it.cover_path is None:
+            return None
+        return recovery.contained(self.root, it.cover_path, what=f"cover of item {it.id}", allowed=("covers",))
 
     def temp_file(self, suffix: str = ".mp4") -> Path:
         """A fresh temporary path in ``versions/`` to write an export into before :meth:`add_version`."""
-        return self.versions_dir / _temp_name(suffix)
+        return temp_path(self.versions_dir, suffix)
 
     # ---- queries
 
@@ -383,6 +525,9 @@ class Workspace:
                 ext, name = str(u["external_id"]), u.get("name")
             if not ext:
                 raise CorpusError("A user's external id must not be empty.")
+            _check_text(ext, "user id")
+            if name is not None:
+                _check_text(str(name), "user name")
             wanted.setdefault(ext, name)
         keys = list(wanted)
         with self.session() as s:
@@ -409,6 +554,7 @@ class Workspace:
         """
         def _lookup(s: Session, model: type[User] | type[Item], ext: str, cache: dict[str, int]) -> int:
             if ext not in cache:
+                _check_text(ext, "user id" if model is User else "item id")
                 found = s.scalar(select(model.id).where(model.external_id == ext))
                 if found is None:
                     what = "user" if model is User else "item"
@@ -471,6 +617,7 @@ class Workspace:
         """
         from generec_desktop.media import probe
 
+        self._require_writable()
         start = time.perf_counter()
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
@@ -499,7 +646,7 @@ class Workspace:
     def _import_one(self, path: Path, info: MediaInfo, *, owner: str | None, licence: str | None,
                     title: str | None, progress: Progress | None, cancel: CancelToken | None) -> ImportedFile:
         suffix = path.suffix.lower() or "." + info.container.split(",")[0]
-        tmp = self.media_dir / _temp_name(suffix)
+        tmp = temp_path(self.media_dir, suffix)
         created: list[Path] = []
         try:
             sha, size = _copy_hashing(path, tmp, cancel, sub_progress(progress, 0.0, 0.5))
@@ -512,7 +659,7 @@ class Workspace:
             cover_rel = f"covers/{sha}.jpg"
             cover = self.root / cover_rel
             if not cover.exists():
-                write_jpeg(choose_cover(tmp, info.duration, info.has_cover), cover, _temp_name(".jpg"))
+                write_jpeg(choose_cover(tmp, info.duration, info.has_cover), cover)
                 created.append(cover)
             check_cancel(cancel)
             final = self.media_dir / sha[:2] / f"{sha}{suffix}"
@@ -529,6 +676,7 @@ class Workspace:
                 s.flush()
                 final.parent.mkdir(exist_ok=True)
                 os.utime(tmp)  # recover()'s grace period counts from the rename
+                record_final_target(tmp, final)
                 os.replace(tmp, final)
                 created.append(final)
                 _fsync_dir(final.parent)
@@ -596,6 +744,7 @@ class Workspace:
         """
         from generec_desktop.media import probe
 
+        self._require_writable()
         if kind not in ITEM_KINDS:
             raise CorpusError(f"Unknown item kind {kind!r}; use one of {', '.join(ITEM_KINDS)}.")
         if kind == "ai_edited" and parent_id is None:
@@ -646,6 +795,7 @@ class Workspace:
                 s.flush()
                 if shared is None or not final.exists():
                     os.utime(tmp)
+                    record_final_target(tmp, final)
                     os.replace(tmp, final)
                     created.append(final)
                     _fsync_dir(self.versions_dir)
@@ -669,7 +819,7 @@ class Workspace:
         if cover is None:
             rel = f"covers/{sha}.jpg"
             if not (self.root / rel).exists():
-                write_jpeg(choose_cover(video, info.duration, info.has_cover), self.root / rel, _temp_name(".jpg"))
+                write_jpeg(choose_cover(video, info.duration, info.has_cover), self.root / rel)
                 created.append(self.root / rel)
             return rel
         if isinstance(cover, str | os.PathLike):
@@ -687,7 +837,7 @@ class Workspace:
         tag = hashlib.sha256(image.tobytes()).hexdigest()[:12]
         rel = f"covers/{sha}-{tag}.jpg"
         if not (self.root / rel).exists():
-            write_jpeg(image, self.root / rel, _temp_name(".jpg"))
+            write_jpeg(image, self.root / rel)
             created.append(self.root / rel)
         return rel
 
@@ -699,76 +849,73 @@ class Workspace:
             refs.update(p for p in s.scalars(select(Item.cover_path)) if p)
         return refs
 
-    def _stored_files(self) -> Iterator[Path]:
-        for d in (self.media_dir, self.versions_dir, self.covers_dir):
-            yield from (p for p in d.rglob("*") if p.is_file())
-
     def check_integrity(self, *, verify_hashes: bool = True, progress: Progress | None = None,
                         cancel: CancelToken | None = None) -> IntegrityReport:
-        """Check every item's file (present, right sha256), covers, orphan and temp files, and the DB."""
-        rep = IntegrityReport(checked_items=0)
-        db_errors = rep.database_errors
+        """Check the database (``PRAGMA integrity_check``, foreign keys), every item's file (present,
+        inside the workspace, right sha256) and cover, and report orphans, leftover temporary files
+        (``pending/`` and ``provenance/`` included) and symbolic links. Changes nothing."""
+        db_errors: list[str] = []
         if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
+            with self._reading().connect() as conn:
                 rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
                 if rows != ["ok"]:
                     db_errors.extend(str(r) for r in rows)
                 fk = list(conn.exec_driver_sql("PRAGMA foreign_key_check"))
                 db_errors.extend(f"foreign key: {tuple(r)}" for r in fk)
         items = self.items()
+        missing: list[str] = []
+        mismatches: list[str] = []
+        missing_covers: list[str] = []
+        unsafe: list[str] = []
         for i, it in enumerate(items):
             check_cancel(cancel)
-            path = self.root / it.stored_path
-            if not path.is_file():
-                rep.missing_files.append(it.stored_path)
-            elif verify_hashes and file_sha256(path) != it.sha256:
-                rep.hash_mismatches.append(it.stored_path)
-            if it.cover_path and not (self.root / it.cover_path).is_file():
-                rep.missing_covers.append(it.cover_path)
+            try:
+                path = self.media_path(it)
+            except CorpusError:
+                unsafe.append(it.stored_path)
+            else:
+                if not path.is_file():
+                    missing.append(it.stored_path)
+                elif verify_hashes and file_sha256(path) != it.sha256:
+                    mismatches.append(it.stored_path)
+            if it.cover_path:
+                try:
+                    cover = self.cover_path(it)
+                except CorpusError:
+                    unsafe.append(it.cover_path)
+                else:
+                    if cover is None or not cover.is_file():
+                        missing_covers.append(it.cover_path)
             report(progress, 0.95 * (i + 1) / max(1, len(items)), f"Checked {it.stored_path}")
         refs = {it.stored_path for it in items} | {it.cover_path for it in items if it.cover_path}
-        for p in self._stored_files():
-            rel = self._rel(p)
-            if p.name.startswith(TEMP_PREFIX):
-                rep.temp_files.append(rel)
-            elif rel not in refs:
-                rep.orphan_files.append(rel)
-        for p in self.root.glob(f"{TEMP_PREFIX}*"):
-            rep.temp_files.append(self._rel(p))
+        orphans, temps, links = recovery.leftovers(self.root, refs)
         report(progress, 1.0, "Integrity check done")
         return IntegrityReport(
-            checked_items=len(items), missing_files=rep.missing_files, hash_mismatches=rep.hash_mismatches,
-            missing_covers=rep.missing_covers, orphan_files=sorted(rep.orphan_files),
-            temp_files=sorted(rep.temp_files), database_errors=db_errors,
+            checked_items=len(items), missing_files=missing, hash_mismatches=mismatches,
+            missing_covers=missing_covers, orphan_files=orphans, temp_files=temps, database_errors=db_errors,
+            unsafe_paths=sorted(set(unsafe) | set(links)),
         )
 
-    def recover(self, *, grace_s: float = ORPHAN_GRACE_S) -> list[str]:
-        """Undo what a crash left half-done; return the removed relative paths.
+    def recover(self, *, grace_s: float = ORPHAN_GRACE_S) -> recovery.RecoveryReport:
+        """Undo what a crash left half-done (run at every open); see :mod:`.recovery`.
 
-        Removes temporary files whose writing process is gone, and files in media/, versions/ and
-        covers/ that no row references and that are older than ``grace_s`` (a live process renames a
-        file in just before it commits the row, so a young orphan may be a commit in flight).
+        Removes only what a dead GeneRec process journaled as its own (temporary files anywhere in the
+        workspace, and files it renamed in before their row committed); moves every other unreferenced
+        file of ``media/``, ``versions/``, ``covers/`` (and stray temporary names) older than ``grace_s``
+        to ``quarantine/<stamp>/``, and touches nothing through a symbolic link.
         """
-        removed: list[str] = []
-        refs = self._referenced()
-        now = time.time()
-        candidates = list(self._stored_files()) + list(self.root.glob(f"{TEMP_PREFIX}*"))
-        for p in candidates:
-            rel = self._rel(p)
-            if p.name.startswith(TEMP_PREFIX):
-                if _temp_owner_alive(p.name):
-                    continue
-            elif rel in refs:
-                continue
-            else:
-                try:
-                    if now - p.stat().st_mtime < grace_s:
-                        continue
-                except FileNotFoundError:
-                    continue
-            _unlink(p)
-            removed.append(rel)
-        return removed
+        if self.read_only:
+            raise WorkspaceReadOnlyError(f"{self.root} is read-only; recovery needs to write. Make it writable.")
+        rep = recovery.recover(self.root, self._referenced(), grace_s=grace_s)
+        if rep.changed or rep.left:
+            log.info("%s", rep.summary())
+        return rep
+
+    def backup(self, *, reason: str = "manual") -> Path:
+        """An online, consistent copy of the database in ``backups/`` (SQLite backup API)."""
+        if self.db_path is None:
+            raise WorkspaceError("Backups of a server database are the server's job (pg_dump); nothing was done.")
+        return recovery.backup_database(self.db_path, self.root, reason=reason)
 
     # ---- internal: used by tests to run SQL directly
     def _execute(self, sql: str) -> list[tuple[Any, ...]]:

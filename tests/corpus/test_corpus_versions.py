@@ -75,7 +75,9 @@ def test_bad_version_arguments(ws, bikes, tmp_path):
 
 
 def test_crash_between_rename_and_commit_is_undone_at_open(ws, bikes, monkeypatch):
-    """Simulate a hard crash: the file is renamed in, then the process dies before the commit."""
+    """Simulate a hard crash: the file is renamed in, then the process dies before the commit. While
+    this (live) process owns the journal, nothing is touched; once it is gone, its files are removed."""
+    from generec_desktop import safefiles
     from generec_desktop.corpus import workspace as wsmod
 
     class Crash(BaseException):
@@ -95,25 +97,28 @@ def test_crash_between_rename_and_commit_is_undone_at_open(ws, bikes, monkeypatc
     left = _version_files(ws)
     assert len(left) == 1 and not left[0].startswith(".tmp")  # the renamed file, no row
     sha = left[0].split(".")[0]
-    orphans = [f"covers/{sha}.jpg", f"versions/{left[0]}"]
-    assert ws.check_integrity().orphan_files == orphans
-    assert ws.recover() == []  # too young: could be a commit in flight in another process
-    old = time.time() - ORPHAN_GRACE_S - 10
-    for rel in orphans:
-        os.utime(ws.root / rel, (old, old))
+    rep = ws.recover(grace_s=0)
+    assert rep.removed == [] and rep.quarantined == []  # journaled by a live process: a commit in flight
+    # the process "dies": what it journaled is now a dead owner's (a copy under a dead pid's name)
+    (journal,) = (ws.root / safefiles.JOURNAL_DIR).glob("*.log")
+    shutil.copyfile(journal, journal.with_name(f"{safefiles._host()}-999999999-1.log"))
     ws.close()
     with Workspace.open(ws.root) as again:
-        assert _version_files(again) == [] and not (again.root / orphans[0]).exists()
+        assert sorted(again.last_recovery.removed) == [f"covers/{sha}.jpg", f"versions/{left[0]}"]
+        assert _version_files(again) == [] and not (again.root / f"covers/{sha}.jpg").exists()
         assert again.check_integrity().ok
 
 
-def test_dead_process_temp_files_are_removed_live_ones_kept(ws):
-    dead = ws.versions_dir / ".tmp-999999999-abc.mp4"
-    live = ws.temp_file(".mp4")  # named with this process's pid
-    dead.write_bytes(b"x")
+def test_stray_temp_names_are_quarantined_live_ones_kept(ws):
+    stray = ws.versions_dir / ".tmp-999999999-abc.mp4"  # a temp name in no journal: not provably ours
+    live = ws.temp_file(".mp4")  # journaled by this process
+    stray.write_bytes(b"x")
     live.write_bytes(b"y")
-    assert ws.recover() == ["versions/.tmp-999999999-abc.mp4"]
-    assert live.exists() and not dead.exists()
+    old = time.time() - ORPHAN_GRACE_S - 10
+    os.utime(stray, (old, old))
+    rep = ws.recover()
+    assert rep.removed == [] and rep.quarantined == ["versions/.tmp-999999999-abc.mp4"]
+    assert live.exists() and (ws.root / rep.quarantine_folder / "versions" / stray.name).read_bytes() == b"x"
 
 
 def test_cli_import_and_items(tmp_path, bunny, capsys):

@@ -1,0 +1,299 @@
+"""``generec workspace rebuild``: a new catalogue from the files, when the database is lost or damaged.
+
+The files are the truth: every original in ``media/<sha[:2]>/<sha>.<ext>`` (its name is its sha256,
+checked) becomes a ``human`` item, every file in ``versions/`` an ``ai_edited`` or ``ai_created`` item
+described by its provenance (the sidecar in ``provenance/``, else the manifest embedded in the file's
+tags). Whatever can still be read from the old database (titles, owners, licences, users,
+interactions) is salvaged row by row and mapped onto the new items by content hash. The old database is
+moved to ``backups/``, never deleted, and the new one is built beside it and renamed into place only
+when complete, so a failed rebuild changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from generec_desktop.corpus.errors import WorkspaceError
+from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
+from generec_desktop.safefiles import TEMP_PREFIX, file_sha256, temp_path
+
+__all__ = ["RebuildResult", "rebuild_catalogue"]
+
+_SHA_NAME = re.compile(r"([0-9a-f]{64})(\.[A-Za-z0-9]+)?")
+_MANIFEST_FORMAT = "generec-provenance/1"  # fidelity.provenance.MANIFEST_FORMAT (corpus may not import fidelity)
+_MANIFEST_TAG = "generec_provenance"
+_SIDECAR_SUFFIX = ".provenance.json"
+
+
+@dataclass
+class RebuildResult:
+    """What :func:`rebuild_catalogue` made and salvaged, and what it could not use (with why)."""
+
+    originals: int = 0
+    versions: int = 0
+    users: int = 0
+    interactions: int = 0
+    salvaged_items: int = 0
+    old_database: str | None = None
+    salvaged_from: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few human lines."""
+        lines = [f"Rebuilt the catalogue: {self.originals} original(s), {self.versions} version(s), "
+                 f"{self.users} user(s), {self.interactions} interaction(s) "
+                 f"({self.salvaged_items} item(s) kept their titles from the old database)."]
+        if self.salvaged_from:
+            lines.append(f"Titles, users and interactions came from the backup {self.salvaged_from}.")
+        if self.old_database:
+            lines.append(f"The old database was kept as {self.old_database}.")
+        if self.skipped:
+            lines.append(f"Not used ({len(self.skipped)}): " + "; ".join(self.skipped[:5])
+                         + (" ..." if len(self.skipped) > 5 else ""))
+        lines.append("Audience profiles and the recommender are derived data: run `generec profiles build` "
+                     "and `generec train recommender` again.")
+        return "\n".join(lines)
+
+
+def _salvage(db: Path) -> dict[str, list[dict[str, Any]]]:
+    """Rows of items, users, interactions that can still be read from a (damaged) database."""
+    out: dict[str, list[dict[str, Any]]] = {"items": [], "users": [], "interactions": []}
+    if not db.is_file() or db.stat().st_size == 0:
+        return out
+    try:
+        conn = sqlite3.connect(f"file:{db.as_posix()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        return out
+    conn.row_factory = sqlite3.Row
+    try:
+        for table in out:
+            try:
+                cur = conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
+                while True:
+                    try:
+                        row = cur.fetchone()
+                    except sqlite3.DatabaseError:
+                        break  # a damaged page: keep what was read before it
+                    if row is None:
+                        break
+                    out[table].append(dict(row))
+            except sqlite3.DatabaseError:
+                continue
+    finally:
+        conn.close()
+    return out
+
+
+def _manifest_of(root: Path, path: Path) -> dict[str, Any] | None:
+    side = root / "provenance" / (path.name + _SIDECAR_SUFFIX)
+    for source in ("sidecar", "tag"):
+        try:
+            if source == "sidecar":
+                if not side.is_file() or side.is_symlink():
+                    continue
+                data = json.loads(side.read_text(encoding="utf-8"))
+            else:
+                from generec_desktop.media import probe
+
+                raw = probe(path).metadata.get(_MANIFEST_TAG)
+                data = json.loads(raw) if raw else None
+        except Exception:  # an unreadable manifest is just absent
+            continue
+        if isinstance(data, dict) and data.get("format") == _MANIFEST_FORMAT:
+            return data
+    return None
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    out = []
+    for dirpath, _dirs, names in os.walk(folder, followlinks=False):
+        for n in names:
+            p = Path(dirpath) / n
+            if not p.is_symlink() and p.is_file() and not n.startswith(TEMP_PREFIX):
+                out.append(p)
+    return sorted(out)
+
+
+def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, progress: Progress | None = None,
+                      cancel: CancelToken | None = None) -> RebuildResult:
+    """Re-create ``root``'s catalogue from its files (see the module docstring); a job (progress + cancel)."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from generec_desktop.corpus import migrations, recovery
+    from generec_desktop.corpus.cover import choose_cover, write_jpeg
+    from generec_desktop.corpus.schema import Interaction, Item, Lineage, User
+    from generec_desktop.corpus.workspace import DB_NAME, _make_engine
+    from generec_desktop.media import MediaError, probe
+
+    root = Path(root).resolve()
+    if not (root / "workspace.json").is_file():
+        raise WorkspaceError(f"{root} is not a GeneRec workspace (no workspace.json); nothing was done.")
+    db = root / DB_NAME
+    healthy = False
+    try:
+        recovery.guard_database(root, db)
+        healthy = db.is_file() and db.stat().st_size > 0
+    except WorkspaceError:
+        healthy = False
+    if healthy and not force:
+        raise WorkspaceError(f"The catalogue of {root} is healthy; rebuilding it would lose nothing but the "
+                             "derived profiles, and nothing was done (give --force to rebuild anyway).")
+    result = RebuildResult()
+    old = _salvage(db)
+    if not old["items"]:  # nothing readable: the newest backup still knows titles, users and likes
+        for backup in sorted((root / recovery.BACKUP_DIR).glob("*.sqlite"), reverse=True):
+            old = _salvage(backup)
+            if old["items"]:
+                result.salvaged_from = f"{recovery.BACKUP_DIR}/{backup.name}"
+                break
+    by_sha = {str(r.get("sha256")): r for r in old["items"] if r.get("sha256")}
+    originals = [p for p in _files(root / "media") if _SHA_NAME.fullmatch(p.name)]
+    versions = [p for p in _files(root / "versions") if _SHA_NAME.fullmatch(p.name)]
+    for p in _files(root / "media"):
+        if not _SHA_NAME.fullmatch(p.name):
+            result.skipped.append(f"{p.relative_to(root).as_posix()} (not a name GeneRec gives; import it)")
+    new_db = temp_path(root, ".sqlite")
+    engine = _make_engine(f"sqlite:///{new_db}")
+    now = datetime.now(UTC)
+    made_covers: list[Path] = []
+    try:
+        migrations.migrate(engine)
+        total = max(1, len(originals) + len(versions))
+        done = 0
+        sha_to_id: dict[str, int] = {}
+        with Session(engine) as s, s.begin():
+            for path in originals + versions:
+                check_cancel(cancel)
+                done += 1
+                rel = path.relative_to(root).as_posix()
+                report(progress, 0.9 * done / total, f"Reading {path.name}")
+                sha = _SHA_NAME.fullmatch(path.name).group(1)  # type: ignore[union-attr]
+                if file_sha256(path) != sha:
+                    result.skipped.append(f"{rel} (its content no longer matches its name: changed by hand)")
+                    continue
+                try:
+                    info = probe(path)
+                except MediaError as exc:
+                    result.skipped.append(f"{rel} ({exc})")
+                    continue
+                is_version = path.parent.name == "versions"
+                manifest = _manifest_of(root, path) if is_version else None
+                salvaged = by_sha.get(sha, {})
+                cover_rel = _cover_for(root, sha)
+                if cover_rel is None:
+                    cover_rel = f"covers/{sha}.jpg"
+                    write_jpeg(choose_cover(path, info.duration, info.has_cover), root / cover_rel)
+                    made_covers.append(root / cover_rel)
+                kind, parent_id, params, target, generator, payload = "human", None, None, None, None, None
+                if is_version:
+                    kind = str((manifest or {}).get("kind") or salvaged.get("kind") or "ai_created")
+                    if kind not in ("ai_edited", "ai_created"):
+                        kind = "ai_created"
+                    source = (manifest or {}).get("source") or {}
+                    parent_id = sha_to_id.get(str(source.get("sha256"))) if isinstance(source, dict) else None
+                    if kind == "ai_edited" and parent_id is None:
+                        kind = "ai_created"  # its original is gone: keep the version, say so
+                        result.skipped.append(f"{rel}: its original is not in media/, kept as ai_created")
+                    if manifest is not None:
+                        ops = manifest.get("operations") or [{}]
+                        params = {"operation": ops[0].get("operation"), "params": ops[0].get("params"),
+                                  "models": manifest.get("models"), "provenance": manifest}
+                        params["provenance"] = {k: v for k, v in manifest.items() if k != "output"}
+                        target = manifest.get("target_audience")
+                        generator = ops[0].get("generator")
+                        payload = (manifest.get("watermark") or {}).get("payload")
+                    result.versions += 1
+                else:
+                    result.originals += 1
+                if salvaged:
+                    result.salvaged_items += 1
+                row = Item(
+                    kind=kind, parent_id=parent_id, sha256=sha, stored_path=rel,
+                    original_name=salvaged.get("original_name") or (None if is_version else path.name),
+                    title=salvaged.get("title") or (manifest or {}).get("title") or path.stem[:12],
+                    duration=info.duration, width=info.width, height=info.height, fps=info.fps,
+                    frame_count=info.frame_count, file_size=path.stat().st_size, has_audio=info.has_audio,
+                    cover_path=cover_rel, owner=salvaged.get("owner") or (manifest or {}).get("owner"),
+                    author=salvaged.get("author") or (manifest or {}).get("author"),
+                    licence=salvaged.get("licence"), target_profile=target or salvaged.get("target_profile"),
+                    generator=generator or salvaged.get("generator"), params_json=params,
+                    watermark_payload=payload or salvaged.get("watermark_payload"), created_at=now,
+                    external_id=salvaged.get("external_id") or (
+                        f"generec-version:{manifest['version_id']}" if manifest and manifest.get("version_id")
+                        else None),
+                )
+                s.add(row)
+                s.flush()
+                sha_to_id[sha] = row.id
+                if parent_id is not None:
+                    s.add(Lineage(child_id=row.id, parent_id=parent_id, operation=str((params and params.get(
+                        "operation")) or "export"), params_json=params, created_at=now))
+            # users and interactions, mapped by content hash
+            old_item_sha = {r.get("id"): str(r.get("sha256")) for r in old["items"]}
+            user_ids: dict[Any, int] = {}
+            for u in old["users"]:
+                ext = u.get("external_id")
+                if not ext:
+                    continue
+                res = s.execute(insert(User).values(external_id=str(ext), name=u.get("name"), created_at=now))
+                user_ids[u.get("id")] = int(res.inserted_primary_key[0])
+                result.users += 1
+            rows = []
+            for r in old["interactions"]:
+                uid = user_ids.get(r.get("user_id"))
+                iid = sha_to_id.get(old_item_sha.get(r.get("item_id"), ""))
+                if uid is None or iid is None:
+                    continue
+                ts = r.get("timestamp")
+                try:
+                    ts = datetime.fromisoformat(str(ts)) if ts else None
+                except ValueError:
+                    ts = None
+                rows.append({"user_id": uid, "item_id": iid, "timestamp": ts, "weight": float(r.get("weight") or 1)})
+            for i in range(0, len(rows), 5000):
+                s.execute(insert(Interaction), rows[i:i + 5000])
+            result.interactions = len(rows)
+        engine.dispose()
+        report(progress, 0.95, "Switching to the new catalogue")
+        # the old database (and its log) to backups/, never deleted; then the new one into place
+        backups = root / recovery.BACKUP_DIR
+        stem = f"generec-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-before-rebuild.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            src = root / f"{DB_NAME}{suffix}"
+            if src.exists():
+                backups.mkdir(exist_ok=True)
+                os.replace(src, backups / f"{stem}{suffix}")
+                if not suffix:
+                    result.old_database = f"{recovery.BACKUP_DIR}/{stem}"
+        os.replace(new_db, db)
+        new_db = None
+    finally:
+        engine.dispose()
+        if new_db is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{new_db}{suffix}").unlink(missing_ok=True)
+            for c in made_covers:
+                c.unlink(missing_ok=True)
+    report(progress, 1.0, "Rebuilt")
+    return result
+
+
+def _cover_for(root: Path, sha: str) -> str | None:
+    covers = root / "covers"
+    plain = covers / f"{sha}.jpg"
+    if plain.is_file() and not plain.is_symlink():
+        return f"covers/{sha}.jpg"
+    for p in sorted(covers.glob(f"{sha}-*.jpg")) if covers.is_dir() else []:
+        if p.is_file() and not p.is_symlink():
+            return f"covers/{p.name}"
+    return None
