@@ -20,6 +20,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,9 +175,11 @@ def create_pending(
     if parent_id is not None:
         parent = ws.item(parent_id)
         uploader = uploader or parent.owner
+    from generec_desktop.safefiles import temp_path
+
     vid = uuid.uuid4().hex[:12]
     root = _pending_root(ws)
-    tmp = root / f"{_TMP}{os.getpid()}-{vid}"
+    tmp = temp_path(root)  # journaled: a crash leaves nothing that recovery does not know is ours
     tmp.mkdir()
     try:
         media = tmp / ("media" + (src.suffix.lower() or ".mp4"))
@@ -331,17 +335,51 @@ def run_export(
     cancel: CancelToken | None = None,
 ) -> ExportResult:
     """Export a pending version as a new corpus item, atomically (see the module docstring)."""
+    t_start = time.perf_counter()
+    pv = load_pending(ws, version)
+    with _export_lock(pv):
+        existing = _existing_item(ws, pv.id)
+        if existing is not None:
+            raise VersionError(f"Version {pv.id} was already exported as item {existing.id}.")
+        return _run_export(ws, pv, override_reason=override_reason, uploader=uploader, crf=crf, preset=preset,
+                           key=key, strength=strength, frames=frames, verify_frames=verify_frames, rank=rank,
+                           progress=progress, cancel=cancel, t_start=t_start)
+
+
+@contextmanager
+def _export_lock(pv: PendingVersion) -> Iterator[None]:
+    """One export of a version at a time, across threads and processes (``flock``: released by the
+    kernel when a process dies, so a crash leaves no stale lock)."""
+    lock_path = pv.folder / ".export.lock"
+    try:
+        fh = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole export
+    except OSError as exc:
+        raise VersionError(f"The pending version {pv.id} cannot be locked for export ({exc.strerror}).") from exc
+    try:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: the database's unique external id still refuses a second export
+            yield
+            return
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise VersionError(f"Version {pv.id} is being exported right now (by another window or command); "
+                               "wait for that export to finish.") from exc
+        yield
+    finally:
+        fh.close()
+
+
+def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | None, uploader: str | None, crf: int,
+                preset: str, key: str | None, strength: float | None, frames: int, verify_frames: int, rank: bool,
+                progress: Progress | None, cancel: CancelToken | None, t_start: float) -> ExportResult:
     from generec_desktop import media
     from generec_desktop.corpus import VerificationError
-    from generec_desktop.corpus.workspace import _temp_name
     from generec_desktop.fidelity import watermark as wm
+    from generec_desktop.safefiles import temp_path
 
-    t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    pv = load_pending(ws, version)
-    existing = _existing_item(ws, pv.id)
-    if existing is not None:
-        raise VersionError(f"Version {pv.id} was already exported as item {existing.id}.")
     if override_reason is not None and not override_reason.strip():
         raise VersionError("An override needs a reason (a non-empty text); it is recorded with the item.")
     steps = Steps(progress, {"checks": 2, "encode": 6, "verify": 1, "commit": 1, "rank": 0.5})
@@ -385,7 +423,7 @@ def run_export(
         "pending_media_sha256": rep.subject_sha256,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    stage = pv.folder / _temp_name(".mp4")
+    stage = temp_path(pv.folder, ".mp4")
     moved: Path | None = None
     base = float(strength or EXPORT_STRENGTH)
     try:
@@ -482,32 +520,25 @@ def _existing_item(ws: Workspace, version_id: str) -> ItemInfo | None:
 
 
 def recover_exports(ws: Workspace) -> list[str]:
-    """Undo what a crashed export left: dead processes' temp files in ``pending/`` and ``provenance/``;
-    rewrite missing sidecars and export markers from the database; drop sidecars without an item.
-    Returns the paths (relative to the workspace) it removed or wrote."""
-    from generec_desktop.corpus.workspace import _temp_owner_alive
-
+    """Finish what a crashed export left: rewrite missing sidecars and export markers from the database,
+    and move sidecars that no item has to ``quarantine/`` (never deleted: the catalogue may be an old copy).
+    Temporary files are the corpus's recovery's job (journaled, removed at open). Returns the paths
+    (relative to the workspace) it wrote or moved."""
     done: list[str] = []
     prov = ws.root / PROVENANCE_DIR
-    for base in (_pending_root(ws), *(d for d in _pending_root(ws).iterdir() if d.is_dir()), prov):
-        if not base.is_dir():
-            continue
-        for p in list(base.iterdir()):
-            # VideoWriter's part file of a staged export is named ".<stem>.<hex>.part<ext>"
-            name = p.name[1:] if p.name.startswith("." + _TMP) else p.name
-            if name.startswith(_TMP) and not _temp_owner_alive(name):
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-                done.append(p.relative_to(ws.root).as_posix())
     wanted: dict[str, tuple[dict[str, Any], ItemInfo]] = {}
     for it in ws.items():
         core = (it.params or {}).get("provenance") if it.kind != "human" else None
         if isinstance(core, dict):
             wanted[Path(it.stored_path).name + SIDECAR_SUFFIX] = (core, it)
-    if prov.is_dir():
+    if prov.is_dir() and not prov.is_symlink():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         for p in prov.glob(f"*{SIDECAR_SUFFIX}"):
-            if p.name not in wanted:
-                p.unlink(missing_ok=True)
-                done.append(p.relative_to(ws.root).as_posix())
+            if p.name not in wanted and p.is_file() and not p.is_symlink():
+                dest = ws.root / "quarantine" / stamp / PROVENANCE_DIR / p.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(p, dest)
+                done.append(dest.relative_to(ws.root).as_posix())
     for core, it in wanted.values():
         side = _sidecar_path(ws, it.stored_path)
         if not side.is_file():
@@ -522,11 +553,11 @@ def recover_exports(ws: Workspace) -> list[str]:
 def blur_version(ws: Workspace, version: str | Path | PendingVersion, *,
                  cancel: CancelToken | None = None) -> PendingVersion:
     """A new pending version of ``version`` with detected faces blurred (the privacy check's remedy)."""
-    from generec_desktop.corpus.workspace import _temp_name
     from generec_desktop.fidelity.checks import blur_faces_video
+    from generec_desktop.safefiles import temp_path
 
     pv = load_pending(ws, version)
-    tmp = pv.folder / _temp_name(".mp4")
+    tmp = temp_path(pv.folder, ".mp4")
     try:
         blur_faces_video(pv.media, tmp, cancel=cancel)
         return create_pending(ws, tmp, operation="blur", parent_id=pv.parent_id, kind=pv.kind,

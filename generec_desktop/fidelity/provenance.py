@@ -11,8 +11,6 @@ sidecar, the embedded copy against the sidecar, and (optionally) the watermark a
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,19 +54,10 @@ def manifest_tags(manifest: dict[str, Any], ai_label: str) -> dict[str, str]:
 
 
 def write_sidecar(path: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``manifest`` to ``path`` atomically (temp file, fsync, rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}.json")
-    try:
-        with open(tmp, "x", encoding="utf-8") as fh:
-            json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write ``manifest`` to ``path`` atomically (journaled temp file, fsync, rename)."""
+    from generec_desktop.safefiles import atomic_write_json
+
+    return atomic_write_json(Path(path), manifest, sort_keys=True)
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:
@@ -106,10 +95,30 @@ class ProvenanceVerification:
     problems: list[str] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
 
+    @property
+    def status(self) -> str:
+        """``verified`` (every check matched), ``mismatch`` (a check failed: the file was changed), or
+        ``unverified`` (nothing contradicts the embedded manifest, but without its sidecar the file's
+        own hash cannot be checked: a copied export), or ``none`` (no manifest at all)."""
+        if self.ok:
+            return "verified"
+        if self.manifest is None:
+            return "none"
+        if any(v is False for v in self.checks.values()) or self.manifest_path is not None:
+            return "mismatch"
+        return "unverified"
+
     def summary(self) -> str:
         """One line per problem, or a confirmation."""
         if self.ok:
             return f"{self.file.name}: file and manifest match ({', '.join(k for k in self.checks)})"
+        if self.status == "unverified":
+            agreed = ", ".join(k for k in self.checks) or "nothing more"
+            return (f"{self.file.name}: UNVERIFIED: no sidecar manifest beside it (a copy?); the embedded manifest "
+                    f"is intact and {agreed} agreed, but the file's own hash needs the sidecar "
+                    f"(<file>{SIDECAR_SUFFIX}) to be checked")
+        if self.status == "none":
+            return f"{self.file.name}: NO PROVENANCE: neither a sidecar manifest nor embedded tags"
         return f"{self.file.name}: MISMATCH\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
@@ -143,7 +152,7 @@ def verify_file(file: str | Path, *, manifest_path: str | Path | None = None, wa
             problems.append(f"the file's sha256 {sha[:12]}… differs from the manifest's {str(want)[:12]}…: "
                             "the file was changed after export")
     else:
-        problems.append("no sidecar manifest: only the embedded copy was checked")
+        problems.append("no sidecar manifest: only the embedded copy and the watermark were checked")
     if embedded is not None and manifest is not None:
         core = {k: v for k, v in manifest.items() if k != "output"}
         checks["embedded"] = canonical(core) == canonical(embedded)
