@@ -171,52 +171,54 @@ def _reference_stream(path: Path, index: Any, targets: np.ndarray, cancel: Cance
 
     from generec_desktop import media
     from generec_desktop.media._index import _why, open_input, video_stream
+    from generec_desktop.media.tolerance import DamageLog, decode_tolerant, demux_tolerant
 
     times = index.times
     last = -1
     n_decoded = 0
+    log = DamageLog()  # the media layer's tolerance: damaged packets skipped, timestamps repaired
+    clock = index.clock(after=start - 1)
     with open_input(path) as container:
         stream = video_stream(container, path)
-        stream.codec_context.skip_frame = "BIDIR"
+        if index.seekable:  # frames are placed by timestamp, so skipped B-frames leave no gap
+            stream.codec_context.skip_frame = "BIDIR"
         prev: tuple[int, Any] | None = None
         ti = 0
         try:
             if start > 0:
                 container.seek(int(index.pts[start]), stream=stream, backward=True, any_frame=False)
-            packets = container.demux(stream)
-            first = next(packets, None)
-            if single_thread:
-                stream.thread_count = 1
-            else:
-                # a serial chain of reference frames gains nothing from frame threads (measured 0.82 s, 1.05
-                # cores busy, at 1080p30) but halves with slice threads when frames have several slices
-                # (0.43 s); the threading must be chosen before the first decode
-                slices = _slices_per_frame(stream, first) if first is not None else 1
-                stream.thread_type = "SLICE" if slices > 1 else "AUTO"
-            for packet in itertools.chain([first] if first is not None else [], packets):
-                for frame in packet.decode():
-                    if frame.pts is None:
-                        continue
-                    position = int(np.searchsorted(index.pts, frame.pts))
-                    if position < start:
-                        continue
-                    t = float(times[min(position, len(times) - 1)])
-                    n_decoded += 1
-                    # every target passed by this frame goes to the nearer of the previous frame and this one
-                    while ti < len(targets) and targets[ti] <= t + 1e-6:
-                        pick = (prev if prev is not None and abs(targets[ti] - times[prev[0]]) < abs(t - targets[ti])
-                                else (position, frame))
-                        if pick[0] > last:
-                            last = pick[0]
-                            yield pick[0], float(times[pick[0]]), pick[1]
-                        ti += 1
-                    prev = (position, frame)
-                    if n_decoded % 32 == 0:
-                        check_cancel(cancel)
-                    if stop is not None and position >= stop:
-                        return
         except av.error.FFmpegError as exc:
             raise media.MediaError(f"{path.name} is damaged or truncated ({_why(exc)}); re-export it.") from exc
+        packets = demux_tolerant(container, [stream], log)
+        first = next(packets, None)
+        if single_thread:
+            stream.thread_count = 1
+        else:
+            # a serial chain of reference frames gains nothing from frame threads (measured 0.82 s, 1.05
+            # cores busy, at 1080p30) but halves with slice threads when frames have several slices
+            # (0.43 s); the threading must be chosen before the first decode
+            slices = _slices_per_frame(stream, first) if first is not None else 1
+            stream.thread_type = "SLICE" if slices > 1 else "AUTO"
+        chained = itertools.chain([first] if first is not None else [], packets)
+        for frame in decode_tolerant(container, stream, log, index.timer(log), chained):
+            position = clock.position(frame)
+            if position is None or position < start:
+                continue
+            t = float(times[position])
+            n_decoded += 1
+            # every target passed by this frame goes to the nearer of the previous frame and this one
+            while ti < len(targets) and targets[ti] <= t + 1e-6:
+                pick = (prev if prev is not None and abs(targets[ti] - times[prev[0]]) < abs(t - targets[ti])
+                        else (position, frame))
+                if pick[0] > last:
+                    last = pick[0]
+                    yield pick[0], float(times[pick[0]]), pick[1]
+                ti += 1
+            prev = (position, frame)
+            if n_decoded % 32 == 0:
+                check_cancel(cancel)
+            if stop is not None and position >= stop:
+                return
         if prev is not None and ti < len(targets) and prev[0] > last:
             yield prev[0], float(times[prev[0]]), prev[1]
 

@@ -10,9 +10,12 @@ display rotation applied; timestamps are seconds from the first video frame.
 - ``cut(path, start, end, out_path, *, crf=18, preset="veryfast", progress, cancel) -> MediaInfo``
 - ``encode_frames(frames, out_path, fps, *, audio_from=None, crf=23, preset, metadata, ...)``
 - ``transform_video(src, dst, fn, *, start=0.0, end=None, crf=23, preset, metadata, ...)``
-- ``VideoWriter(out_path, fps, *, audio_from, crf, preset, metadata, time_base, odd="pad")``
+- ``VideoWriter(out_path, fps, *, audio_from, crf, preset, metadata, time_base, odd="exact")``
 - ``read_audio(AudioSource) -> (samples (ch, n) float32, rate, layout) | None``
 - ``MediaError``, ``MediaInfo``, ``Frame``, ``AudioSource``
+
+Damaged files are read by one tolerance policy (``media.tolerance``) and what it repaired is in
+``MediaInfo.warnings``; only a file with no decodable video frame raises :class:`MediaError`.
 
 PyAV and OpenCV are imported on first use of a function (PEP 562 lazy attributes), so importing
 this package stays cheap for ``generec --version`` and the window's start-up.

@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the media subcommands."""
     p = subparsers.add_parser("probe", help="describe a video file (frames, timing, size, audio)",
                               description="Describe a video file: exact frame count, frame rate, "
-                              "display size and rotation, codecs, audio and cover.")
+                              "display size and rotation, codecs, audio and cover, and any damage "
+                              "repaired while reading it (the JSON's \"warnings\").")
     p.add_argument("file", type=Path, help="the video file")
     add_json_flag(p)
     p.set_defaults(func=_cmd_probe)
@@ -37,6 +38,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             f"  cover: {'yes' if info.has_cover else 'no'}",
         ]
         lines += [f"  {k}: {v}" for k, v in info.metadata.items()]
+        lines += [f"  damaged: {w}" for w in info.warnings]  # usable, but say what was repaired
         return "\n".join(lines)
 
     emit(args, info, text)

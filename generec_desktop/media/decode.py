@@ -11,8 +11,9 @@ import av.error
 import numpy as np
 
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
-from generec_desktop.media._index import VideoIndex, _why, open_input, scan, video_stream
+from generec_desktop.media._index import VideoIndex, open_input, scan, video_stream
 from generec_desktop.media.probing import rotation_of
+from generec_desktop.media.tolerance import DamageLog, decode_tolerant
 from generec_desktop.media.types import Frame, MediaError
 
 __all__ = ["decode_range", "head_lumas", "iter_frames", "sample_frames"]
@@ -48,13 +49,16 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, *, threads: int | 
 
 
 def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-             path: Path) -> Iterator[av.VideoFrame]:
-    """Every frame the decoder produces from the current demux position, errors as MediaError."""
-    try:
-        for packet in container.demux(stream):
-            yield from packet.decode()
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"{path.name} is damaged or truncated ({_why(exc)}); re-export it.") from exc
+             index: VideoIndex, log: DamageLog | None = None, *,
+             after: int = -1) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``(position, frame)`` for every frame decoded from the current demux position, by the tolerance
+    policy: damaged packets skipped, timestamps repaired, duplicates dropped."""
+    log = log if log is not None else DamageLog()
+    clock = index.clock(after=after)
+    for frame in decode_tolerant(container, stream, log, index.timer(log)):
+        pos = clock.position(frame)
+        if pos is not None:
+            yield pos, frame
 
 
 def _open(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
@@ -77,7 +81,7 @@ def head_lumas(path: str | os.PathLike[str], count: int, *, rgb_at: int | None =
     lumas: list[np.ndarray] = []
     rgb: np.ndarray | None = None
     with container:
-        for frame in _decoded(container, stream, p):
+        for frame in decode_tolerant(container, stream, DamageLog()):
             check_cancel(cancel)
             plane = frame.planes[0]
             y = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, : frame.width]
@@ -116,15 +120,13 @@ def _iter_range(path: Path, index: VideoIndex, a: int, b: int, max_side: int | N
         kf = _keyframe_before(index, a)
         if kf > 0:
             container.seek(int(index.pts[kf]), stream=stream, backward=True, any_frame=False)
-        first_pts, last_pts = int(index.pts[a]), int(index.pts[b - 1])
-        for frame in _decoded(container, stream, path):
-            if frame.pts is None or frame.pts < first_pts:
+        for pos, frame in _decoded(container, stream, index, after=kf - 1):
+            if pos < a:
                 continue
-            if frame.pts > last_pts:
+            if pos >= b:
                 break
-            pos = int(np.searchsorted(index.pts, frame.pts))
             yield pos, frame, convert(frame)
-            if frame.pts == last_pts:
+            if pos == b - 1:
                 break
 
 
@@ -139,8 +141,9 @@ def iter_frames(path: str | os.PathLike[str], *, start: float = 0.0, end: float 
     p = Path(path)
     index = scan(p)
     a, b = _range_positions(index, start, end)
-    for pos, frame, rgb in _iter_range(p, index, a, b, max_side):
-        yield Frame(pos, index.seconds(frame.pts), rgb)
+    times = index.times
+    for pos, _frame, rgb in _iter_range(p, index, a, b, max_side):
+        yield Frame(pos, float(times[pos]), rgb)
 
 
 def decode_range(path: str | os.PathLike[str], start: float, end: float | None, *,
@@ -215,10 +218,58 @@ def sample_frames(
     if missing:  # a seek landed late (unusual index): one sequential pass for what is left
         _run_plan(p, index, [(None, missing)], got, max_side, progress, cancel, total)
     missing = [pos for pos in order if pos not in got]
-    if missing:
-        raise MediaError(f"{p.name} is damaged: {len(missing)} frames could not be decoded; re-export it.")
+    stand_in: dict[int, int] = {}
+    if missing:  # undecodable frames: the nearest frame that decodes stands in (as a player shows it)
+        stand_in = _nearest_decodable(p, index, missing, got, max_side, cancel)
     report(progress, 1.0, "Frames sampled")
-    return [Frame(pos, float(times[pos]), got[pos]) for pos in request]
+    out = [Frame(pos, float(times[pos]), got[pos]) for pos in (stand_in.get(q, q) for q in request)
+           if pos in got]
+    if not out:
+        raise MediaError(f"{p.name} has no decodable video frame; choose a complete video file.")
+    if rate is not None:  # distinct frames only
+        seen: set[int] = set()
+        out = [f for f in out if not (f.index in seen or seen.add(f.index))]
+    return out
+
+
+#: how far (in frames) to look for a decodable frame next to an undecodable one
+_STAND_IN_REACH = 48
+
+
+def _nearest_decodable(path: Path, index: VideoIndex, missing: list[int], got: dict[int, np.ndarray],
+                       max_side: int | None, cancel: CancelToken | None) -> dict[int, int]:
+    """For each position that does not decode, the nearest one that does (decoded into ``got``)."""
+    found: dict[int, av.VideoFrame | np.ndarray] = {}
+    n = len(index.pts)
+    for lo, hi in _windows(missing, n):
+        check_cancel(cancel)
+        for pos, _frame, image in _iter_range(path, index, lo, hi, max_side):
+            found.setdefault(pos, image)
+    decodable = sorted(set(found) | set(got))
+    out: dict[int, int] = {}
+    for pos in missing:
+        if not decodable:
+            break
+        k = int(np.searchsorted(decodable, pos))
+        near = [decodable[j] for j in (k - 1, k) if 0 <= j < len(decodable)]
+        best = min(near, key=lambda q: (abs(q - pos), q))
+        if abs(best - pos) <= _STAND_IN_REACH or not got:
+            out[pos] = best
+            if best not in got:
+                got[best] = found[best]  # type: ignore[assignment]
+    return out
+
+
+def _windows(positions: list[int], n: int) -> list[tuple[int, int]]:
+    """Merged ranges [lo, hi) of frames around ``positions`` to search for stand-ins."""
+    spans: list[list[int]] = []
+    for pos in sorted(positions):
+        lo, hi = max(0, pos - _STAND_IN_REACH), min(n, pos + _STAND_IN_REACH + 1)
+        if spans and lo <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], hi)
+        else:
+            spans.append([lo, hi])
+    return [(lo, hi) for lo, hi in spans]
 
 
 def _run_plan(path: Path, index: VideoIndex, runs: list[tuple[int | None, list[int]]],
@@ -233,18 +284,16 @@ def _run_plan(path: Path, index: VideoIndex, runs: list[tuple[int | None, list[i
                 container.seek(int(index.pts[seek_kf]), stream=stream, backward=True, any_frame=False)
                 frames = None
             if frames is None:
-                frames = _decoded(container, stream, path)
-            want = {int(index.pts[pos]): pos for pos in positions if pos not in got}
+                frames = _decoded(container, stream, index, after=(seek_kf or 0) - 1)
+            want = {pos for pos in positions if pos not in got}
             if not want:
                 continue
             last = max(want)
-            for frame in frames:
-                if frame.pts is None:
-                    continue
-                pos = want.pop(frame.pts, None)
-                if pos is not None:
+            for pos, frame in frames:
+                if pos in want:
+                    want.discard(pos)
                     got[pos] = to_rgb(frame, max_side)
-                    report(progress, len(got) / total, f"Decoded frame {len(got)} of {total}")
+                    report(progress, min(1.0, len(got) / total), f"Decoded frame {len(got)} of {total}")
                     check_cancel(cancel)
-                if not want or frame.pts >= last:
+                if not want or pos >= last:
                     break

@@ -7,12 +7,13 @@ Every output goes to a temporary file in the destination folder and is renamed i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import av.error
@@ -27,6 +28,7 @@ from generec_desktop.media.decode import (
 )
 from generec_desktop.media.prefetch import prefetched
 from generec_desktop.media.probing import probe, rotation_of
+from generec_desktop.media.tolerance import DamageLog, demux_tolerant
 from generec_desktop.media.types import AudioSource, MediaError, MediaInfo
 from generec_desktop.safefiles import temp_path
 
@@ -34,6 +36,8 @@ __all__ = ["VideoWriter", "cut", "encode_frames", "read_audio", "transform_video
 
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 _AUDIO_FRAME = 1024  # AAC frame size in samples
+#: container tag of an output made from a damaged source: the source's warnings, "; "-joined
+SOURCE_DAMAGE_TAG = "generec_source_damage"
 
 
 def _output_format(path: Path) -> str:
@@ -77,18 +81,26 @@ def read_audio(source: AudioSource) -> tuple[np.ndarray, int, str] | None:
         if source.start > 1.0:
             target = origin + source.start - 1.0  # a margin for codec pre-roll and coarse seeking
             container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-        try:
-            for frame in container.decode(stream):
+        log = DamageLog()
+        for packet in demux_tolerant(container, [stream], log):
+            try:  # a damaged packet (e.g. an incomplete last AC-3 frame) is dropped: silence there
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                log.audio_undecodable += 1
+                continue
+            stop = False
+            for frame in frames:
                 if frame.pts is None:
                     continue
                 s0 = round((float(frame.pts * frame.time_base) - origin) * rate)
                 if last is not None and s0 >= last:
+                    stop = True
                     break
                 if s0 + frame.samples <= first:
                     continue
                 chunks.append((s0, _planar_float(frame, channels)))
-        except av.error.FFmpegError as exc:
-            raise MediaError(f"The audio of {p.name} is damaged ({_why(exc)}); re-export it.") from exc
+            if stop:
+                break
     if not chunks:
         return np.zeros((channels, 0), np.float32), rate, layout
     end_available = max(s0 + c.shape[1] for s0, c in chunks)
@@ -116,8 +128,10 @@ def _planar_float(frame: av.AudioFrame, channels: int) -> np.ndarray:
 class VideoWriter:
     """Write RGB frames to an H.264 (yuv420p) + AAC file; a context manager.
 
-    The first frame fixes the size; odd widths/heights are padded (edge pixels repeated) or
-    cropped to even, as yuv420p needs. ``write(image)`` spaces frames at ``fps``; pass
+    The first frame fixes the size. An odd width or height is kept exactly by default
+    (``odd="exact"``: that video is encoded 4:4:4, since 4:2:0 chroma needs even sizes; ffmpeg, VLC and
+    mpv play it, browsers and QuickTime may not); ``odd="pad"`` (edge pixels repeated) or ``"crop"``
+    make it even and 4:2:0 instead. ``write(image)`` spaces frames at ``fps``; pass
     ``pts``/``duration`` (in ``time_base`` units) or ``timestamp`` to keep a source's own,
     possibly variable, timing. On a clean exit the file is renamed into place; on an exception
     the temporary file is removed.
@@ -126,7 +140,7 @@ class VideoWriter:
     def __init__(self, out_path: str | os.PathLike[str], fps: float, *,
                  audio_from: AudioSource | None = None, crf: int = 23, preset: str = "veryfast",
                  metadata: dict[str, str] | None = None, time_base: Fraction | None = None,
-                 odd: Literal["pad", "crop"] = "pad", codec_options: dict[str, str] | None = None) -> None:
+                 odd: Literal["exact", "pad", "crop"] = "exact", codec_options: dict[str, str] | None = None) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}.")
         self.out_path = Path(out_path)
@@ -152,6 +166,7 @@ class VideoWriter:
         self._audio_layout = ""
         self._audio_pos = 0
         self._size: tuple[int, int] | None = None  # (h, w) of the input frames
+        self.pix_fmt = "yuv420p"  # the encoded chroma format (yuv444p for an exact odd size)
         self._last_pts: int | None = None
         self._durations: dict[int, int] = {}
         self._pending: int | None = None  # pts of the frame whose duration is not known yet
@@ -170,7 +185,12 @@ class VideoWriter:
     # -- writing ---------------------------------------------------------------------------------
     def _open(self, h: int, w: int) -> None:
         self._size = (h, w)
-        eh, ew = (h + h % 2, w + w % 2) if self.odd == "pad" else (h - h % 2, w - w % 2)
+        odd = bool(h % 2 or w % 2)
+        if self.odd == "exact":
+            eh, ew = h, w
+            self.pix_fmt = "yuv444p" if odd else "yuv420p"
+        else:
+            eh, ew = (h + h % 2, w + w % 2) if self.odd == "pad" else (h - h % 2, w - w % 2)
         if eh < 2 or ew < 2:
             raise MediaError(f"A {w}x{h} frame is too small to encode; frames need at least 2x2 pixels.")
         options = {"movflags": "+use_metadata_tags+faststart"} if self._format in ("mp4", "mov") else {}
@@ -180,7 +200,7 @@ class VideoWriter:
             vs = self._container.add_stream("libx264", rate=self.rate,
                                             options={"crf": str(self.crf), "preset": self.preset,
                                                      **self.codec_options})
-            vs.width, vs.height, vs.pix_fmt = ew, eh, "yuv420p"
+            vs.width, vs.height, vs.pix_fmt = ew, eh, self.pix_fmt
             vs.codec_context.time_base = self.time_base
             vs.time_base = self.time_base
             self._video = vs
@@ -198,7 +218,7 @@ class VideoWriter:
 
     def _even(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
-        if h % 2 == 0 and w % 2 == 0:
+        if (h % 2 == 0 and w % 2 == 0) or self.odd == "exact":
             return image
         if self.odd == "crop":
             return image[: h - h % 2, : w - w % 2]
@@ -226,9 +246,28 @@ class VideoWriter:
         if yuv.ndim != 2 or yuv.dtype != np.uint8 or yuv.shape[0] % 3 or yuv.shape[1] % 2:
             raise MediaError(f"A yuv420p frame must be a (3H/2, W) uint8 array with H and W even, got "
                              f"{yuv.shape} {yuv.dtype}.")
-        self._check_size(yuv.shape[0] * 2 // 3, yuv.shape[1])
+        self._write_planes(yuv, yuv.shape[0] * 2 // 3, "yuv420p", timestamp, pts, duration)
+
+    def write_yuv444p(self, yuv: np.ndarray, timestamp: float | None = None, *, pts: int | None = None,
+                      duration: int | None = None) -> None:
+        """Append one frame given as yuv444p planes: a (3H, W) uint8 array (Y, U, V rows), any size
+        (the exact odd-size path: no RGB→YUV conversion, no padding)."""
+        yuv = np.asarray(yuv)
+        if yuv.ndim != 2 or yuv.dtype != np.uint8 or yuv.shape[0] % 3:
+            raise MediaError(f"A yuv444p frame must be a (3H, W) uint8 array, got {yuv.shape} {yuv.dtype}.")
+        self._write_planes(yuv, yuv.shape[0] // 3, "yuv444p", timestamp, pts, duration)
+
+    def _write_planes(self, yuv: np.ndarray, h: int, fmt: str, timestamp: float | None, pts: int | None,
+                      duration: int | None) -> None:
+        self._check_size(h, yuv.shape[1])
         pts = self._stamp(timestamp, pts, duration)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(yuv), format="yuv420p")
+        if fmt == "yuv444p":
+            frame = av.VideoFrame(yuv.shape[1], h, "yuv444p")
+            for i, plane in enumerate(frame.planes):
+                rows = np.frombuffer(plane, np.uint8).reshape(h, plane.line_size)
+                rows[:, : yuv.shape[1]] = yuv[i * h : (i + 1) * h]
+        else:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(yuv), format=fmt)
         frame.pts, frame.time_base = pts, self.time_base
         self._encode(frame)
 
@@ -345,6 +384,9 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
 
     Frames keep their own timing (variable frame rate included), shifted so the first is at 0;
     the audio of exactly that span (first frame to the end of the last) is kept, re-encoded AAC.
+    A damaged source is read by the tolerance policy: frames that do not decode are skipped (the one
+    before is shown longer) and the returned info's ``warnings`` say so; the file's
+    ``generec_source_damage`` tag carries the source's own warnings.
 
     ``luma=True`` is the fast path for filters that touch only the brightness (a watermark, a
     plain re-encode): ``fn(y, t)`` gets the frame's (H, W) uint8 luma plane, exactly as it will be
@@ -354,9 +396,9 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     odd sizes padded) and from there to yuv420p, as the RGB path would encode it.
     """
     src_p, dst_p = Path(src), Path(dst)
-    if src_p.resolve() == dst_p.resolve():
+    index = scan(src_p)  # first: a missing, looping or unreadable source is one MediaError line
+    if src_p.resolve() == dst_p.resolve(strict=False):
         raise MediaError("The output file must differ from the input file (inputs are never modified).")
-    index = scan(src_p)
     a, b = _range_positions(index, start, end)
     if a >= b:
         raise MediaError(f"No frames of {src_p.name} lie in [{start:g}, {end if end is not None else 'end'}) s; "
@@ -366,16 +408,21 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     origin = int(index.pts[a])
     total = b - a
     fps = total / (t1 - t0) if t1 > t0 else 25.0
+    tags = dict(metadata or {})
+    if index.warnings:  # provenance: an output of a damaged source says so
+        tags.setdefault(SOURCE_DAMAGE_TAG, "; ".join(index.warnings))
+    times = index.times
     with VideoWriter(dst_p, fps, audio_from=AudioSource(src_p, t0, t1), crf=crf, preset=preset,
-                     metadata=metadata, time_base=index.time_base) as writer:
-        def applied() -> Iterator[tuple[int, np.ndarray]]:
+                     metadata=tags, time_base=index.time_base) as writer:
+        def applied() -> Iterator[tuple[int, Any]]:
             """Decoded frames with ``fn`` applied, on the prefetching thread (the main one feeds the encoder)."""
-            for pos, frame, image in _iter_range(src_p, index, a, b, None, _yuv420p if luma else None):
-                t = index.seconds(frame.pts)
+            for pos, _frame, image in _iter_range(src_p, index, a, b, None, _yuv_planes if luma else None):
+                t = float(times[pos])
                 if not luma:
                     yield pos, fn(image, t)
                     continue
-                y = image[: image.shape[0] * 2 // 3]
+                image, is444 = image
+                y = image[: image.shape[0] // 3 if is444 else image.shape[0] * 2 // 3]
                 out = fn(y, t)
                 if out is not y:
                     out = np.asarray(out)
@@ -383,37 +430,44 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                         raise MediaError(f"The frame function returned a {out.shape} {out.dtype} luma plane; "
                                          f"expected {y.shape} uint8.")
                     y[...] = out
-                yield pos, image
+                yield pos, (image, is444)
 
         with contextlib.closing(prefetched(applied())) as frames:
             for i, (pos, image) in enumerate(frames):
                 check_cancel(cancel)
                 stamp = {"pts": int(index.pts[pos]) - origin, "duration": int(index.durations[pos])}
                 if luma:
-                    writer.write_yuv420p(image, **stamp)
+                    planes, is444 = image
+                    (writer.write_yuv444p if is444 else writer.write_yuv420p)(planes, **stamp)
                 else:
                     writer.write(image, **stamp)
                 report(progress, (i + 1) / total * 0.99, f"Frame {i + 1} of {total}")
-        if writer.frame_count != total:
+        if writer.frame_count == 0:  # nothing in the range decodes: refuse, leaving no file
             writer.abort()
-            raise MediaError(f"{src_p.name} is damaged: only {writer.frame_count} of {total} frames decoded.")
+            raise MediaError(f"No frame of {src_p.name} in [{t0:.3f}, {t1:.3f}) s can be decoded; "
+                             "it is damaged there.")
     report(progress, 1.0, "Done")
     assert writer.info is not None
+    if writer.frame_count < total:  # provenance for the caller: frames of the source that did not decode
+        lost = f"source damaged: {total - writer.frame_count} of its {total} frames could not be decoded (skipped)"
+        return dataclasses.replace(writer.info, warnings=(*writer.info.warnings, lost))
     return writer.info
 
 
-def _yuv420p(frame: av.VideoFrame) -> np.ndarray:
-    """``frame`` as a writable (3H/2, W) yuv420p array (H, W even), as the RGB path would encode it."""
+def _yuv_planes(frame: av.VideoFrame) -> tuple[np.ndarray, bool]:
+    """``frame`` as writable planes the writer encodes as they are, and whether they are 4:4:4:
+    (3H/2, W) yuv420p when the display size is even, else (3H, W) yuv444p (an exact odd size);
+    rotation applied, as the RGB path does."""
     if frame.format.name == "yuv420p" and not rotation_of(frame) and frame.width % 2 == 0 \
             and frame.height % 2 == 0:
-        return frame.to_ndarray()  # a copy: decoded frames may be the decoder's reference pictures
+        return frame.to_ndarray(), False  # a copy: decoded frames may be the decoder's reference pictures
     rgb = to_rgb(frame)
     h, w = rgb.shape[:2]
-    if h % 2 or w % 2:  # pad like VideoWriter does
-        import cv2
-
-        rgb = cv2.copyMakeBorder(rgb, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
-    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+    if h % 2 or w % 2:
+        out = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv444p")
+        planes = [np.frombuffer(p, np.uint8).reshape(h, p.line_size)[:, :w] for p in out.planes]
+        return np.concatenate(planes), True
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray(), False
 
 
 def cut(path: str | os.PathLike[str], start: float, end: float, out_path: str | os.PathLike[str], *,

@@ -10,6 +10,7 @@ import av.error
 import numpy as np
 
 from generec_desktop.media._index import _why, open_input, scan, video_stream
+from generec_desktop.media.tolerance import DamageLog, decode_tolerant
 from generec_desktop.media.types import MediaError, MediaInfo
 
 __all__ = ["probe", "read_cover", "rotation_of"]
@@ -25,15 +26,12 @@ def rotation_of(frame: av.VideoFrame) -> int:
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                 path: Path) -> av.VideoFrame:
-    try:
-        for frame in container.decode(stream):
-            return frame
-        for frame in stream.decode(None):  # drain a decoder that holds the only frame
-            return frame
-    except av.error.FFmpegError as exc:
-        raise MediaError(f"{path.name} cannot be decoded ({_why(exc)}); it may be damaged.") from exc
-    raise MediaError(f"{path.name} has no decodable video frame; choose a complete video file.")
+                 path: Path, log: DamageLog) -> av.VideoFrame:
+    """The first frame that decodes (damaged packets before it are skipped, as players do)."""
+    for frame in decode_tolerant(container, stream, log):
+        return frame
+    why = f" ({log.demux_error})" if log.demux_error else ""
+    raise MediaError(f"{path.name} has no decodable video frame{why}; choose a complete video file.")
 
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
@@ -45,7 +43,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     index = scan(p)
     with open_input(p) as container:
         vs = video_stream(container, p)
-        first = _first_frame(container, vs, p)
+        log = DamageLog()
+        first = _first_frame(container, vs, p, log)
         rotation = rotation_of(first)
         ctx = vs.codec_context
         coded_w, coded_h = first.width, first.height
@@ -87,7 +86,13 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             audio_duration=audio_duration,
             has_cover=has_cover,
             metadata={str(k): str(v) for k, v in container.metadata.items()},
+            warnings=index.warnings + _first_frame_warnings(log),
         )
+
+
+def _first_frame_warnings(log: DamageLog) -> tuple[str, ...]:
+    """Damage met before the first decodable frame (the demux counts are the index's already)."""
+    return (f"{log.undecodable} undecodable packet(s) before the first frame skipped",) if log.undecodable else ()
 
 
 def read_cover(path: str | os.PathLike[str]) -> np.ndarray | None:

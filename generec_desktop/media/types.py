@@ -43,6 +43,14 @@ class MediaInfo:
     audio_duration: float | None
     has_cover: bool  # an attached picture stream exists
     metadata: dict[str, str] = field(default_factory=dict)  # container tags
+    # What reading it repaired or skipped (truncation, corrupt packets, timestamps, a damaged audio
+    # tail), one sentence each; empty for a healthy file. A damaged file is still usable.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def damaged(self) -> bool:
+        """Whether reading the file needed any repair (see ``warnings``)."""
+        return bool(self.warnings)
 
 
 @dataclass(frozen=True)

@@ -369,10 +369,11 @@ def test_luma_path_matches_rgb_path_and_handles_odd_and_rotated(tmp_path):
     fs = [f.image for f in media.decode_range(src, 0, None)]
     assert np.mean([wm.psnr(x, y) for x, y in zip(fs, fb)]) >= np.mean([wm.psnr(x, y) for x, y in zip(fs, fa)]) - 0.5
     assert np.mean([wm.psnr(x, y) for x, y in zip(fa, fb)]) > 35
-    # a function returning a new plane; an odd-sized and a rotated source take the RGB → yuv420p route
+    # a function returning a new plane; an odd-sized source keeps its exact size (4:4:4, issue 15) and a
+    # rotated one takes the RGB → yuv420p route
     odd = mediagen.make_video(tmp_path / "odd.mov", width=67, height=49, n_frames=3, codec="png", pix_fmt="rgb24")
     c = media.transform_video(odd, tmp_path / "c.mp4", lambda y, _t: 255 - y, luma=True)
-    assert (c.width, c.height, c.frame_count) == (68, 50, 3)
+    assert (c.width, c.height, c.frame_count, c.pixel_format) == (67, 49, 3, "yuv444p")
     rot = mediagen.make_video(tmp_path / "rot.mp4", width=160, height=96, n_frames=4, rotation=90)
     r = media.transform_video(rot, tmp_path / "r.mp4", lambda y, _t: y, luma=True)
     assert (r.rotation, r.width, r.height, r.frame_count) == (0, 96, 160, 4)

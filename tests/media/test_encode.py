@@ -61,12 +61,21 @@ def test_cut_keeps_the_audio_of_the_range(barcode_video, tmp_path):
     assert np.corrcoef(a, b)[0, 1] > 0.95
 
 
-def test_encode_frames_odd_size_pad_and_crop(tmp_path):
+def test_encode_frames_odd_size_exact_pad_and_crop(tmp_path):
     frames = [barcode_image(i, 321, 241) for i in range(7)]
-    info = encode_frames(frames, tmp_path / "pad.mp4", 10.0, metadata={"title": "t", "generec_kind": "x"})
-    assert (info.width, info.height, info.frame_count, info.has_audio) == (322, 242, 7, False)
+    info = encode_frames(frames, tmp_path / "exact.mp4", 10.0, metadata={"title": "t", "generec_kind": "x"})
+    # The default keeps the exact odd size (4:4:4, as 4:2:0 chroma needs even sizes).
+    assert (info.width, info.height, info.frame_count, info.has_audio) == (321, 241, 7, False)
+    assert info.pixel_format == "yuv444p"
     assert info.duration == pytest.approx(0.7) and info.fps == pytest.approx(10.0)
     assert info.metadata["title"] == "t" and info.metadata["generec_kind"] == "x"
+    decoded = decode_range(tmp_path / "exact.mp4", 0, None)
+    assert [read_barcode(f.image) for f in decoded] == list(range(7))
+    assert all(np.abs(f.image.astype(int) - s.astype(int)).mean() < 6 for f, s in zip(decoded, frames))
+    with VideoWriter(tmp_path / "pad.mp4", 10.0, odd="pad") as w:
+        for f in frames:
+            w.write(f)
+    assert (w.info.width, w.info.height, w.info.frame_count, w.info.pixel_format) == (322, 242, 7, "yuv420p")
     decoded = decode_range(tmp_path / "pad.mp4", 0, None)
     assert [read_barcode(f.image[:241, :321]) for f in decoded] == list(range(7))
     with VideoWriter(tmp_path / "crop.mp4", 10.0, odd="crop") as w:

@@ -70,8 +70,7 @@ def test_read_cover(cover_video):
     assert np.abs(got.astype(int) - cover.astype(int)).mean() < 6
 
 
-@pytest.mark.parametrize("kind", ["zero_bytes", "text", "audio_only", "truncated_moov_at_end",
-                                  "truncated_moov_at_start", "missing"])
+@pytest.mark.parametrize("kind", ["zero_bytes", "text", "audio_only", "truncated_moov_at_end", "missing"])
 def test_bad_files_raise_media_error(bad_files, kind):
     path = bad_files[kind]
     before = path.read_bytes() if path.exists() else None
@@ -85,6 +84,17 @@ def test_bad_files_raise_media_error(bad_files, kind):
         assert path.read_bytes() == before  # never modified
 
 
+def test_truncated_with_index_at_start_is_usable_and_reported(bad_files):
+    """Cut short after its index (moov first): what is there decodes, as in every player (issue 15)."""
+    path = bad_files["truncated_moov_at_start"]
+    info = probe(path)
+    assert 0 < info.frame_count < 100 and info.damaged
+    assert any(w.startswith("truncated at t = ") and "the header lists 100 frames" in w for w in info.warnings)
+    frames = sample_frames(path, rate=5.0)
+    # each frame is the one shown at its timestamp (frames lost at the cut leave a gap, not a shift)
+    assert frames and [read_barcode(f.image) for f in frames] == [round(f.timestamp * 25) for f in frames]
+
+
 def test_cli_probe_json_and_text(bbb, bad_files, capsys):
     assert main(["probe", str(bbb), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -93,3 +103,19 @@ def test_cli_probe_json_and_text(bbb, bad_files, capsys):
     assert "132 in 5.280 s at 25.000 fps" in capsys.readouterr().out
     assert main(["probe", str(bad_files["text"])]) == 2
     assert "not a readable video file" in capsys.readouterr().err
+
+
+def test_cli_probe_reports_damage_and_symlink_loops(bad_files, tmp_path, capsys):
+    """``generec probe`` shows the repairs (text and ``--json``) and refuses a loop of links in one line."""
+    path = bad_files["truncated_moov_at_start"]
+    assert main(["probe", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert any(w.startswith("truncated at t = ") for w in data["warnings"])
+    assert main(["probe", str(path)]) == 0
+    assert "  damaged: truncated at t = " in capsys.readouterr().out
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(tmp_path / "loop2.mp4")
+    (tmp_path / "loop2.mp4").symlink_to(loop)
+    assert main(["probe", str(loop)]) == 2
+    err = capsys.readouterr().err
+    assert "loop.mp4" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
