@@ -24,7 +24,17 @@ def item_caption(item: Any) -> str:
     title = getattr(item, "title", None) or getattr(item, "original_name", None) or f"item {item.id}"
     kind = KIND_LABEL.get(getattr(item, "kind", "human"), getattr(item, "kind", ""))
     duration = getattr(item, "duration", None) or 0.0
-    return f"{title}\n{kind} · {duration:.1f} s"
+    badge = " · ⚠ repaired" if getattr(item, "warnings", ()) else ""
+    return f"{title}\n{kind} · {duration:.1f} s{badge}"
+
+
+def item_tooltip(item: Any) -> str:
+    """Id, kind and hash; for a file that needed repairs on reading, what was repaired."""
+    tip = f"#{item.id} · {getattr(item, 'kind', '')} · sha256 {str(getattr(item, 'sha256', ''))[:12]}…"
+    warnings = getattr(item, "warnings", ())
+    if warnings:
+        tip += "\nThe file is damaged; GeneRec reads what can be decoded:\n" + "\n".join(f"• {w}" for w in warnings)
+    return tip
 
 
 class LibraryPanel(QWidget):
@@ -68,7 +78,7 @@ class LibraryPanel(QWidget):
                 if not pix.isNull():
                     entry.setIcon(QIcon(pix.scaled(self.list.iconSize(), Qt.AspectRatioMode.KeepAspectRatio,
                                                    Qt.TransformationMode.SmoothTransformation)))
-            entry.setToolTip(f"#{it.id} · {getattr(it, 'kind', '')} · sha256 {str(getattr(it, 'sha256', ''))[:12]}…")
+            entry.setToolTip(item_tooltip(it))
             self.list.addItem(entry)
         self.list.blockSignals(False)
         self._apply_filter(self.filter.text())

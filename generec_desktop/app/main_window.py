@@ -199,14 +199,17 @@ class MainWindow(QMainWindow):
             return False
         self.workspace = ws
         self.settings.setValue("workspace/last", str(Path(path).resolve()))
-        self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}")
+        self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}" + (" (read-only)" if ws.read_only else ""))
         self.refresh_library()
         self.on_workspace_opened()
         if self.library.current_item_id() is None and self.library.item_ids():
             self.library.list.setCurrentRow(0)  # show something at once rather than an empty preview
         elif not self.library.item_ids():
             self.item_info.setText("This workspace is empty: import videos (Ctrl+I) or drop them on the library.")
-        self.statusBar().showMessage(f"Opened workspace {path}", 5000)
+        self.statusBar().showMessage(f"Opened workspace {path}" + (" (read-only)" if ws.read_only else ""), 5000)
+        recovered = ws.last_recovery
+        if recovered.quarantined or recovered.left:
+            self.show_error("Files that the catalogue does not know", recovered.summary())
         return True
 
     def on_workspace_opened(self) -> None:
@@ -299,12 +302,20 @@ class MainWindow(QMainWindow):
                          on_done=lambda p: self.open_workspace(Path(p)),
                          on_error=lambda m: self.show_error("Demo workspace failed", m))
 
+    def _safe_cover(self, item: Any) -> Path | None:
+        """The item's cover, or None when the catalogue's path is refused (`generec workspace check` says why)."""
+        from generec_desktop.corpus import CorpusError
+
+        try:
+            return self.workspace.cover_path(item) if self.workspace is not None else None
+        except CorpusError:
+            return None
+
     def refresh_library(self) -> None:
         if self.workspace is None:
             return
         items = self.workspace.items()
-        covers = {it.id: self.workspace.cover_path(it) for it in items}
-        self.library.set_items(items, covers)
+        self.library.set_items(items, {it.id: self._safe_cover(it) for it in items})
         self.library_changed.emit()
 
     # Import ---------------------------------------------------------------------------------------

@@ -78,7 +78,8 @@ def _cmd_items(args: argparse.Namespace) -> int:
         for it in items:
             size = f"{it.width}x{it.height}"
             rows.append(f"{it.id:>5}  {it.kind:<10}  {it.duration or 0:>7.1f}s  {size:>9}"
-                        f"  {it.parent_id or '':>6}  {it.title or it.original_name or ''}")
+                        f"  {it.parent_id or '':>6}  {it.title or it.original_name or ''}"
+                        + (f"  [damaged, repaired: {'; '.join(it.warnings)}]" if it.warnings else ""))
         return "\n".join(rows)
 
     emit(args, [_item_json(it) for it in items], text)

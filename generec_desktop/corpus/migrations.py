@@ -163,10 +163,17 @@ def _m002_profiles(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _m003_media_warnings(conn: Connection) -> None:
+    """What reading an item's file needed repairing (skipped frames, repaired timestamps, a truncated
+    end: ``MediaInfo.warnings``), a JSON list of sentences shown as a badge in the library."""
+    conn.execute(text("ALTER TABLE items ADD COLUMN media_warnings_json JSON"))
+
+
 #: The ordered migrations. Append only.
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_profiles,
+    _m003_media_warnings,
 ]
 
 _version_md = MetaData()

@@ -228,6 +228,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                     licence=salvaged.get("licence"), target_profile=target or salvaged.get("target_profile"),
                     generator=generator or salvaged.get("generator"), params_json=params,
                     watermark_payload=payload or salvaged.get("watermark_payload"), created_at=now,
+                    media_warnings_json=list(info.warnings) or None,
                     external_id=salvaged.get("external_id") or (
                         f"generec-version:{manifest['version_id']}" if manifest and manifest.get("version_id")
                         else None),

@@ -37,6 +37,7 @@ class ItemInfo:
     watermark_payload: str | None
     created_at: datetime
     external_id: str | None
+    warnings: tuple[str, ...] = ()  # what reading its file needed repairing (MediaInfo.warnings)
 
     @classmethod
     def from_row(cls, row: Any) -> ItemInfo:
@@ -50,6 +51,7 @@ class ItemInfo:
             target_profile=row.target_profile, generator=row.generator, params=row.params_json,
             fidelity=row.fidelity_json, watermark_payload=row.watermark_payload,
             created_at=row.created_at, external_id=row.external_id,
+            warnings=tuple(str(w) for w in (row.media_warnings_json or ())),
         )
 
 

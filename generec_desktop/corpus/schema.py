@@ -107,6 +107,7 @@ class Item(Base):
     watermark_payload: Mapped[str | None] = mapped_column(String(256), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     external_id: Mapped[str | None] = mapped_column(String(256), unique=True, default=None)
+    media_warnings_json: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
     parent: Mapped[Item | None] = relationship(remote_side=[id], lazy="raise")
 

@@ -671,6 +671,7 @@ class Workspace:
                     height=info.height, fps=info.fps, frame_count=info.frame_count, file_size=size,
                     has_audio=info.has_audio, cover_path=cover_rel, owner=owner, author=owner,
                     licence=licence, created_at=datetime.now(UTC),
+                    media_warnings_json=list(getattr(info, "warnings", ())) or None,
                 )
                 s.add(row)
                 s.flush()
@@ -785,6 +786,7 @@ class Workspace:
                     author=author, licence=licence, target_profile=target_profile, generator=generator,
                     params_json=params, fidelity_json=fidelity, watermark_payload=watermark_payload,
                     created_at=datetime.now(UTC), external_id=external_id,
+                    media_warnings_json=list(getattr(info, "warnings", ())) or None,
                 )
                 s.add(row)
                 s.flush()

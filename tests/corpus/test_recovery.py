@@ -411,3 +411,34 @@ def test_backup_is_a_consistent_copy(filled):
     with sqlite3.connect(dest) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 2
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+# ---------------------------------------------------------------- migrations back up first; damage on the item
+
+def test_an_older_catalogue_is_backed_up_before_it_is_migrated(tmp_path, bunny):
+    from generec_desktop.corpus import migrations
+    from generec_desktop.corpus.workspace import _make_engine
+
+    root = tmp_path / "old"
+    root.mkdir()
+    (root / "workspace.json").write_text(json.dumps({"format": "generec-workspace", "version": 1}))
+    engine = _make_engine(f"sqlite:///{root / 'generec.sqlite'}")
+    migrations.migrate(engine, migrations.MIGRATIONS[:2])  # a workspace made before migration 3
+    engine.dispose()
+    with Workspace.open(root) as ws:
+        assert ws.schema_version() == migrations.latest_version()
+        item = ws.import_media(bunny).items[0]
+        assert item.warnings == ()
+    (backup,) = (root / "backups").glob("*.sqlite")
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 2
+
+
+def test_a_damaged_file_carries_its_repairs_on_the_item(ws, tmp_path):
+    from mediacorpus import CASES
+
+    case = next(c for c in CASES if c.name == "ts-concatenated")
+    src = case.make(tmp_path)
+    item = ws.import_media(src).items[0]
+    assert item.warnings and any("timestamps" in w for w in item.warnings)
+    assert ws.item(item.id).warnings == item.warnings

@@ -1,0 +1,23 @@
+"""The library's caption and tooltip say when an item's file needed repairs (issue 15's damage report)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from generec_desktop.app.library import item_caption, item_tooltip
+
+
+def _item(warnings: tuple[str, ...]) -> SimpleNamespace:
+    return SimpleNamespace(id=3, title="clip", kind="human", duration=2.0, sha256="ab" * 32, warnings=warnings)
+
+
+def test_a_repaired_file_shows_a_badge_and_what_was_repaired():
+    damaged = _item(("2 corrupt packets skipped", "truncated at t = 1.90 s"))
+    assert "⚠ repaired" in item_caption(damaged)
+    tip = item_tooltip(damaged)
+    assert "2 corrupt packets skipped" in tip and "truncated at t = 1.90 s" in tip
+
+
+def test_a_healthy_file_has_no_badge():
+    healthy = _item(())
+    assert "repaired" not in item_caption(healthy) and "damaged" not in item_tooltip(healthy)
