@@ -198,6 +198,9 @@ def import_interactions(
         empty = np.flatnonzero((col == "").to_numpy())
         for pos in empty:
             bad(int(pos), f"{name} is empty")
+        # NUL and other control characters: invisible, truncated by C tools, make two ids look alike
+        for pos in np.flatnonzero(col.str.contains(r"[\x00-\x1f\x7f]", regex=True).to_numpy()):
+            bad(int(pos), f"{name} {col.iloc[pos]!r} contains a control character")
         is_int = col.map(_is_int).to_numpy()
         nonempty = (col != "").to_numpy()
         if is_int[nonempty].mean() >= 0.5:  # a numeric id column: the odd ones out are typos

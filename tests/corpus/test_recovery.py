@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from generec_desktop.corpus import CorpusError, Workspace, WorkspaceError
-from generec_desktop.corpus.workspace import WorkspaceReadOnlyError
 
 
 def _age(root: Path, seconds: float = 3600) -> None:
@@ -241,6 +240,8 @@ def test_damaged_catalogue_is_refused_before_anything_is_written(filled, damage)
 # ---------------------------------------------------------------- finding 4: faults as one line
 
 def test_read_only_workspace_lists_and_checks_but_refuses_writes(filled, bunny):
+    from generec_desktop.corpus.workspace import WorkspaceReadOnlyError
+
     with Workspace(filled, read_only=True) as ws:
         assert len(ws.items()) == 2 and ws.check_integrity().ok
         with pytest.raises(WorkspaceReadOnlyError, match="read-only"):

@@ -203,3 +203,34 @@ def test_export_killed_at_random_points_leaves_all_or_nothing(tmp_path: Path, sm
 @pytest.mark.slow
 def test_export_killed_20_times(tmp_path: Path, small_clip: Path) -> None:
     _crash_run(tmp_path, small_clip, kills=20)
+
+
+def test_a_second_export_of_the_same_version_at_once_says_so(ws_item) -> None:
+    """Issue 13: two exports of one version at the same time (two windows, two commands)."""
+    import fcntl
+
+    ws, _item, pv = ws_item
+    with open(pv.folder / ".export.lock", "a+b") as held:  # another export is running
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(VersionError, match="is being exported right now"):
+            run_export(ws, pv.id)
+    assert [it.kind for it in ws.items()] == ["human"]
+
+
+def test_a_copied_export_without_its_sidecar_is_unverified_not_a_mismatch(ws_item, tmp_path) -> None:
+    import shutil
+
+    ws, _item, pv = ws_item
+    res = run_export(ws, pv.id, rank=False)
+    copy = tmp_path / "shared" / "copy.mp4"
+    copy.parent.mkdir()
+    shutil.copyfile(ws.media_path(res.item), copy)
+    ver = verify_file(copy)
+    assert ver.status == "unverified" and "MISMATCH" not in ver.summary()
+    assert ver.checks.get("watermark") is True
+    changed = tmp_path / "shared" / "changed.mp4"
+    data = bytearray(copy.read_bytes())
+    data[-2000:-1000] = bytes(1000)
+    changed.write_bytes(bytes(data))
+    shutil.copyfile(res.sidecar, changed.with_name(changed.name + ".provenance.json"))
+    assert verify_file(changed).status == "mismatch"

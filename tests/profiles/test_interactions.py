@@ -39,6 +39,7 @@ def test_import_then_reimport_is_a_noop(planted_ws, tmp_path):
         ("user_id,item_id,weight\n1,v00,inf\n", r"weight 'inf' is not a finite number"),
         ("user_id,item_id,timestamp\n1,v00,yesterday\n", r"timestamp 'yesterday'"),
         ("user_id,item_id,timestamp\n1,v00,1700000000000\n", r"epoch seconds"),
+        ("user_id,item_id\nann,v00\nb\x00b,v01\n", r"line 3: user_id 'b\\x00b' contains a control character"),
     ],
 )
 def test_bad_files_import_nothing(planted_ws, tmp_path, content, match):
