@@ -105,7 +105,10 @@ def run_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"generec: {exc}\n")
         return 130
     except GenerecError as exc:
-        sys.stderr.write(f"generec: error: {exc}\n")
+        from generec_desktop.safefiles import is_disk_full
+
+        # a full disk met deep inside (an encoder's "No space left on device"): say what to do about it
+        sys.stderr.write(f"generec: error: {describe_fault(exc) if is_disk_full(exc) else exc}\n")
         return 2
     except Exception as exc:
         fault = describe_fault(exc)

@@ -234,3 +234,33 @@ def test_a_copied_export_without_its_sidecar_is_unverified_not_a_mismatch(ws_ite
     changed.write_bytes(bytes(data))
     shutil.copyfile(res.sidecar, changed.with_name(changed.name + ".provenance.json"))
     assert verify_file(changed).status == "mismatch"
+
+
+def test_a_full_disk_during_export_is_one_line_and_leaves_nothing(ws_item, monkeypatch, capsys) -> None:
+    """Issue 13: ENOSPC from the encoder (mocked at the write layer; tests/corpus has the real tmpfs run)."""
+    import errno
+
+    from generec_desktop.cli_support import run_command
+    from generec_desktop.fidelity import watermark as wm
+
+    ws, _item, pv = ws_item
+    before = sorted(p.name for p in pv.folder.iterdir())
+
+    def full(src, dst, *a, **k):
+        Path(dst).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+
+    monkeypatch.setattr(wm, "watermark_video", full)
+
+    class Args:
+        json = False
+
+        def func(self, args):
+            run_export(ws, pv.id, rank=False)
+
+    assert run_command(Args()) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "disk is full" in err and "Traceback" not in err
+    after = sorted(p.name for p in pv.folder.iterdir() if p.name != ".export.lock")  # the lock stays (flock)
+    assert after == before  # the staged file is gone
+    assert [it.kind for it in ws.items()] == ["human"] and ws.check_integrity().ok
