@@ -640,20 +640,50 @@ def _search_threshold() -> float:
 SEARCH_Z_THRESHOLD = _search_threshold()
 
 
-def _fine_residual(y: np.ndarray) -> np.ndarray:
-    """The chip-scale high-pass of a luma plane on the (FINE·GRID)² grid: at every fine position, the mean
-    of a chip-sized box minus the mean of its 8 chip-sized neighbours; normalised and clipped as the chips
-    are. Sampled at the chip centres of an unmoved frame it is :func:`_hp_chips`; elsewhere it lets the
-    search read the chips of a shifted or scaled grid."""
+def _fine_means(y: np.ndarray) -> np.ndarray:
+    """Area means of a luma plane on the (FINE·GRID)² grid (float32): what the search works from."""
     import cv2
 
-    g = cv2.resize(y.astype(np.float32) if y.dtype != np.uint8 else y, (_NF, _NF),
-                   interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cv2.resize(y, (_NF, _NF), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _fine_residual(g: np.ndarray) -> np.ndarray:
+    """The chip-scale high-pass of fine area means ``g``: at every fine position, the mean of a chip-sized
+    box minus the mean of its 8 chip-sized neighbours; normalised and clipped as the chips are. Sampled at
+    the chip centres of an unmoved frame it is :func:`_hp_chips`; elsewhere it lets the search read the
+    chips of a shifted or scaled grid."""
+    import cv2
+
     b = cv2.blur(g, (FINE, FINE), borderType=cv2.BORDER_REFLECT)
     k = np.zeros((2 * FINE + 1, 2 * FINE + 1), np.float32)
     k[::FINE, ::FINE] = -1.0 / 8.0
     k[FINE, FINE] = 1.0
     return _normalise(cv2.filter2D(b, -1, k, borderType=cv2.BORDER_REFLECT))
+
+
+def _undo_chips(fine_means: list[np.ndarray], name: str, sx: float, sy: float, ox: float,
+                oy: float) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's chip residuals (averaged over frames) of the original frame a hypothesis implies: each
+    frame's fine means re-oriented and resampled onto the original's fine grid, then area means per chip,
+    high-pass and normalisation exactly as for an unmoved frame. Chips outside the view are masked."""
+    import cv2
+
+    c = np.arange(_NF, dtype=np.float32)
+    # original fine sample c (chip c // FINE) lies at this fine coordinate of the re-oriented observed frame
+    mx, my = np.meshgrid((c + 1 - ox) / sx - 1, (c + 1 - oy) / sy - 1)
+    mx, my = mx.astype(np.float32), my.astype(np.float32)
+    inside = (mx >= -0.5) & (mx <= _NF - 0.5) & (my >= -0.5) & (my <= _NF - 0.5)
+    valid = inside.reshape(GRID, FINE, GRID, FINE).all(axis=(1, 3))
+    hp = np.full((3, 3), -1.0 / 8.0, dtype=np.float32)
+    hp[1, 1] = 1.0
+    acc = np.zeros((GRID, GRID), np.float64)
+    for g in fine_means:
+        w = cv2.remap(np.ascontiguousarray(_ORIENTATIONS[name](g)), mx, my, interpolation=cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+        chips = w.reshape(GRID, FINE, GRID, FINE).mean(axis=(1, 3))
+        r = cv2.filter2D(chips, -1, hp, borderType=cv2.BORDER_REFLECT)
+        acc += _normalise(np.where(valid, r, 0.0).astype(np.float32))
+    return acc / max(len(fine_means), 1), valid
 
 
 @lru_cache(maxsize=8)
@@ -727,11 +757,13 @@ def _pilot_z_of(res: np.ndarray, pc: _PilotChips, h: tuple[float, float, float, 
 
 
 def _refine(res: np.ndarray, pc: _PilotChips, h: tuple[float, float, float, float]) -> tuple[float, tuple]:
-    """Local hill-climb of a coarse hypothesis: offsets ±1 fine sample, then scales ±0.8 %, then offsets."""
+    """Local hill-climb of a coarse hypothesis: offsets ±1 fine sample, scales ±0.8 %, then finer steps."""
     best = (_pilot_z_of(res, pc, h), h)
     steps = [[(0, 0, dx, dy) for dx in (-1.0, -0.5, 0.0, 0.5, 1.0) for dy in (-1.0, -0.5, 0.0, 0.5, 1.0)],
              [(dsx, dsy, 0, 0) for dsx in (-0.008, 0.0, 0.008) for dsy in (-0.008, 0.0, 0.008)],
-             [(0, 0, dx, dy) for dx in (-0.5, 0.0, 0.5) for dy in (-0.5, 0.0, 0.5)]]
+             [(0, 0, dx, dy) for dx in (-0.5, 0.0, 0.5) for dy in (-0.5, 0.0, 0.5)],
+             [(dsx, dsy, 0, 0) for dsx in (-0.004, 0.0, 0.004) for dsy in (-0.004, 0.0, 0.004)],
+             [(0, 0, dx, dy) for dx in (-0.25, 0.0, 0.25) for dy in (-0.25, 0.0, 0.25)]]
     for step in steps:
         sx, sy, ox, oy = best[1]
         for dsx, dsy, dx, dy in step:
@@ -742,11 +774,14 @@ def _refine(res: np.ndarray, pc: _PilotChips, h: tuple[float, float, float, floa
     return best
 
 
-def _search(res: np.ndarray, lay: _Layout, key: str, n: int) -> WatermarkDetection | None:
-    """The best geometric hypothesis (orientation, per-axis crop scale and offset) for the fine residual
-    ``res`` averaged over ``n`` frames; its detection, or None. See "Geometry search" above."""
+def _search(fine_means: list[np.ndarray], lay: _Layout, key: str) -> WatermarkDetection | None:
+    """The best geometric hypothesis (orientation, per-axis crop scale and offset) for frames given by their
+    fine area means; its detection (decoded as :func:`_undo_chips` reads it), or None. See "Geometry
+    search" above."""
     import cv2
     from scipy import fft
+
+    res = (sum(_fine_residual(g) for g in fine_means) / len(fine_means)).astype(np.float32)
 
     tf = _pilot_fft(key)
     pc = _pilot_chips(key)
@@ -773,11 +808,21 @@ def _search(res: np.ndarray, lay: _Layout, key: str, n: int) -> WatermarkDetecti
             best = (z, name, hyp)
     if best is None:
         return None
-    _z, name, (sx, sy, ox, oy) = best
-    chips, valid = _sample_chips(np.ascontiguousarray(_ORIENTATIONS[name](res)), sx, sy, ox, oy)
+    z, name, (sx, sy, ox, oy) = best
     geometry = (f"{name}, visible {sx:.3f}×{sy:.3f} of the original from "
                 f"({ox / _NF:+.3f}, {oy / _NF:+.3f})")
-    return _decide(chips.ravel(), lay, n, valid=valid.ravel(), threshold=SEARCH_Z_THRESHOLD, geometry=geometry)
+    n = len(fine_means)
+    chips, valid = _sample_chips(np.ascontiguousarray(_ORIENTATIONS[name](res)), sx, sy, ox, oy)
+    det = _decide(chips.ravel(), lay, n, valid=valid.ravel(), threshold=SEARCH_Z_THRESHOLD, geometry=geometry)
+    if det.found or z < SEARCH_Z_THRESHOLD:
+        return det
+    # A pilot strong enough but a word the CRC rejects: the residual sampled between chips blurs the data
+    # bits of a scaled grid. Decode once more from each frame's means resampled onto the original grid
+    # (exact chip areas; ±1 fine sample for the orientation's phase), at the best pilot of those.
+    tries = [_undo_chips(fine_means, name, sx, sy, ox + dx, oy + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    chips, valid = max(tries, key=lambda t: _decide(t[0].ravel(), lay, n, valid=t[1].ravel()).pilot_z)
+    again = _decide(chips.ravel(), lay, n, valid=valid.ravel(), threshold=SEARCH_Z_THRESHOLD, geometry=geometry)
+    return again if again.found else det
 
 
 def detect_images(
@@ -800,7 +845,7 @@ def detect_images(
     k = _resolve_key(key)
     lay = _layout(k)
     acc = np.zeros((GRID, GRID), dtype=np.float64)
-    fine = np.zeros((_NF, _NF), dtype=np.float64) if search else None
+    fine: list[np.ndarray] | None = [] if search else None  # kept for the search: 256 KiB a frame
     n = 0
     for frame in frames:
         check_cancel(cancel)
@@ -814,7 +859,7 @@ def detect_images(
             y = _luma(frame)
         acc += _normalise(_hp_chips(y))
         if fine is not None:
-            fine += _fine_residual(y)
+            fine.append(_fine_means(y))
         n += 1
     if n == 0:
         raise WatermarkError("No frames were given to detect a watermark in.")
@@ -828,7 +873,7 @@ def detect_images(
             return replace(old, legacy_key=True)
     if fine is not None:
         check_cancel(cancel)
-        found = _search((fine / n).astype(np.float32), lay, k, n)
+        found = _search(fine, lay, k)
         if found is not None:
             if found.found:
                 return replace(found, search_z=found.pilot_z)
