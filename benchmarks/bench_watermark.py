@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from generec_desktop.fidelity import watermark as wm
 
 PAYLOAD = 0x5EC0FFEE
+#: A fixed key, so runs are comparable (the app uses the installation's secret key).
+KEY = "bench-watermark-key"
 
 
 def read_frames(src: str | io.BytesIO, limit: int | None = None, start: int = 0) -> list[np.ndarray]:
@@ -70,8 +72,8 @@ def half(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def row(name: str, frames: list[np.ndarray]) -> str:
-    det = wm.detect_images(frames)
-    acc = wm.bit_accuracy(frames, PAYLOAD)
+    det = wm.detect_images(frames, key=KEY)
+    acc = wm.bit_accuracy(frames, PAYLOAD, key=KEY)
     ok = det.found and det.payload == PAYLOAD
     return f"| {name:<22} | {acc:5.3f} | {'yes' if ok else 'NO ':>5} | {det.pilot_z:6.1f} | {len(frames):4d} |"
 
@@ -86,7 +88,7 @@ def mark_psnr(path: str, n: int, amp: float) -> float:
             if i % 10 == 0:
                 yuv = f.reformat(format="yuv420p").to_ndarray()
                 marked = yuv.copy()
-                wm._LumaEmbedder(PAYLOAD, wm.DEFAULT_KEY, amp)(marked[: f.height])
+                wm._LumaEmbedder(PAYLOAD, KEY, amp)(marked[: f.height])
                 out.append(wm.psnr(av.VideoFrame.from_ndarray(yuv, format="yuv420p").to_ndarray(format="rgb24"),
                                    av.VideoFrame.from_ndarray(marked, format="yuv420p").to_ndarray(format="rgb24")))
     return float(np.mean(out))
@@ -108,7 +110,7 @@ def robustness(name: str, path: str, n: int, strength: float | None) -> None:
     y = cv2.cvtColor(y, cv2.COLOR_RGB2YUV_I420)[: y.shape[0]].copy()
     rates = {}
     for hold in (1, wm._HOLD):
-        emb = wm._LumaEmbedder(PAYLOAD, wm.DEFAULT_KEY, amp, hold=hold)
+        emb = wm._LumaEmbedder(PAYLOAD, KEY, amp, hold=hold)
         emb(y.copy())
         t0 = time.process_time()
         for _ in range(50):
@@ -116,7 +118,7 @@ def robustness(name: str, path: str, n: int, strength: float | None) -> None:
         rates[hold] = 50 / (time.process_time() - t0)
     frames = read_frames(path, n)
     t0 = time.perf_counter()
-    wm.detect_images(frames)
+    wm.detect_images(frames, key=KEY)
     dfps = len(frames) / (time.perf_counter() - t0)
     h, w = frames[0].shape[:2]
     print(f"\n## {name} ({w}×{h}, {len(frames)} frames), strength {amp}: embed (Y plane) "
@@ -129,7 +131,7 @@ def robustness(name: str, path: str, n: int, strength: float | None) -> None:
     for crf in (23, 28, 35):
         plain, marked = tmp / f"p{crf}.mp4", tmp / f"m{crf}.mp4"
         media.transform_video(src, plain, lambda yy, _t: yy, end=end, crf=crf, luma=True)
-        media.transform_video(src, marked, wm._LumaEmbedder(PAYLOAD, wm.DEFAULT_KEY, amp), end=end, crf=crf,
+        media.transform_video(src, marked, wm._LumaEmbedder(PAYLOAD, KEY, amp), end=end, crf=crf,
                               luma=True)
         a, b = plain.stat().st_size, marked.stat().st_size
         masters[crf] = read_frames(str(marked))
@@ -158,24 +160,25 @@ def curve(path: str, n: int) -> None:
     for strength in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0):
         for temporal in (0.0, 0.8):
             wm._TEMPORAL = temporal
-            emb = wm._Embedder(PAYLOAD, wm.DEFAULT_KEY, strength)
+            emb = wm._Embedder(PAYLOAD, KEY, strength)
             marked = [emb(f) for f in frames]
             data = encode(marked, 28)
             dec = decode(data)
             ps = float(np.mean([wm.psnr(a, b) for a, b in zip(frames, marked)]))
-            one = float(np.mean([wm.bit_accuracy([f], PAYLOAD) for f in dec[::10]]))
+            one = float(np.mean([wm.bit_accuracy([f], PAYLOAD, key=KEY) for f in dec[::10]]))
             print(f"| {strength} | {temporal} | {ps:.2f} | {len(data) / base - 1:+.1%} | "
-                  f"{wm.bit_accuracy(dec, PAYLOAD):.3f} | {one:.3f} | {wm.detect_images(dec).pilot_z:.1f} |")
+                  f"{wm.bit_accuracy(dec, PAYLOAD, key=KEY):.3f} | {one:.3f} | "
+                  f"{wm.detect_images(dec, key=KEY).pilot_z:.1f} |")
     wm._TEMPORAL = 0.0  # the default (smoothing measured no smaller files)
     # plain (non-informed) spread spectrum for reference
     for strength in (2.0, 4.0):
-        emb = wm._Embedder(PAYLOAD, wm.DEFAULT_KEY, strength, informed=False)
+        emb = wm._Embedder(PAYLOAD, KEY, strength, informed=False)
         marked = [emb(f) for f in frames]
         data = encode(marked, 28)
         dec = decode(data)
         ps = float(np.mean([wm.psnr(a, b) for a, b in zip(frames, marked)]))
         print(f"| {strength} plain SS | - | {ps:.2f} | {len(data) / base - 1:+.1%} | "
-              f"{wm.bit_accuracy(dec, PAYLOAD):.3f} | - | {wm.detect_images(dec).pilot_z:.1f} |")
+              f"{wm.bit_accuracy(dec, PAYLOAD, key=KEY):.3f} | - | {wm.detect_images(dec, key=KEY).pilot_z:.1f} |")
 
 
 def false_positives(clips: list[str]) -> None:
@@ -213,7 +216,7 @@ def false_positives(clips: list[str]) -> None:
         else:
             img = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), (0, 0), 1 + i % 7)
         items.append([img])
-    dets = [wm.detect_images(it) for it in items]
+    dets = [wm.detect_images(it, key=KEY) for it in items]
     fp = sum(d.found for d in dets)
     zs = np.array([d.pilot_z for d in dets])
     print(f"\n## False positives: {fp} of {len(items)} unmarked items "

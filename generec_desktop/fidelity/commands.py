@@ -1,4 +1,5 @@
-"""``generec watermark detect FILE`` and ``generec watermark embed FILE --payload HEX --out FILE``."""
+"""``generec watermark detect FILE``, ``generec watermark embed FILE --payload HEX --out FILE`` and
+``generec watermark key export|import FILE`` (the installation's secret key, shared within a team)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d = sub.add_parser("detect", help="look for a watermark in a video or image")
     d.add_argument("file", type=Path)
     d.add_argument("--max-frames", type=int, default=48, help="frames sampled from a video (default 48)")
-    d.add_argument("--key", default=None, help="watermark key (default: the app's key)")
+    _add_key_args(d)
     add_json_flag(d)
     d.set_defaults(func=_cmd_detect)
 
@@ -34,9 +35,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--out", required=True, type=Path, help="output file (a new file; the input is kept)")
     e.add_argument("--strength", type=float, default=None, help="mark amplitude in luma levels")
     e.add_argument("--crf", type=int, default=23, help="x264 CRF of a video output (default 23)")
-    e.add_argument("--key", default=None, help="watermark key (default: the app's key)")
+    _add_key_args(e)
     add_json_flag(e)
     e.set_defaults(func=_cmd_embed)
+
+    k = sub.add_parser("key", help="export or import this installation's secret watermark key")
+    ksub = k.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    kx = ksub.add_parser("export", help="write the key to a new file (share it only within your team)")
+    kx.add_argument("file", type=Path)
+    add_json_flag(kx)
+    kx.set_defaults(func=_cmd_key_export)
+    ki = ksub.add_parser("import", help="install a teammate's key as this installation's key")
+    ki.add_argument("file", type=Path)
+    ki.add_argument("--replace", action="store_true",
+                    help="replace a different existing key (the old one is kept as a backup)")
+    add_json_flag(ki)
+    ki.set_defaults(func=_cmd_key_import)
+    kp = ksub.add_parser("path", help="print where the key is kept")
+    add_json_flag(kp)
+    kp.set_defaults(func=_cmd_key_path)
+
+
+def _add_key_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--key", default=None, help="watermark key string (default: this installation's secret key)")
+    g.add_argument("--key-file", type=Path, default=None,
+                   help="read the key from this file (e.g. a teammate's export or an old key's backup)")
 
 
 def _is_image(path: Path) -> bool:
@@ -58,10 +82,17 @@ def _read_image(path: Path) -> np.ndarray:
         raise WatermarkError(f"{path} is not a readable image ({exc}).") from exc
 
 
-def _key(args: argparse.Namespace) -> str:
-    from generec_desktop.fidelity.watermark import DEFAULT_KEY
+def _key(args: argparse.Namespace) -> str | None:
+    """The key the user named, or None: the installation's secret key (see fidelity.watermark_key)."""
+    if args.key_file is not None:
+        from generec_desktop.fidelity.watermark_key import read_key_file
 
-    return args.key or DEFAULT_KEY
+        return read_key_file(args.key_file)
+    if args.key is not None and not args.key:
+        from generec_desktop.fidelity.watermark import WatermarkError
+
+        raise WatermarkError("--key must not be empty.")
+    return args.key
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
@@ -76,8 +107,13 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
     def text() -> str:
         if det.found:
-            return (f"watermark found: payload {det.payload:08x} (confidence {det.confidence:.2f}, "
+            line = (f"watermark found: payload {det.payload:08x} (confidence {det.confidence:.2f}, "
                     f"{det.frames_used} frames)")
+            if det.geometry:
+                line += f" after undoing {det.geometry}"
+            if det.legacy_key:
+                line += "; marked with the old public key, so not proof of origin"
+            return line
         return f"no watermark (confidence {det.confidence:.2f}, {det.frames_used} frames)"
 
     data = {"file": str(args.file), **{k: getattr(det, k) for k in det.__dataclass_fields__}}
@@ -118,4 +154,37 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         frames = res.frames
     emit(args, {"file": str(args.file), "out": str(args.out), "payload_hex": f"{payload:08x}",
                 "frames": frames}, f"wrote {args.out} with payload {payload:08x} ({frames} frames)")
+    return 0
+
+
+def _cmd_key_export(args: argparse.Namespace) -> int:
+    from generec_desktop.fidelity.watermark_key import export_key, key_path
+
+    out = export_key(args.file)
+    emit(args, {"file": str(out), "key_file": str(key_path())},
+         f"wrote this installation's watermark key to {out} (keep it secret: it can forge your marks)")
+    return 0
+
+
+def _cmd_key_import(args: argparse.Namespace) -> int:
+    from generec_desktop.fidelity.watermark_key import import_key
+
+    res = import_key(args.file, replace=args.replace)
+    if not res.changed:
+        line = f"{res.path} already holds this key; nothing changed"
+    elif res.backup is not None:
+        line = f"installed the key from {args.file} at {res.path}; the old key is kept at {res.backup}"
+    else:
+        line = f"installed the key from {args.file} at {res.path}"
+    emit(args, {"file": str(args.file), "key_file": str(res.path), "changed": res.changed,
+                "backup": str(res.backup) if res.backup else None}, line)
+    return 0
+
+
+def _cmd_key_path(args: argparse.Namespace) -> int:
+    from generec_desktop.fidelity.watermark_key import key_path
+
+    path = key_path()
+    emit(args, {"key_file": str(path), "exists": path.exists()},
+         f"{path}" + ("" if path.exists() else " (not made yet: made on first use)"))
     return 0

@@ -433,7 +433,7 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
             encode_params["strength"] = amp
             t = time.perf_counter()
             wm.watermark_video(pv.media, stage, payload, crf=crf, preset=preset, strength=amp,
-                               key=key or wm.DEFAULT_KEY, metadata=manifest_tags(core, label),
+                               key=key, metadata=manifest_tags(core, label),
                                progress=steps["encode"], cancel=cancel)
             timings[f"encode{attempt or ''}"] = time.perf_counter() - t
 
@@ -454,11 +454,11 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
             # The first read takes the decoded Y planes as they are (the mark lives in luma): no RGB
             # conversion but for the one frame that becomes the cover.
             lumas, cover = media.head_lumas(stage, n, rgb_at=n // 2, cancel=cancel)
-            det = wm.detect_images(lumas, key=key or wm.DEFAULT_KEY, luma=True)
+            det = wm.detect_images(lumas, key=key, luma=True, search=False)
             if not (det.found and det.payload == payload):
                 sampled = media.sample_frames(stage, timestamps=[min(dur * (i + 0.5) / n, dur) for i in range(n)],
                                               cancel=cancel)
-                det = wm.detect_images([f.image for f in sampled], key=key or wm.DEFAULT_KEY)
+                det = wm.detect_images([f.image for f in sampled], key=key, search=False)
                 cover = sampled[len(sampled) // 2].image
             timings[f"verify{attempt or ''}"] = time.perf_counter() - t
             if det.found and det.payload == payload:

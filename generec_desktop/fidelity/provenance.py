@@ -166,10 +166,14 @@ def verify_file(file: str | Path, *, manifest_path: str | Path | None = None, wa
     if watermark and payload:
         from generec_desktop.fidelity import watermark as wm
 
-        det = wm.detect_video(file, max_frames=16, key=key or wm.DEFAULT_KEY) if not _image(file) else \
-            wm.detect_images([_read(file)], key=key or wm.DEFAULT_KEY)
-        checks["watermark"] = det.found and det.payload == int(payload, 16)
-        if not checks["watermark"]:
+        det = wm.detect_video(file, max_frames=16, key=key) if not _image(file) else \
+            wm.detect_images([_read(file)], key=key)
+        # a mark under the old public key carries the payload but anyone could have written it
+        checks["watermark"] = det.found and det.payload == int(payload, 16) and not det.legacy_key
+        if det.found and det.legacy_key:
+            problems.append(f"the watermark ({det.payload:08x}) was made with the old public key: "
+                            "not proof that this installation exported the file")
+        elif not checks["watermark"]:
             found = f"{det.payload:08x}" if det.payload is not None else "none"
             problems.append(f"the watermark ({found}) does not carry the manifest's payload {payload}")
     ok = bool(checks) and all(checks.values()) and manifest is not None
