@@ -422,8 +422,14 @@ class Workspace:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: commit on success, rollback on error (holds the write lock)."""
-        self._require_writable()
+        """A session in a transaction: commit on success, rollback on error (holds the write lock).
+
+        On a read-only workspace it is a read session: reads work, and a write fails with the database's
+        "readonly" error, which the CLI and the window turn into one plain sentence."""
+        if self.read_only:
+            with self._read_sessions.begin() as s:
+                yield s
+            return
         with self._sessions.begin() as s:
             yield s
 
@@ -515,6 +521,7 @@ class Workspace:
         Users that already exist (same external id) are kept as they are. Returns every given user
         in input order (duplicates collapsed).
         """
+        self._require_writable()
         wanted: dict[str, str | None] = {}
         for u in users:
             if isinstance(u, str):
@@ -562,6 +569,7 @@ class Workspace:
                 cache[ext] = found
             return cache[ext]
 
+        self._require_writable()
         users: dict[str, int] = {}
         items: dict[str, int] = {}
         count = 0

@@ -355,4 +355,6 @@ def load_recommender(ws: Workspace, *, encoder_id: str | None = None) -> Recomme
         rel = s.execute(stmt).scalar()
     if rel is None:
         raise ModelNotFoundError("No recommender was trained on this workspace; run `generec train recommender`.")
-    return Recommender.load(ws.root / rel)
+    from generec_desktop.corpus.recovery import contained
+
+    return Recommender.load(contained(ws.root, str(rel), what="recommender checkpoint", allowed=("models",)))
