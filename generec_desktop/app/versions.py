@@ -8,16 +8,15 @@ that removing a version is undoable (the folder is moved aside, never deleted, u
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-log = logging.getLogger(__name__)
+from generec_desktop.versions.workflow import TRASH_DIR  # under W/cache/: outside W/pending/
 
-TRASH_DIR = "pending-trash"  # under W/cache/: outside W/pending/ so list_pending never sees it
+log = logging.getLogger(__name__)
 
 
 class VersionsModel(QObject):
@@ -72,9 +71,10 @@ class VersionsModel(QObject):
         if pv.id in self._versions:
             return
         if pv.id in self._trashed:
-            trashed = self._trash_root() / pv.id
-            if trashed.is_dir():
-                os.replace(trashed, pv.folder)
+            if (self._trash_root() / pv.id).is_dir():
+                from generec_desktop.versions import restore_version
+
+                restore_version(self.workspace, pv.id)
             self._trashed.pop(pv.id)
         self._versions[pv.id] = pv
         self.changed.emit()
@@ -85,7 +85,9 @@ class VersionsModel(QObject):
         if pv is None:
             return None
         if pv.folder.is_dir():
-            os.replace(pv.folder, self._trash_root() / pv.id)
+            from generec_desktop.versions import discard_version
+
+            discard_version(self.workspace, pv.id)
         self._trashed[pv.id] = pv
         self.reports.pop(version_id, None)
         self.changed.emit()

@@ -21,7 +21,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("workspace", metavar="W", help="workspace folder")
     p.add_argument("item", metavar="ITEM", type=int, help="item id (see `generec items`)")
     add_style_options(p)
-    p.add_argument("--out", required=True, type=Path, help="output video file (.mp4)")
+    p.add_argument("--out", type=Path, help="output video file (.mp4)")
+    p.add_argument("--version", action="store_true",
+                   help="make a pending version in the workspace (prints its id) to check and export")
+    p.add_argument("--audience", dest="target_profile", metavar="AUDIENCE",
+                   help="the audience the version is for, e.g. segment:2 (recorded with it)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_style)
 
@@ -87,16 +91,18 @@ def _cmd_styles(args: argparse.Namespace) -> int:
 
 
 def _cmd_style(args: argparse.Namespace) -> int:
-    from generec_desktop.corpus import Workspace
     from generec_desktop.editor.styles import register_network_style, run_style_request
+    from generec_desktop.versions import open_workspace, style_version
 
     request = request_from_args(args)
     if args.network is not None:
         register_network_style(request.style, args.network)
-    out = Path(args.out)
-    if out.suffix.lower() not in (".mp4", ".mov", ".mkv"):
+    if args.out is None and not args.version:
+        raise GenerecError("Give --out FILE to write the styled video, or --version to make a pending version.")
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and out.suffix.lower() not in (".mp4", ".mov", ".mkv"):
         raise GenerecError(f"The output {out} should be an .mp4, .mov or .mkv file.")
-    with Workspace.open(args.workspace) as ws:
+    with open_workspace(args.workspace) as ws:
         src = ws.media_path(ws.item(args.item))
         ref_paths = list(args.reference)
         for ref_id in args.reference_item:
@@ -104,7 +110,25 @@ def _cmd_style(args: argparse.Namespace) -> int:
             if cover is None:
                 raise GenerecError(f"Item {ref_id} has no cover to use as a reference.")
             ref_paths.append(cover)
-    refs = _load_images(ref_paths) or None
+        refs = _load_images(ref_paths) or None
+        if args.version:
+            with progress_bar(args, f"style {request.style}") as progress:
+                pv = style_version(ws, args.item, request.style, strength=request.strength,
+                                   face_aware=request.face_aware, start=request.start, end=request.end,
+                                   trim=request.trim, reference_images=refs, target_profile=args.target_profile,
+                                   instruction=({"text": args.instruction} if getattr(args, "instruction", None)
+                                                else None), progress=progress,
+                                   cancel=args.cancel)
+            if out is not None:
+                import shutil
+
+                shutil.copyfile(pv.media, out)
+            emit(args, {"version": pv.id, "operation": pv.operation, "parent_id": pv.parent_id,
+                        "target_profile": pv.target_profile, "media": pv.media, "params": pv.params},
+                 f"Made pending version {pv.id} ({request.style} of #{args.item}); check it with "
+                 f"`generec check {args.workspace} {pv.id}`, export it with `generec export {args.workspace} {pv.id}`.")
+            return 0
+    assert out is not None
     with progress_bar(args, f"style {request.style}") as progress:
         result = run_style_request(src, out, request, reference_images=refs, progress=progress,
                                    cancel=args.cancel)

@@ -40,6 +40,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(v)
     v.set_defaults(func=_cmd_versions)
 
+    d = subparsers.add_parser("discard", help="move a pending version to the trash (undo with `generec restore`)")
+    d.add_argument("workspace", metavar="W")
+    d.add_argument("version", metavar="VERSION", help="pending version id (see `generec versions`)")
+    add_json_flag(d)
+    d.set_defaults(func=_cmd_discard)
+    r = subparsers.add_parser("restore", help="bring a discarded version back from the trash")
+    r.add_argument("workspace", metavar="W")
+    r.add_argument("version", metavar="VERSION")
+    add_json_flag(r)
+    r.set_defaults(func=_cmd_restore)
+
     p = subparsers.add_parser("provenance", help="provenance manifests")
     sub = p.add_subparsers(dest="provenance_command", metavar="ACTION", required=True)
     pv = sub.add_parser("verify", help="say whether a file and its manifest still match")
@@ -124,6 +135,26 @@ def _cmd_versions(args: argparse.Namespace) -> int:
         f"{r['id']}  {r['operation']:<9} {r['kind']:<10} parent={r['parent_id']} target={r['target_profile']}"
         + (f"  exported as item {r['exported_item_id']}" if r["exported_item_id"] else "") for r in rows)
         or "no pending versions")
+    return 0
+
+
+def _cmd_discard(args: argparse.Namespace) -> int:
+    from generec_desktop.versions import discard_version, open_workspace
+
+    with open_workspace(args.workspace) as ws:
+        dest = discard_version(ws, args.version)
+    emit(args, {"version": args.version, "trash": dest},
+         f"Discarded version {args.version} (kept in {dest}; `generec restore {args.workspace} {args.version}` "
+         "brings it back).")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from generec_desktop.versions import open_workspace, restore_version
+
+    with open_workspace(args.workspace) as ws:
+        pv = restore_version(ws, args.version)
+    emit(args, {"version": pv.id, "media": pv.media}, f"Restored version {pv.id}.")
     return 0
 
 

@@ -247,23 +247,14 @@ class ClipsTab(FeatureTab):
         start, end = self.ranges[aid]
         reframe = self.reframe.currentData()
         label = self.audience_label(aid)
-        src = ws.media_path(ws.item(item_id))
+
+        score = self.scores.get(aid)
 
         def job(progress: Any, cancel: Any) -> Any:
-            import tempfile
-            from pathlib import Path
+            from generec_desktop.versions import clip_version
 
-            from generec_desktop.editor.clips import export_clip
-            from generec_desktop.fidelity.export import create_pending
-
-            with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
-                out = Path(tmp) / "clip.mp4"
-                export_clip(src, (start, end), out, reframe=reframe, progress=progress, cancel=cancel)
-                return create_pending(ws, out, operation="clip", parent_id=item_id, move=True,
-                                      params={"start": start, "end": end, "reframe": reframe,
-                                              "score": self.scores.get(aid)},
-                                      target_profile=aid, time_offset=start if reframe is None else 0.0,
-                                      title=f"Clip of #{item_id} for {label} ({start:.2f}–{end:.2f} s)")
+            return clip_version(ws, item_id, start, end, reframe=reframe, score=score, target_profile=aid,
+                                label=label, progress=progress, cancel=cancel)
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"Make clip for {label}"))

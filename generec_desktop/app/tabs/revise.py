@@ -125,21 +125,10 @@ class ReviseTab(FeatureTab):
             kwargs = {"n_frames": self.frames.value(), "guidance_scale": self.guidance.value()}
 
         def job(progress: Any, cancel: Any) -> Any:
-            import tempfile
+            from generec_desktop.versions import mcvd_version
 
-            from generec_desktop.fidelity.export import create_pending
-
-            with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
-                out = Path(tmp) / f"{which}.mp4"
-                if which == "revise":
-                    engine(ws, item_id, audience=audience, out_path=out, checkpoint=ckpt, progress=progress,
-                           cancel=cancel, **kwargs)
-                else:
-                    engine(ws, audience=audience, out_path=out, checkpoint=ckpt, progress=progress, cancel=cancel,
-                           **kwargs)
-                return create_pending(ws, out, operation=which, parent_id=item_id if which == "revise" else None,
-                                      params=kwargs, target_profile=audience, generator=f"mcvd:{ckpt.name}",
-                                      move=True)
+            return mcvd_version(ws, which, audience, ckpt, engine, item_id=item_id if which == "revise" else None,
+                                progress=progress, cancel=cancel, **kwargs)
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"MCVD {which}"))

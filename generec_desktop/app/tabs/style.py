@@ -323,7 +323,6 @@ class StyleTab(FeatureTab):
             self.window_.statusBar().showMessage("Select a video and a style first", 4000)
             return None
         strength, faces = self.strength.value() / 100.0, self.face_aware.isChecked()
-        src = ws.media_path(ws.item(item_id))
         plan = self.plan.to_dict() if self.plan is not None else None
         target = (self.plan.audiences[0] if self.plan is not None and self.plan.audiences
                   and self.plan.audiences[0] != "all" else None)
@@ -339,21 +338,10 @@ class StyleTab(FeatureTab):
             target = target or audience
 
         def job(progress: Any, cancel: Any) -> Any:
-            import tempfile
-            from pathlib import Path
+            from generec_desktop.versions import style_version
 
-            from generec_desktop.editor.styles import run_style_video
-            from generec_desktop.fidelity.export import create_pending
-
-            with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
-                out = Path(tmp) / "styled.mp4"
-                res = run_style_video(src, out, style, strength=strength, face_aware=faces,
-                                      reference_images=refs, progress=progress, cancel=cancel)
-                params = {"style": style, "strength": strength, "face_aware": faces,
-                          "flicker_ratio": res.flicker_ratio, "instruction": plan}
-                return create_pending(ws, out, operation="style", parent_id=item_id, params=params,
-                                      target_profile=target, move=True,
-                                      title=f"#{item_id} in {style} ({int(strength * 100)} %)")
+            return style_version(ws, item_id, style, strength=strength, face_aware=faces, reference_images=refs,
+                                 target_profile=target, instruction=plan, progress=progress, cancel=cancel)
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"Apply {style} style"))

@@ -155,21 +155,13 @@ class ThumbnailsTab(FeatureTab):
             return None
         image = thumb.image
 
+        label = self.audience_label(aud.audience_id)
+
         def job(progress: Any, cancel: Any) -> Any:
-            import tempfile
-            from pathlib import Path
+            from generec_desktop.versions import thumbnail_version
 
-            from PIL import Image
-
-            from generec_desktop.fidelity.export import create_pending
-
-            with tempfile.TemporaryDirectory(dir=ws.cache_dir) as tmp:
-                png = Path(tmp) / "thumbnail.png"
-                Image.fromarray(image).save(png)
-                return create_pending(ws, png, operation="thumbnail", parent_id=item_id,
-                                      params={"timestamp": thumb.timestamp, "score": thumb.score, "kind": thumb.kind},
-                                      target_profile=aud.audience_id, move=True,
-                                      title=f"Thumbnail of #{item_id} for {self.audience_label(aud.audience_id)}")
+            return thumbnail_version(ws, item_id, image, timestamp=thumb.timestamp, score=thumb.score,
+                                     kind=thumb.kind, target_profile=aud.audience_id, label=label)
 
         def done(pv: Any) -> None:
             label = "Use generated thumbnail" if generated else "Use personalised thumbnail"

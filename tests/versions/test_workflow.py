@@ -1,0 +1,98 @@
+"""The version workflow in the core (issue 14): every flow headless, the same functions the tabs call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import mediagen
+from generec_desktop.cli import main
+
+
+@pytest.fixture
+def ws_root(tmp_path: Path) -> Path:
+    from generec_desktop import media
+    from generec_desktop.corpus import Workspace
+
+    clip = tmp_path / "clip.mp4"
+    media.encode_frames(mediagen.photo_frames(20, 320, 240), clip, fps=25)
+    root = tmp_path / "W"
+    with Workspace.create(root) as ws:
+        ws.import_media(clip, owner="ann", licence="CC-BY-4.0")
+    return root
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0) -> object:
+    assert main([*argv, "--json"]) == code
+    return json.loads(capsys.readouterr().out)
+
+
+def test_headless_style_check_export(ws_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """generec style --version → versions → check → export → items: one more item, watermarked, with provenance."""
+    w = str(ws_root)
+    made = _json(capsys, ["style", w, "1", "--style", "toon", "--version", "--audience", "segment:0"])
+    vid = made["version"]
+    listed = _json(capsys, ["versions", w])
+    assert [v["id"] for v in listed] == [vid] and listed[0]["operation"] == "style"
+    assert listed[0]["target_profile"] == "segment:0"
+    check = _json(capsys, ["check", w, vid])
+    assert check["status"] in ("pass", "warn"), check
+    exported = _json(capsys, ["export", w, vid])
+    new_id = exported["item"]["id"]
+    items = _json(capsys, ["items", w])
+    assert [i["kind"] for i in items] == ["human", "ai_edited"] and items[1]["id"] == new_id
+    assert items[1]["watermark_payload"] and items[1]["parent_id"] == 1
+    assert main(["provenance", "verify", str(ws_root / items[1]["stored_path"])]) == 0
+    capsys.readouterr()
+    # a second export of the same version is refused with one line
+    assert main(["export", w, vid]) == 2
+    assert "already exported" in capsys.readouterr().err
+
+
+def test_discard_and_restore(ws_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from generec_desktop.versions import open_workspace, thumbnail_version
+
+    with open_workspace(ws_root) as ws:
+        pv = thumbnail_version(ws, 1, mediagen.photo_frames(1, 64, 48)[0], timestamp=0.2, target_profile="user:3")
+    assert pv.media.suffix == ".png" and pv.operation == "thumbnail"
+    _json(capsys, ["discard", str(ws_root), pv.id])
+    assert _json(capsys, ["versions", str(ws_root)]) == []
+    _json(capsys, ["restore", str(ws_root), pv.id])
+    assert [v["id"] for v in _json(capsys, ["versions", str(ws_root)])] == [pv.id]
+    assert main(["restore", str(ws_root), pv.id]) == 2  # nothing left in the trash
+    assert "no discarded version" in capsys.readouterr().err
+
+
+def test_a_failed_or_cancelled_operation_leaves_no_version_and_no_file(ws_root: Path) -> None:
+    from generec_desktop.jobs import Cancelled, CancelToken
+    from generec_desktop.versions import clip_version, make_version, open_workspace
+
+    with open_workspace(ws_root) as ws:
+        def broken(out: Path) -> None:
+            out.write_bytes(b"half")
+            raise RuntimeError("the editor failed")
+
+        with pytest.raises(RuntimeError):
+            make_version(ws, "style", broken, parent_id=1)
+        token = CancelToken()
+        token.cancel()
+        with pytest.raises(Cancelled):
+            clip_version(ws, 1, 0.0, 0.4, cancel=token)
+        from generec_desktop.fidelity.export import list_pending
+
+        assert list_pending(ws) == []
+        assert [p for p in ws.cache_dir.rglob("*") if p.is_file() and ".tmp-" in str(p)] == []
+        assert ws.check_integrity().ok
+
+
+def test_clip_version_is_frame_exact_with_its_offset(ws_root: Path) -> None:
+    from generec_desktop import media
+    from generec_desktop.versions import clip_version, open_workspace
+
+    with open_workspace(ws_root) as ws:
+        pv = clip_version(ws, 1, 0.2, 0.6, target_profile="segment:1", label="Segment 2")
+    info = media.probe(pv.media)
+    assert info.frame_count == 10 and pv.time_offset == pytest.approx(0.2)
+    assert pv.title == "Clip of #1 for Segment 2 (0.20–0.60 s)"
