@@ -189,11 +189,11 @@ class MainWindow(QMainWindow):
 
     def open_workspace(self, path: Path, *, create: bool = False) -> bool:
         """Open (or create) a workspace; a bad folder gives a message and changes nothing."""
-        from generec_desktop.corpus import Workspace
         from generec_desktop.jobs import GenerecError
+        from generec_desktop.versions import open_workspace
 
         try:
-            ws = Workspace.create(path) if create else Workspace.open(path)
+            ws = open_workspace(path, create=create)
         except (GenerecError, OSError, ValueError) as exc:
             self.show_error("Cannot open workspace", str(exc))
             return False
