@@ -24,8 +24,9 @@ def item_caption(item: Any) -> str:
     title = getattr(item, "title", None) or getattr(item, "original_name", None) or f"item {item.id}"
     kind = KIND_LABEL.get(getattr(item, "kind", "human"), getattr(item, "kind", ""))
     duration = getattr(item, "duration", None) or 0.0
-    badge = " · ⚠ repaired" if getattr(item, "warnings", ()) else ""
-    return f"{title}\n{kind} · {duration:.1f} s{badge}"
+    badge = "⚠ " if getattr(item, "warnings", ()) else ""  # first, so a narrow library still shows it
+    repaired = " · repaired" if badge else ""
+    return f"{badge}{title}\n{kind} · {duration:.1f} s{repaired}"
 
 
 def item_tooltip(item: Any) -> str:

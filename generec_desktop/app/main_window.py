@@ -367,6 +367,11 @@ class MainWindow(QMainWindow):
             parts.append(f"licence {item.licence}")
         if item.parent_id:
             parts.append(f"from #{item.parent_id}")
+        warnings = getattr(item, "warnings", ())
+        if warnings:
+            from html import escape
+
+            parts.append(f"⚠ damaged file, read as far as it decodes: {escape('; '.join(warnings))}")
         return " · ".join(parts)
 
     def on_item_selected(self, item_id: int) -> None:

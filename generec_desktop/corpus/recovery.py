@@ -76,7 +76,8 @@ class RecoveryReport:
         if self.quarantined:
             lines.append(f"Moved {len(self.quarantined)} file(s) that no item references to "
                          f"{self.quarantine_folder} (nothing was deleted): " + ", ".join(self.quarantined[:5])
-                         + (" ..." if len(self.quarantined) > 5 else ""))
+                         + (" ..." if len(self.quarantined) > 5 else "")
+                         + ". Its README.txt says how to bring them back or import them.")
         if self.left:
             lines.append(f"Left {len(self.left)} file(s) in place: " + "; ".join(self.left[:5])
                          + (" ..." if len(self.left) > 5 else ""))

@@ -13,7 +13,8 @@ def _item(warnings: tuple[str, ...]) -> SimpleNamespace:
 
 def test_a_repaired_file_shows_a_badge_and_what_was_repaired():
     damaged = _item(("2 corrupt packets skipped", "truncated at t = 1.90 s"))
-    assert "⚠ repaired" in item_caption(damaged)
+    caption = item_caption(damaged)
+    assert caption.startswith("⚠ clip") and "repaired" in caption
     tip = item_tooltip(damaged)
     assert "2 corrupt packets skipped" in tip and "truncated at t = 1.90 s" in tip
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mediagen
 import pytest
 
-import mediagen
 from generec_desktop.cli import main
 
 
