@@ -84,23 +84,6 @@ def _temp_name(suffix: str = "") -> str:
     return safefiles.temp_name(suffix)
 
 
-def _temp_owner_alive(name: str) -> bool:
-    """Whether the process that named this temp file still runs (conservative: True if unsure)."""
-    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
-        return True
-    try:
-        pid = int(name[len(TEMP_PREFIX):].split("-", 1)[0])
-    except ValueError:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 _fsync_dir = safefiles.fsync_dir
 _fsync_file = safefiles.fsync_file
 
