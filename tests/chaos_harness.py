@@ -315,7 +315,7 @@ class Chaos:
     # ---- the workspace
 
     def build(self, *, full: bool = True) -> None:
-        """The template workspace: a 20-frame photo clip (and with ``full`` bikes), 6 users and their likes,
+        """The template workspace: a 20-frame clip (with ``full`` of photos, and bikes), 6 users and their likes,
         a pending version; measured undisturbed: an import (bigbuckbunny, one more original), and with
         ``full`` an export, an interaction import and a training, whose results stay in the template."""
         import mediagen
@@ -326,7 +326,10 @@ class Chaos:
         from generec_desktop.fidelity.export import create_pending
 
         small = self.inputs / "small.mp4"
-        media.encode_frames(mediagen.photo_frames(20, 320, 240), small, fps=25)
+        if full:  # real photos (what the export's checks look at); the smoke run saves scikit-image's import
+            media.encode_frames(mediagen.photo_frames(20, 320, 240), small, fps=25)
+        else:
+            mediagen.make_video(small, width=320, height=240, n_frames=20)
         self.styled = self.inputs / "styled.mp4"
         media.transform_video(small, self.styled,
                               lambda f, t: np.clip(f.astype(np.int16) + 12, 0, 255).astype(np.uint8))
