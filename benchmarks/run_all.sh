@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every benchmark one after another (2 free cores wanted: close other work first) and keep the logs.
-# Usage: bash benchmarks/run_all.sh [OUT_DIR]   (about 15–20 minutes)
+# Usage: bash benchmarks/run_all.sh [OUT_DIR]   (about 20–25 minutes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench-results}
@@ -20,3 +20,4 @@ run watermark benchmarks/bench_watermark.py
 run export benchmarks/bench_export.py --repeat 2
 run mcvd benchmarks/bench_mcvd.py --threads 2
 run gui benchmarks/bench_gui.py --runs 3
+run chaos benchmarks/chaos.py
