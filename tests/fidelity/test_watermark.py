@@ -566,5 +566,7 @@ def test_single_video_frames_as_png_and_jpeg75(tmp_path, capsys):
             assert not data["found"] or data["payload_hex"] == f"{PAYLOAD:08x}"  # never a wrong payload
             counts[fmt] += data["found"]
     print(f"single frames of bikes after CRF 23: {counts['png']}/10 as PNG, {counts['jpg']}/10 as JPEG q75")
-    # a frame carries 1/24 s of a mark made to be read from many frames; about a third read alone
-    assert counts["png"] >= 2 and counts["jpg"] >= 2
+    # a frame carries 1/24 s of a mark made to be read from many frames: 4 of these 10 read alone before the
+    # detector weighted chips by their local reliability, 8 with it (the issue asks for 9: see
+    # benchmarks/bench_watermark.py --single for 30 frames of bikes and bigbuckbunny)
+    assert counts["png"] >= 7 and counts["jpg"] >= 7
