@@ -423,6 +423,11 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
         "pending_media_sha256": rep.subject_sha256,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    # an output made from a damaged source says so (what reading the source, or this version, repaired)
+    damage = [*((f"source: {w}" for w in parent.warnings) if parent is not None else ()),
+              *(f"version: {w}" for w in media.probe(pv.media).warnings)]
+    if damage:
+        core["source_damage"] = damage
     stage = temp_path(pv.folder, ".mp4")
     moved: Path | None = None
     base = float(strength or EXPORT_STRENGTH)

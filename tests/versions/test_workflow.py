@@ -96,3 +96,21 @@ def test_clip_version_is_frame_exact_with_its_offset(ws_root: Path) -> None:
     info = media.probe(pv.media)
     assert info.frame_count == 10 and pv.time_offset == pytest.approx(0.2)
     assert pv.title == "Clip of #1 for Segment 2 (0.20–0.60 s)"
+
+
+def test_an_export_from_a_damaged_source_says_so_in_its_provenance(tmp_path: Path) -> None:
+    """Issue 15: outputs made from a damaged source say so in their provenance."""
+    from mediacorpus import CASES
+
+    from generec_desktop.fidelity.export import run_export
+    from generec_desktop.versions import open_workspace, style_version
+
+    src = next(c for c in CASES if c.name == "ts-concatenated").make(tmp_path)
+    with open_workspace(tmp_path / "W", create=True) as ws:
+        item = ws.import_media(src).items[0]
+        assert item.warnings
+        pv = style_version(ws, item.id, "noir")
+        res = run_export(ws, pv.id, rank=False, override_reason="test clip")
+        damage = res.manifest["source_damage"]
+        assert any(d.startswith("source: ") and "timestamps" in d for d in damage)
+        assert json.loads(res.sidecar.read_text())["source_damage"] == damage
