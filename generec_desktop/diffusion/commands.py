@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from generec_desktop.cli_support import add_json_flag, emit, progress_bar
+from generec_desktop.jobs import GenerecError
 
 CONDITION_HELP = "condition vectors: User_Hist (profiles) or User_Emb (recommender) (default user_hist)"
 
@@ -63,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=float, default=None, help="end of the span (s; default start + 12 s)")
     p.add_argument("--condition", choices=("user_hist", "user_emb"), default="user_hist", help=CONDITION_HELP)
     p.add_argument("--model", type=Path, default=None, help="an MCVD checkpoint folder (default: discovered)")
-    p.add_argument("--out", type=Path, required=True, help="output video file (.mp4)")
+    p.add_argument("--out", type=Path, default=None, help="output video file (.mp4)")
+    p.add_argument("--version", action="store_true", help="make a pending version (prints its id) to check and export")
     add_json_flag(p)
     p.set_defaults(func=_cmd_revise)
 
@@ -80,7 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--instruction", default=None, help="a text instruction (needs a model trained with one)")
     p.add_argument("--condition", choices=("user_hist", "user_emb"), default="user_hist", help=CONDITION_HELP)
     p.add_argument("--model", type=Path, default=None, help="an MCVD checkpoint folder (default: discovered)")
-    p.add_argument("--out", type=Path, required=True, help="output video file (.mp4)")
+    p.add_argument("--out", type=Path, default=None, help="output video file (.mp4)")
+    p.add_argument("--version", action="store_true", help="make a pending version (prints its id) to check and export")
     add_json_flag(p)
     p.set_defaults(func=_cmd_create)
 
@@ -105,11 +109,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emit_version(args: argparse.Namespace, pv: Any) -> int:
+    emit(args, {"version": pv.id, "operation": pv.operation, "parent_id": pv.parent_id,
+                "target_profile": pv.target_profile, "media": pv.media, "params": pv.params},
+         f"Made pending version {pv.id} ({pv.operation} for {pv.target_profile}); check it with "
+         f"`generec check {args.workspace} {pv.id}`, export it with `generec export {args.workspace} {pv.id}`.")
+    return 0
+
+
+def _out_or_version(args: argparse.Namespace) -> None:
+    if args.out is None and not args.version:
+        raise GenerecError("Give --out FILE to write the video, or --version to make a pending version.")
+
+
 def _cmd_revise(args: argparse.Namespace) -> int:
     from generec_desktop.corpus.workspace import Workspace
     from generec_desktop.editor.revise import revise_item
 
     _one_thread()
+    _out_or_version(args)
+    if args.version:
+        from generec_desktop.versions import mcvd_version, open_workspace
+
+        with open_workspace(args.workspace) as ws, progress_bar(args, "Revising") as progress:
+            pv = mcvd_version(ws, "revise", args.profile, args.model, revise_item, item_id=args.item,
+                              progress=progress, cancel=args.cancel, strength=args.strength,
+                              guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
+                              end=args.end, condition=args.condition)
+        return _emit_version(args, pv)
     ws = Workspace.open(args.workspace)
     with progress_bar(args, "Revising") as progress:
         r = revise_item(ws, args.item, audience=args.profile, out_path=args.out, strength=args.strength,
@@ -128,6 +155,16 @@ def _cmd_create(args: argparse.Namespace) -> int:
     from generec_desktop.creator import create_video
 
     _one_thread()
+    _out_or_version(args)
+    if args.version:
+        from generec_desktop.versions import mcvd_version, open_workspace
+
+        with open_workspace(args.workspace) as ws, progress_bar(args, "Creating") as progress:
+            pv = mcvd_version(ws, "create", args.profile, args.model, create_video, progress=progress,
+                              cancel=args.cancel, n_frames=args.frames, size=args.size,
+                              guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
+                              instruction=args.instruction, condition=args.condition)
+        return _emit_version(args, pv)
     ws = Workspace.open(args.workspace)
     with progress_bar(args, "Creating") as progress:
         r = create_video(ws, audience=args.profile, out_path=args.out, n_frames=args.frames, size=args.size,

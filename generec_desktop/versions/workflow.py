@@ -126,26 +126,32 @@ def thumbnail_version(ws: Workspace, item_id: int, image: np.ndarray, *, timesta
                         target_profile=target_profile, title=f"Thumbnail of #{item_id} for {who}")
 
 
-def mcvd_version(ws: Workspace, which: str, audience: str, checkpoint: Path, engine: Callable[..., Any], *,
+def mcvd_version(ws: Workspace, which: str, audience: str, checkpoint: Path | None, engine: Callable[..., Any], *,
                  item_id: int | None = None, progress: Progress | None = None, cancel: CancelToken | None = None,
                  **kwargs: Any) -> PendingVersion:
     """An MCVD revision (``which="revise"``, of ``item_id``) or creation toward ``audience``, as a pending
-    version; ``engine`` is the revise or create function (``editor.revise`` / ``creator.create``)."""
+    version; ``engine`` is the revise or create function (``editor.revise.revise_item`` /
+    ``creator.create_video``); ``checkpoint`` None: the engine discovers one."""
     if which not in ("revise", "create"):
         raise GenerecError(f"Unknown MCVD operation {which!r}; use revise or create.")
     if which == "revise" and item_id is None:
         raise GenerecError("A revision needs the item it revises.")
+    used: dict[str, Any] = {}
 
-    def produce(out: Path) -> None:
+    def produce(out: Path) -> dict[str, Any]:
         if which == "revise":
-            engine(ws, item_id, audience=audience, out_path=out, checkpoint=checkpoint, progress=progress,
-                   cancel=cancel, **kwargs)
+            r = engine(ws, item_id, audience=audience, out_path=out, checkpoint=checkpoint, progress=progress,
+                       cancel=cancel, **kwargs)
         else:
-            engine(ws, audience=audience, out_path=out, checkpoint=checkpoint, progress=progress, cancel=cancel,
-                   **kwargs)
+            r = engine(ws, audience=audience, out_path=out, checkpoint=checkpoint, progress=progress,
+                       cancel=cancel, **kwargs)
+        used["checkpoint"] = Path(getattr(r, "checkpoint", None) or checkpoint or "mcvd")
+        return {"checkpoint": used["checkpoint"].name}
 
-    return make_version(ws, which, produce, parent_id=item_id if which == "revise" else None, params=kwargs,
-                        target_profile=audience, generator=f"mcvd:{Path(checkpoint).name}")
+    params = {k: v for k, v in kwargs.items() if isinstance(v, int | float | str | bool) or v is None}
+    pv = make_version(ws, which, produce, parent_id=item_id if which == "revise" else None, params=params,
+                      target_profile=audience, generator=f"mcvd:{Path(checkpoint).name if checkpoint else 'auto'}")
+    return pv
 
 
 def _trash(ws: Workspace) -> Path:

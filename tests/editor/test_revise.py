@@ -105,3 +105,19 @@ def test_cli_revise_json(mcvd_ws, tmp_path, capsys) -> None:
     assert doc["item_id"] == 1 and doc["guidance"] == 3.0 and doc["strength"] == 0.5 and out.is_file()
     assert main(["revise", str(mcvd_ws.root), "99", "--profile", "segment:1", "--strength", "0.5",
                  "--out", str(out)]) == 2
+
+
+def test_cli_revise_as_a_pending_version(mcvd_ws, capsys) -> None:
+    """Issue 14: ``generec revise --version`` makes a pending version (then check and export work headless)."""
+    from generec_desktop.cli import main
+    from generec_desktop.fidelity.export import load_pending
+
+    code = main(["revise", str(mcvd_ws.root), "1", "--profile", "segment:1", "--strength", "0.5",
+                 "--steps", "4", "--end", "1", "--version", "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    pv = load_pending(mcvd_ws, doc["version"])
+    assert pv.operation == "revise" and pv.parent_id == 1 and pv.target_profile == "segment:1"
+    assert pv.params["strength"] == 0.5 and pv.params["checkpoint"] and pv.media.is_file()
+    assert main(["revise", str(mcvd_ws.root), "1", "--profile", "segment:1", "--strength", "0.5"]) == 2
+    assert "--version" in capsys.readouterr().err
