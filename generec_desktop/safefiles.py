@@ -27,14 +27,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "JOURNAL_DIR",
     "TEMP_PREFIX",
     "JournalEntry",
+    "atomic_path",
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "atomic_writer",
     "dead_journals",
     "file_sha256",
     "fsync_dir",
@@ -274,6 +277,29 @@ def fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A journaled temporary path beside ``path`` for a library that writes to a path itself (safetensors,
+    PIL, PyAV); on a clean exit it is fsynced and renamed to ``path``, on an error removed."""
+    path = Path(path)
+    tmp = temp_path(path.parent, path.suffix)
+    try:
+        yield tmp
+        fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary file handle whose bytes become ``path`` atomically when the block ends cleanly."""
+    with atomic_path(path) as tmp, open(tmp, "xb") as fh:
+        yield fh
+        fh.flush()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:

@@ -13,8 +13,6 @@ Every file is written to a temporary name in the folder and renamed into place; 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +30,11 @@ TRAIN_STATE_NAME = "train_state.safetensors"
 
 
 def _atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Call ``write(tmp_path)`` on a journaled temporary file beside ``path``, then rename it to ``path``."""
+    from generec_desktop.safefiles import atomic_path
+
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def save_checkpoint(model: MCVD, directory: str | Path, *, info: dict[str, Any] | None = None) -> Path:

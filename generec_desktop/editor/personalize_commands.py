@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 from pathlib import Path
@@ -45,9 +44,10 @@ def _slug(text: str) -> str:
 def _save_image(image: Any, path: Path) -> Path:
     from PIL import Image
 
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    Image.fromarray(image).save(tmp, format="JPEG", quality=92)
-    os.replace(tmp, path)
+    from generec_desktop.safefiles import atomic_path
+
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, format="JPEG", quality=92)
     return path
 
 
@@ -61,6 +61,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     from generec_desktop.editor.errors import EditorError
     from generec_desktop.editor.personalize import personalize
     from generec_desktop.jobs import Steps
+    from generec_desktop.safefiles import atomic_path, atomic_write_text
 
     ids = [s.strip() for s in args.profiles.split(",") if s.strip()]
     if not ids:
@@ -106,9 +107,8 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                 clip_path = folder / "clip.mp4"
                 key = (a.clip.start, a.clip.end)
                 if key in exported:  # audiences that share a clip share one encode
-                    tmp_clip = folder / f".tmp-{os.getpid()}-clip.mp4"
-                    shutil.copyfile(exported[key][0], tmp_clip)
-                    os.replace(tmp_clip, clip_path)
+                    with atomic_path(clip_path) as tmp_clip:
+                        shutil.copyfile(exported[key][0], tmp_clip)
                     info = exported[key][1]
                 else:
                     info = export_clip(res.video, a.clip, clip_path, reframe=args.reframe, cancel=args.cancel)
@@ -119,9 +119,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                 if steps["export"] is not None:
                     steps["export"](k / len(res.audiences), f"Exported {k + 1} clips")  # type: ignore[misc]
             summary["audiences"].append(entry)
-        tmp = out / f".tmp-{os.getpid()}-summary.json"
-        tmp.write_text(json.dumps(to_jsonable(summary), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, out / "summary.json")
+        atomic_write_text(out / "summary.json", json.dumps(to_jsonable(summary), indent=1) + "\n")
 
     def text() -> str:
         lines = [f"Personalised item {res.item_id} for {len(res.audiences)} audiences into {out}"]

@@ -9,11 +9,9 @@ decodes nor encodes anything; a miss samples frames through :func:`generec_deskt
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,17 +75,12 @@ def _load(path: Path, encoder_id: str) -> FrameEmbeddings | None:
 
 
 def _save(path: Path, result: FrameEmbeddings) -> None:
+    from generec_desktop.safefiles import atomic_writer
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, timestamps=result.timestamps, embeddings=result.embeddings,
-                     encoder_id=np.array(result.encoder_id))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(path) as fh:
+        np.savez(fh, timestamps=result.timestamps, embeddings=result.embeddings,
+                 encoder_id=np.array(result.encoder_id))
 
 
 def encode_video(

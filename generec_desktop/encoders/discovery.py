@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -260,8 +259,7 @@ def file_sha256(path: Path) -> str:
         cache[key] = value
         with contextlib.suppress(OSError):  # a read-only home only costs a re-hash next time
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".weights-sha256.", dir=cache_file.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(cache, fh, indent=0)
-            os.replace(tmp, cache_file)
+            from generec_desktop.safefiles import atomic_write_text
+
+            atomic_write_text(cache_file, json.dumps(cache, indent=0))
         return value

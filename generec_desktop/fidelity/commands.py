@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,14 +136,11 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         marked = wm.embed_image(_read_image(args.file), payload, strength=args.strength, key=_key(args))
         if not _is_image(args.out):
             raise wm.WatermarkError("The output of an image must be an image file (.png, .jpg...).")
-        fd, tmp = tempfile.mkstemp(suffix=args.out.suffix, dir=args.out.parent or Path("."))
-        os.close(fd)
-        try:
-            Image.fromarray(marked).save(tmp, quality=95)
-            os.replace(tmp, args.out)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        from generec_desktop.safefiles import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            Image.fromarray(marked).save(tmp, quality=95, format=Image.registered_extensions().get(
+                args.out.suffix.lower(), "PNG"))
         frames = 1
     else:
         with progress_bar(args, "watermark") as progress:
