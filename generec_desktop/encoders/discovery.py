@@ -19,7 +19,6 @@ and tags. A weights file's sha256 is cached by path + size + mtime in ``<data ho
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import threading
@@ -238,7 +237,10 @@ def _hash_cache_file() -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 hex digest of ``path``; remembered by (path, size, mtime_ns) so big files hash once."""
+    """sha256 hex digest of ``path`` (:func:`generec_desktop.safefiles.file_sha256`), remembered by
+    (path, size, mtime_ns) so big weight files hash once."""
+    from generec_desktop import safefiles
+
     path = Path(path).resolve()
     st = path.stat()
     key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
@@ -249,11 +251,7 @@ def file_sha256(path: Path) -> str:
             cache = json.loads(cache_file.read_text(encoding="utf-8"))
         if isinstance(cache, dict) and isinstance(cache.get(key), str):
             return cache[key]
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        value = digest.hexdigest()
+        value = safefiles.file_sha256(path)
         if not isinstance(cache, dict):
             cache = {}
         cache[key] = value
