@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, UniqueConstraint
 
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
 
@@ -45,6 +45,8 @@ profile_segments = Table(
     Column("vector", LargeBinary, nullable=False),
     Column("top_items_json", JSON),
     Column("built_at", DateTime, nullable=False),
+    # as in the migration (they had drifted: only the migration had it)
+    UniqueConstraint("encoder_id", "segment_index", name="uq_profile_segments_encoder_index"),
 )
 
 recommender_runs = Table(
