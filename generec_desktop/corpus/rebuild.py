@@ -162,8 +162,9 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
     for p in _files(root / "media"):
         if not _SHA_NAME.fullmatch(p.name):
             result.skipped.append(f"{p.relative_to(root).as_posix()} (not a name GeneRec gives; import it)")
-    new_db = temp_path(root, ".sqlite")
-    engine = _make_engine(f"sqlite:///{new_db}")
+    staged = temp_path(root, ".sqlite")
+    new_db: Path | None = staged
+    engine = _make_engine(f"sqlite:///{staged}")
     now = datetime.now(UTC)
     made_covers: list[Path] = []
     try:
@@ -246,8 +247,10 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                 ext = u.get("external_id")
                 if not ext:
                     continue
-                res = s.execute(insert(User).values(external_id=str(ext), name=u.get("name"), created_at=now))
-                user_ids[u.get("id")] = int(res.inserted_primary_key[0])
+                user = User(external_id=str(ext), name=u.get("name"), created_at=now)
+                s.add(user)
+                s.flush()
+                user_ids[u.get("id")] = user.id
                 result.users += 1
             rows = []
             for r in old["interactions"]:
@@ -276,7 +279,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                 os.replace(src, backups / f"{stem}{suffix}")
                 if not suffix:
                     result.old_database = f"{recovery.BACKUP_DIR}/{stem}"
-        os.replace(new_db, db)
+        os.replace(staged, db)
         new_db = None
     finally:
         engine.dispose()
