@@ -18,6 +18,7 @@ import av
 import av.error
 import numpy as np
 
+from generec_desktop.media.geometry import sample_aspect
 from generec_desktop.media.tolerance import DamageLog, FrameClock, PacketTimer, decode_tolerant, demux_tolerant
 from generec_desktop.media.types import MediaError
 
@@ -77,6 +78,7 @@ class VideoIndex:
     seekable: bool = True  # False: positions depend on reading from the start (joined or unstamped data)
     step: int = 1  # one nominal frame in time_base units (for generated timestamps and joins)
     prefer_dts: bool = False  # the decoder outputs wrong pts (AVI packed B-frames): place frames by dts
+    sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio: frames are shown stretched by it (geometry)
 
     @property
     def origin(self) -> int:
@@ -194,7 +196,7 @@ def _scan_cached(path: str, size: int, mtime_ns: int) -> VideoIndex:
                 log.audio_end = audio_span[1]
         prefer_dts = reordered and container.format.name == "avi" and _pts_go_back(p, vs.index)
         return VideoIndex(tb, pts, durations, key_positions.astype(np.int64), header, audio_span,
-                          log.warnings(), seekable, step, prefer_dts)
+                          log.warnings(), seekable, step, prefer_dts, sample_aspect(vs))
 
 
 #: frames decoded to learn whether a decoder's pts can be trusted (AVI only: cheap, and rare)
