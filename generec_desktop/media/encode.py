@@ -20,7 +20,7 @@ import av.error
 import numpy as np
 
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
-from generec_desktop.media._index import _why, open_input, scan
+from generec_desktop.media._index import _why, audio_stream, open_input, scan
 from generec_desktop.media.decode import (
     _iter_range,
     _range_positions,
@@ -70,9 +70,9 @@ def read_audio(source: AudioSource) -> tuple[np.ndarray, int, str] | None:
         index = scan(p)
         origin = float(index.pts[0] * index.time_base)
     with open_input(p) as container:
-        if not container.streams.audio:
+        stream = audio_stream(container)
+        if stream is None:
             return None
-        stream = container.streams.audio[0]
         rate = int(stream.rate or stream.codec_context.sample_rate)
         layout = _encodable_layout(stream.codec_context.layout.name, stream.codec_context.channels)
         channels = int(stream.channels)

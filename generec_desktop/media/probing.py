@@ -9,7 +9,7 @@ import av
 import av.error
 import numpy as np
 
-from generec_desktop.media._index import _why, open_input, scan, video_stream
+from generec_desktop.media._index import _why, audio_stream, open_input, scan, video_stream
 from generec_desktop.media.geometry import display_size, orientation_of
 from generec_desktop.media.tolerance import DamageLog, decode_tolerant
 from generec_desktop.media.types import MediaError, MediaInfo
@@ -59,7 +59,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             med = float(np.median(d))
             # Allow rounding jitter of a tick or two (e.g. 29.97 fps in a 1/1000 time base).
             vfr = bool(np.max(np.abs(d - med)) > max(2.0, 0.01 * med))
-        audio = container.streams.audio[0] if container.streams.audio else None
+        audio = audio_stream(container)
         audio_duration = None
         if audio is not None and index.audio_span is not None:
             audio_duration = index.audio_span[1] - index.audio_span[0]
