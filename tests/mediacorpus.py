@@ -21,7 +21,8 @@ import av
 import mediagen
 import numpy as np
 
-__all__ = ["CASES", "OPENCV_DOC", "Case", "build", "ffprobe_frames"]
+__all__ = ["CASES", "MIRROR", "OPENCV_DOC", "SAR", "Case", "build", "ffmpeg_frame", "ffprobe_frames", "shown",
+           "with_matrix"]
 
 OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples/data")
 
@@ -41,6 +42,15 @@ class Case:
     frames: int | None = None  # frames a reader must give (None: ffprobe's count, when it is installed)
     slow: bool = False  # too heavy for the default suite
     size: tuple[int, int] | None = None  # expected display size (w, h)
+    # how its first frame (barcode_image(0, coded w, h)) is shown: a display matrix (a, b, c, d) for
+    # :func:`shown`, or SAR: stretched to its display size
+    shows: tuple[int, int, int, int] | str | None = None
+
+
+#: the display matrix of a front camera's mirrored picture
+MIRROR = (-1, 0, 0, 1)
+#: ``Case.shows`` for a non-square sample aspect ratio: the coded picture stretched to the display size
+SAR = "sar"
 
 
 def _video(name: str, **kw: object) -> Callable[[Path], Path]:
@@ -281,36 +291,64 @@ def _image_as_mp4(fmt: str) -> Callable[[Path], Path]:
     return make
 
 
-def _mirrored(d: Path) -> Path:
-    """An MP4 whose track matrix mirrors the picture left-right (a front camera's selfie)."""
-    src = mediagen.make_video(d / ".plain.mp4", width=96, height=64, n_frames=6)
+def shown(image: np.ndarray, matrix: tuple[int, int, int, int]) -> np.ndarray:
+    """``image`` as a display matrix (a, b, c, d) shows it, straight from FFmpeg's definition (a coded
+    pixel (x, y) goes to (a·x + c·y, b·x + d·y)): the reference the readers are held to."""
+    a, b, c, d = matrix
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w]
+    xd, yd = a * xs + c * ys, b * xs + d * ys
+    xd, yd = xd - xd.min(), yd - yd.min()
+    out = np.zeros((yd.max() + 1, xd.max() + 1, *image.shape[2:]), image.dtype)
+    out[yd, xd] = image[ys, xs]
+    return out
+
+
+def with_matrix(src: Path, dst: Path, matrix: tuple[int, int, int, int]) -> Path:
+    """A copy of MP4 ``src`` whose track matrix is (a b; c d) (entries -1, 0, 1): the eight right-angle
+    turns and mirrors a phone or an editor writes (a front camera's selfie is (-1 0; 0 1))."""
     data = bytearray(src.read_bytes())
     pos = data.index(b"tkhd") - 4
     version = data[pos + 8]
-    matrix = pos + 8 + 4 + (32 if version == 1 else 20) + 16  # after times, ids, duration, layer/volume
-    # {-1, 0, 0; 0, 1, 0; tx = width, 0, 1} in 16.16 / 2.30 fixed point
-    values = [-0x10000, 0, 0, 0, 0x10000, 0, 96 << 16, 0, 0x40000000]
-    data[matrix : matrix + 36] = struct.pack(">9i", *values)
-    (d / "mirrored.mp4").write_bytes(bytes(data))
-    src.unlink()
-    return d / "mirrored.mp4"
+    at = pos + 8 + 4 + (32 if version == 1 else 20) + 16  # after times, ids, duration, layer/volume
+    a, b, c, d = matrix
+    with av.open(str(src)) as f:
+        w, h = f.streams.video[0].width, f.streams.video[0].height
+    # translation that keeps the picture at the origin, in 16.16 fixed point; w (2.30) = 1
+    tx = (w if a < 0 else 0) + (h if c < 0 else 0)
+    ty = (w if b < 0 else 0) + (h if d < 0 else 0)
+    values = [a << 16, b << 16, 0, c << 16, d << 16, 0, tx << 16, ty << 16, 0x40000000]
+    data[at : at + 36] = struct.pack(">9i", *values)
+    dst.write_bytes(bytes(data))
+    return dst
 
 
-def _anamorphic(d: Path) -> Path:
-    """A 64x48 coded picture with a 2:1 sample aspect ratio (shown 128x48)."""
-    path = d / "anamorphic.mkv"
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
-        vs.codec_context.sample_aspect_ratio = Fraction(2, 1)
-        for i in range(6):
-            f = av.VideoFrame.from_ndarray(mediagen.barcode_image(i, 64, 48), format="rgb24")
-            f.pts = i
-            for p in vs.encode(f):
+def _oriented(name: str, matrix: tuple[int, int, int, int]) -> Callable[[Path], Path]:
+    def make(d: Path) -> Path:
+        src = mediagen.make_video(d / f".plain-{name}", width=96, height=64, n_frames=6)
+        out = with_matrix(src, d / name, matrix)
+        src.unlink()
+        return out
+    return make
+
+
+def _anamorphic(sar: Fraction) -> Callable[[Path], Path]:
+    """A 64x48 coded picture with a non-square sample aspect ratio (2:1 is shown 128x48, 1:2 64x96)."""
+    def make(d: Path) -> Path:
+        path = d / f"anamorphic-{sar.numerator}-{sar.denominator}.mkv"
+        with av.open(str(path), "w") as out:
+            vs = out.add_stream("libx264", rate=25)
+            vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+            vs.codec_context.sample_aspect_ratio = sar
+            for i in range(6):
+                f = av.VideoFrame.from_ndarray(mediagen.barcode_image(i, 64, 48), format="rgb24")
+                f.pts = i
+                for p in vs.encode(f):
+                    out.mux(p)
+            for p in vs.encode():
                 out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-    return path
+        return path
+    return make
 
 
 def _subtitle_only(d: Path) -> Path:
@@ -394,13 +432,20 @@ CASES: list[Case] = [
     Case("4k", _video("uhd.mp4", width=3840, height=2160, n_frames=3), True, frames=3, slow=True,
          size=(3840, 2160)),
     Case("rotated-90", _video("rot90.mp4", width=96, height=64, n_frames=4, rotation=-90), True, frames=4,
-         size=(64, 96)),
+         size=(64, 96), shows=(0, 1, -1, 0)),
     Case("rotated-180", _video("rot180.mp4", width=96, height=64, n_frames=4, rotation=180), True, frames=4,
-         size=(96, 64)),
+         size=(96, 64), shows=(-1, 0, 0, -1)),
     Case("rotated-270", _video("rot270.mp4", width=96, height=64, n_frames=4, rotation=90), True, frames=4,
-         size=(64, 96)),
-    Case("mirrored", _mirrored, True, frames=6, size=(96, 64)),
-    Case("anamorphic-sar-2:1", _anamorphic, True, frames=6, size=(128, 48)),
+         size=(64, 96), shows=(0, -1, 1, 0)),
+    Case("mirrored", _oriented("mirrored.mp4", MIRROR), True, frames=6, size=(96, 64), shows=MIRROR),
+    Case("flipped-upside-down", _oriented("vflip.mp4", (1, 0, 0, -1)), True, frames=6, size=(96, 64),
+         shows=(1, 0, 0, -1)),
+    Case("transposed", _oriented("transposed.mp4", (0, 1, 1, 0)), True, frames=6, size=(64, 96),
+         shows=(0, 1, 1, 0)),
+    Case("transposed-back", _oriented("transverse.mp4", (0, -1, -1, 0)), True, frames=6, size=(64, 96),
+         shows=(0, -1, -1, 0)),
+    Case("anamorphic-sar-2:1", _anamorphic(Fraction(2, 1)), True, frames=6, size=(128, 48), shows=SAR),
+    Case("anamorphic-sar-1:2", _anamorphic(Fraction(1, 2)), True, frames=6, size=(64, 96), shows=SAR),
     Case("vfr", _video("vfr.mp4", width=96, height=64, pts=mediagen.VFR_PTS_MS, time_base=Fraction(1, 1000)),
          True, frames=10),
     Case("10-bit", _coded("10bit.mkv", "libx264", "yuv420p10le"), True, frames=12),
@@ -450,3 +495,18 @@ def ffprobe_frames(path: Path) -> int | None:
         return int(out.split(",")[0])
     except ValueError:
         return 0
+
+
+def ffmpeg_frame(path: Path, k: int, folder: Path) -> np.ndarray | None:
+    """Frame ``k`` as the ffmpeg CLI shows it (autorotate applies the display matrix; a non-square
+    sample aspect ratio stretched to square pixels, the larger way), RGB; None without ffmpeg."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        return None
+    stretch = "scale='if(gt(sar,1),iw*sar,iw)':'if(lt(sar,1),ih/sar,ih)':flags=bicubic,setsar=1"
+    subprocess.run([exe, "-v", "error", "-y", "-i", os.fspath(path), "-frames:v", str(k + 1), "-vf", stretch,
+                    os.fspath(folder / "ffmpeg-%d.png")], check=True, capture_output=True, timeout=60)
+    from PIL import Image
+
+    with Image.open(folder / f"ffmpeg-{k + 1}.png") as im:
+        return np.asarray(im.convert("RGB"))

@@ -29,7 +29,8 @@ from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, rep
 __all__ = ["ANALYSIS_VERSION", "DEFAULT_RATE", "SAMPLE_MAX_SIDE", "VideoAnalysis", "analyze_video"]
 
 #: 2: samples are scaled in their stored pixel format before conversion to RGB, HSV copies halved first
-ANALYSIS_VERSION = 2
+#: 3: samples in display geometry (a non-square sample aspect ratio resampled, a mirroring matrix applied)
+ANALYSIS_VERSION = 3
 #: samples per second of video time (a 60 s video: 240 candidate frames)
 DEFAULT_RATE = 4.0
 SAMPLE_MAX_SIDE = 448
@@ -254,7 +255,7 @@ def sample_reference_frames(path: str | os.PathLike[str], rate: float, *, max_si
     p = Path(path)
     index, targets = _targets(p, rate)
     stream = _reference_stream(p, index, targets, cancel)
-    got = [media.Frame(pos, t, to_rgb(frame, max_side)) for pos, t, frame in stream]
+    got = [media.Frame(pos, t, to_rgb(frame, max_side, sar=index.sar)) for pos, t, frame in stream]
     if _too_sparse(len(got), len(targets), len(index.times)):
         return media.sample_frames(p, rate=rate, max_side=max_side, progress=progress, cancel=cancel)
     report(progress, 1.0, f"Sampled {len(got)} frames")
@@ -367,7 +368,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
                 for position, t, frame in frames:
                     if stop.is_set():
                         return
-                    image = to_rgb(frame, SAMPLE_MAX_SIDE, threads=1)
+                    image = to_rgb(frame, SAMPLE_MAX_SIDE, threads=1, sar=index.sar)
                     item = (position, t, image, frame_measures(image, gates.dark_level, gates.bright_level),
                             len(detect_faces(image)) if gates.require_face else 0, detect_hsv(image),
                             _jpeg(image) if jpegs else None)

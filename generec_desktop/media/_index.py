@@ -18,10 +18,11 @@ import av
 import av.error
 import numpy as np
 
+from generec_desktop.media.geometry import sample_aspect
 from generec_desktop.media.tolerance import DamageLog, FrameClock, PacketTimer, decode_tolerant, demux_tolerant
 from generec_desktop.media.types import MediaError
 
-__all__ = ["VideoIndex", "open_input", "scan", "video_stream"]
+__all__ = ["VideoIndex", "audio_stream", "open_input", "scan", "video_stream"]
 
 
 def _name(path: Path) -> str:
@@ -52,11 +53,24 @@ def _why(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc).strip().rstrip(".") or type(exc).__name__
 
 
+def audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream | None:
+    """The first audio stream there is a decoder for (a damaged header can name an unknown codec,
+    which PyAV gives no codec context: that audio is left out, as players leave it out)."""
+    return next((s for s in container.streams.audio if s.codec_context is not None), None)
+
+
 def video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
     """The main video stream (not an attached cover picture), or :class:`MediaError`."""
+    unknown = False
     for stream in container.streams.video:
+        if stream.codec_context is None:  # an unknown codec (e.g. a damaged sample description)
+            unknown = True
+            continue
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
+    if unknown:
+        raise MediaError(f"{_name(path)} has a video stream in a codec that cannot be decoded (unknown or "
+                         "damaged codec header); choose another file or convert it.")
     kinds = sorted({s.type for s in container.streams})
     has = f"it has only {', '.join(kinds)} streams" if kinds else "it has no streams"
     raise MediaError(f"{_name(path)} has no video stream ({has}); choose a video file.")
@@ -77,6 +91,7 @@ class VideoIndex:
     seekable: bool = True  # False: positions depend on reading from the start (joined or unstamped data)
     step: int = 1  # one nominal frame in time_base units (for generated timestamps and joins)
     prefer_dts: bool = False  # the decoder outputs wrong pts (AVI packed B-frames): place frames by dts
+    sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio: frames are shown stretched by it (geometry)
 
     @property
     def origin(self) -> int:
@@ -128,7 +143,7 @@ def _scan_cached(path: str, size: int, mtime_ns: int) -> VideoIndex:
     log = DamageLog()
     with open_input(p) as container:
         vs = video_stream(container, p)
-        audio = container.streams.audio[0] if container.streams.audio else None
+        audio = audio_stream(container)
         streams = [vs] + ([audio] if audio is not None else [])
         tb = vs.time_base or Fraction(1, 90000)
         step = _default_duration(vs, tb)
@@ -194,7 +209,7 @@ def _scan_cached(path: str, size: int, mtime_ns: int) -> VideoIndex:
                 log.audio_end = audio_span[1]
         prefer_dts = reordered and container.format.name == "avi" and _pts_go_back(p, vs.index)
         return VideoIndex(tb, pts, durations, key_positions.astype(np.int64), header, audio_span,
-                          log.warnings(), seekable, step, prefer_dts)
+                          log.warnings(), seekable, step, prefer_dts, sample_aspect(vs))
 
 
 #: frames decoded to learn whether a decoder's pts can be trusted (AVI only: cheap, and rare)

@@ -26,6 +26,9 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
     def text() -> str:
         rot = f", rotated {info.rotation}°" if info.rotation else ""
+        rot += ", mirrored" if info.mirrored else ""
+        sar = info.sample_aspect_ratio
+        rot += f" (coded {info.coded_width}x{info.coded_height}, pixels {sar[0]}:{sar[1]})" if sar != (1, 1) else ""
         vfr = " (variable)" if info.variable_frame_rate else ""
         audio = (f"{info.audio_codec} {info.audio_sample_rate} Hz, {info.audio_channels} ch, "
                  f"{info.audio_duration:.3f} s" if info.has_audio and info.audio_duration is not None

@@ -20,14 +20,15 @@ import av.error
 import numpy as np
 
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
-from generec_desktop.media._index import _why, open_input, scan
+from generec_desktop.media._index import _why, audio_stream, open_input, scan
 from generec_desktop.media.decode import (
     _iter_range,
     _range_positions,
     to_rgb,
 )
+from generec_desktop.media.geometry import orientation_of
 from generec_desktop.media.prefetch import prefetched
-from generec_desktop.media.probing import probe, rotation_of
+from generec_desktop.media.probing import probe
 from generec_desktop.media.tolerance import DamageLog, demux_tolerant
 from generec_desktop.media.types import AudioSource, MediaError, MediaInfo
 from generec_desktop.safefiles import temp_path
@@ -69,9 +70,9 @@ def read_audio(source: AudioSource) -> tuple[np.ndarray, int, str] | None:
         index = scan(p)
         origin = float(index.pts[0] * index.time_base)
     with open_input(p) as container:
-        if not container.streams.audio:
+        stream = audio_stream(container)
+        if stream is None:
             return None
-        stream = container.streams.audio[0]
         rate = int(stream.rate or stream.codec_context.sample_rate)
         layout = _encodable_layout(stream.codec_context.layout.name, stream.codec_context.channels)
         channels = int(stream.channels)
@@ -391,9 +392,10 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     ``luma=True`` is the fast path for filters that touch only the brightness (a watermark, a
     plain re-encode): ``fn(y, t)`` gets the frame's (H, W) uint8 luma plane, exactly as it will be
     encoded (yuv420p, limited range), may change it in place and returns the plane to encode;
-    the chroma passes through. A yuv420p source (the usual H.264 case, no rotation, even size)
-    then costs no colour conversion at all; any other frame is converted to RGB (rotation applied,
-    odd sizes padded) and from there to yuv420p, as the RGB path would encode it.
+    the chroma passes through. A yuv420p source (the usual H.264 case: square pixels, no rotation or
+    mirroring, even size) then costs no colour conversion at all; any other frame is converted to RGB
+    (display geometry applied) and from there to yuv420p (yuv444p for an odd size), as the RGB path
+    would encode it. Outputs have square pixels at the source's display size.
     """
     src_p, dst_p = Path(src), Path(dst)
     index = scan(src_p)  # first: a missing, looping or unreadable source is one MediaError line
@@ -416,7 +418,8 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                      metadata=tags, time_base=index.time_base) as writer:
         def applied() -> Iterator[tuple[int, Any]]:
             """Decoded frames with ``fn`` applied, on the prefetching thread (the main one feeds the encoder)."""
-            for pos, _frame, image in _iter_range(src_p, index, a, b, None, _yuv_planes if luma else None):
+            planes = (lambda frame: _yuv_planes(frame, index.sar)) if luma else None
+            for pos, _frame, image in _iter_range(src_p, index, a, b, None, planes):
                 t = float(times[pos])
                 if not luma:
                     yield pos, fn(image, t)
@@ -454,14 +457,14 @@ def transform_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
     return writer.info
 
 
-def _yuv_planes(frame: av.VideoFrame) -> tuple[np.ndarray, bool]:
+def _yuv_planes(frame: av.VideoFrame, sar: Fraction | None = None) -> tuple[np.ndarray, bool]:
     """``frame`` as writable planes the writer encodes as they are, and whether they are 4:4:4:
     (3H/2, W) yuv420p when the display size is even, else (3H, W) yuv444p (an exact odd size);
-    rotation applied, as the RGB path does."""
-    if frame.format.name == "yuv420p" and not rotation_of(frame) and frame.width % 2 == 0 \
-            and frame.height % 2 == 0:
+    display geometry (sample aspect ratio ``sar``, rotation, mirroring) applied, as the RGB path does."""
+    if frame.format.name == "yuv420p" and orientation_of(frame) == (0, False) and (not sar or sar == 1) \
+            and frame.width % 2 == 0 and frame.height % 2 == 0:
         return frame.to_ndarray(), False  # a copy: decoded frames may be the decoder's reference pictures
-    rgb = to_rgb(frame)
+    rgb = to_rgb(frame, sar=sar)
     h, w = rgb.shape[:2]
     if h % 2 or w % 2:
         out = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv444p")

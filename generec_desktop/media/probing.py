@@ -9,7 +9,8 @@ import av
 import av.error
 import numpy as np
 
-from generec_desktop.media._index import _why, open_input, scan, video_stream
+from generec_desktop.media._index import _why, audio_stream, open_input, scan, video_stream
+from generec_desktop.media.geometry import display_size, orientation_of
 from generec_desktop.media.tolerance import DamageLog, decode_tolerant
 from generec_desktop.media.types import MediaError, MediaInfo
 
@@ -17,12 +18,9 @@ __all__ = ["probe", "read_cover", "rotation_of"]
 
 
 def rotation_of(frame: av.VideoFrame) -> int:
-    """Clockwise degrees (0/90/180/270) to turn ``frame`` for display.
-
-    PyAV 18 exposes the display matrix as ``VideoFrame.rotation`` (counter-clockwise, [-180, 180]);
-    the stream-level matrix is copied onto every decoded frame.
-    """
-    return round(-frame.rotation / 90.0) % 4 * 90
+    """Clockwise degrees (0/90/180/270) to turn ``frame`` for display (its mirroring aside: see
+    :func:`~generec_desktop.media.geometry.orientation_of`, which gives both)."""
+    return orientation_of(frame)[0]
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
@@ -35,7 +33,8 @@ def _first_frame(container: av.container.InputContainer, stream: av.video.stream
 
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
-    """Describe the video at ``path``: exact frame count, timing, display size, audio, cover, tags.
+    """Describe the video at ``path``: exact frame count, timing, display size (sample aspect ratio and
+    display matrix applied), audio, cover, tags.
 
     Raises :class:`MediaError` for missing, empty, truncated, non-video or undecodable files.
     """
@@ -45,10 +44,12 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         vs = video_stream(container, p)
         log = DamageLog()
         first = _first_frame(container, vs, p, log)
-        rotation = rotation_of(first)
+        rotation, mirrored = orientation_of(first)
         ctx = vs.codec_context
         coded_w, coded_h = first.width, first.height
-        width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+        width, height = display_size(coded_w, coded_h, index.sar)  # square pixels, then turned
+        if rotation in (90, 270):
+            width, height = height, width
         n = len(index.pts)
         duration = index.end_time
         fps = n / duration if duration > 0 else float(vs.average_rate or vs.guessed_rate or 0)
@@ -58,7 +59,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             med = float(np.median(d))
             # Allow rounding jitter of a tick or two (e.g. 29.97 fps in a 1/1000 time base).
             vfr = bool(np.max(np.abs(d - med)) > max(2.0, 0.01 * med))
-        audio = container.streams.audio[0] if container.streams.audio else None
+        audio = audio_stream(container)
         audio_duration = None
         if audio is not None and index.audio_span is not None:
             audio_duration = index.audio_span[1] - index.audio_span[0]
@@ -76,6 +77,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             coded_width=coded_w,
             coded_height=coded_h,
             rotation=rotation,
+            mirrored=mirrored,
+            sample_aspect_ratio=(index.sar.numerator, index.sar.denominator),
             video_codec=ctx.name,
             pixel_format=first.format.name,
             bit_rate=int(bit_rate) if bit_rate else None,

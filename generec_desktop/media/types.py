@@ -28,7 +28,7 @@ class MediaInfo:
     frame_count: int  # exact: counted by demuxing every video packet
     fps: float  # average frame rate (frame_count / duration)
     variable_frame_rate: bool
-    width: int  # display size, after rotation
+    width: int  # display size: the coded picture stretched by its sample aspect ratio, then rotated
     height: int
     coded_width: int
     coded_height: int
@@ -46,6 +46,8 @@ class MediaInfo:
     # What reading it repaired or skipped (truncation, corrupt packets, timestamps, a damaged audio
     # tail), one sentence each; empty for a healthy file. A damaged file is still usable.
     warnings: tuple[str, ...] = ()
+    mirrored: bool = False  # the display matrix also mirrors the picture left-right (after the rotation)
+    sample_aspect_ratio: tuple[int, int] = (1, 1)  # (num, den) of a coded pixel's shape; frames are resampled
 
     @property
     def damaged(self) -> bool:
@@ -59,7 +61,7 @@ class Frame:
 
     index: int  # index of the frame in presentation order of the whole video
     timestamp: float  # seconds, pts * time_base - start of the video stream
-    image: np.ndarray  # (H, W, 3) uint8 RGB, rotation applied
+    image: np.ndarray  # (H, W, 3) uint8 RGB, display geometry (sample aspect, rotation, mirroring) applied
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from mediagen import read_barcode
+from mediagen import barcode_image, read_barcode
 
 from generec_desktop.jobs import Cancelled, CancelToken
 from generec_desktop.media import decode, decode_range, iter_frames, sample_frames
@@ -79,3 +79,44 @@ def test_sample_needs_one_mode(barcode_video):
         sample_frames(barcode_video)
     with pytest.raises(ValueError):
         sample_frames(barcode_video, rate=0)
+
+
+def test_display_size_enlarges_the_stretched_axis_and_ignores_implausible_ratios():
+    from fractions import Fraction
+
+    from generec_desktop.media.geometry import display_size, sample_aspect
+
+    assert display_size(64, 48, Fraction(2)) == (128, 48)
+    assert display_size(64, 48, Fraction(1, 2)) == (64, 96)
+    assert display_size(720, 576, Fraction(16, 11)) == (1047, 576)  # PAL 16:9
+    assert display_size(1440, 1080, Fraction(4, 3)) == (1920, 1080)  # HDV
+    assert display_size(64, 48, None) == display_size(64, 48, Fraction(1)) == (64, 48)
+
+    class Stream:  # what a damaged header can claim
+        def __init__(self, sar):
+            self.sample_aspect_ratio = sar
+
+    assert [sample_aspect(Stream(s)) for s in (None, Fraction(2), Fraction(1000), Fraction(1, 300))] == [
+        1, 2, 1, 1]
+
+
+def test_max_side_bounds_the_display_size_of_an_anamorphic_frame(media_dir):
+    from fractions import Fraction
+
+    import av
+
+    path = media_dir / "anamorphic-4-3.mkv"
+    with av.open(str(path), "w") as out:  # HDV-like: 1440x1080 shown 1920x1080, here 144x108 -> 192x108
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 144, 108, "yuv420p"
+        vs.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(barcode_image(i, 144, 108), format="rgb24")
+            f.pts = i
+            for p in vs.encode(f):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+    assert [f.image.shape for f in sample_frames(path, rate=25.0)] == [(108, 192, 3)] * 3
+    assert sample_frames(path, timestamps=[0.0], max_side=96)[0].image.shape == (54, 96, 3)
+    assert [read_barcode(f.image) for f in iter_frames(path)] == [0, 1, 2]
