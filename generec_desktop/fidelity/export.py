@@ -425,7 +425,8 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
     }
     # an output made from a damaged source says so (what reading the source, or this version, repaired)
     damage = [*((f"source: {w}" for w in parent.warnings) if parent is not None else ()),
-              *(f"version: {w}" for w in media.probe(pv.media).warnings)]
+              *(f"version: {w}" for w in media.probe(pv.media).warnings),
+              *(f"editing: {w}" for w in (pv.params or {}).get("source_damage") or ())]
     if damage:
         core["source_damage"] = damage
     stage = temp_path(pv.folder, ".mp4")

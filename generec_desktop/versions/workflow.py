@@ -75,7 +75,10 @@ def style_version(ws: Workspace, item_id: int, style: str, *, strength: float = 
         res = run_style_video(src, out, style, strength=strength, start=start, end=end, trim=trim,
                               face_aware=face_aware, reference_images=reference_images, progress=progress,
                               cancel=cancel)
-        return {"flicker_ratio": res.flicker_ratio}
+        extra: dict[str, Any] = {"flicker_ratio": res.flicker_ratio}
+        if res.media is not None and res.media.warnings:  # frames that only decoding found damaged
+            extra["source_damage"] = list(res.media.warnings)
+        return extra
 
     params: dict[str, Any] = {"style": style, "strength": strength, "face_aware": face_aware,
                               "instruction": instruction}

@@ -209,10 +209,17 @@ def test_corpus_import_personalize_style(case: mc.Case, corpus_dir: Path, tmp_pa
                 res = personalize(ws, item.id, [("a", vector)], generate=False, min_clip=0.1)
                 assert res is not None
                 styled = tmp_path / "styled.mp4"
-                run_style_video(ws.media_path(item), styled, list_styles()[0].name)
-                got = probe(styled)
-                assert (got.width, got.height) == (info.width, info.height)
-                assert info.frame_count - got.frame_count <= (3 if info.warnings else 0)
+                if min(info.width, info.height) < 8:  # too small to style: one clear line is the answer
+                    with pytest.raises(GenerecError, match="too small") as err:
+                        run_style_video(ws.media_path(item), styled, list_styles()[0].name)
+                    assert "\n" not in str(err.value)
+                else:
+                    result = run_style_video(ws.media_path(item), styled, list_styles()[0].name)
+                    got = probe(styled)
+                    assert (got.width, got.height) == (info.width, info.height)
+                    # frames lost to damage that only decoding finds must be reported (by the result)
+                    said = bool(info.warnings or (result.media is not None and result.media.warnings))
+                    assert info.frame_count - got.frame_count <= (3 if said else 0)
         with Workspace.open(root) as ws:
             assert ws.check_integrity().ok
     _no_partials(tmp_path)
