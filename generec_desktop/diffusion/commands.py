@@ -91,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from generec_desktop.corpus.workspace import Workspace
-    from generec_desktop.creator.workspace_mcvd import train_workspace_mcvd
+    from generec_desktop.mcvd.workspace import train_workspace_mcvd
 
     _one_thread()
     ws = Workspace.open(args.workspace)
