@@ -19,7 +19,7 @@ CONDITION_HELP = "condition vectors: User_Hist (profiles) or User_Emb (recommend
 
 def _train_subparsers(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
     """The shared ``generec train`` group (created by whichever package registers first)."""
-    from generec_desktop.profiles.commands import train_subparsers
+    from generec_desktop.cli.profiles import train_subparsers
 
     return train_subparsers(subparsers)
 
