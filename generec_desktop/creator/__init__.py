@@ -1,14 +1,10 @@
-"""The AI creator: MCVD creation of new videos per audience, and the workspace glue of the MCVD model.
+"""The AI creator: MCVD creation of new videos per audience (the workspace glue is :mod:`generec_desktop.mcvd`).
 
 Public API (heavy libraries load on first use)::
 
     create_video(ws, *, audience, out_path, n_frames=16, size=256, guidance_scale=2.0, steps=25, seed=0,
                  instruction=None, condition="user_hist", checkpoint=None, progress, cancel) -> CreateResult
     create_frames(ws, *, audience, n_frames, ...) -> (uint8 frames (T, 64, 64, 3), fps, checkpoint folder)
-    workspace_mcvd: train_workspace_mcvd(ws, *, steps, condition, resume, ...) -> TrainResult,
-        find_mcvd_checkpoint(root, *, explicit, condition, source) -> Path,
-        load_workspace_model(ws, *, checkpoint, condition) -> (model, ConditionSource, folder),
-        condition_source(ws, condition) -> ConditionSource (.audience_vector("segment:0" | "user:42"))
     CreatorError(GenerecError)
 """
 

@@ -76,8 +76,8 @@ def create_frames(
 ) -> tuple[np.ndarray, float, Path]:
     """uint8 (n_frames, S, S, 3) created frames for ``audience``; also the model's fps and checkpoint."""
     from generec_desktop.creator import CreatorError
-    from generec_desktop.creator.workspace_mcvd import load_workspace_model
     from generec_desktop.diffusion import sample
+    from generec_desktop.mcvd.workspace import load_workspace_model
 
     if n_frames < 1 or n_frames > 2000:
         raise CreatorError(f"--frames must lie in 1..2000, got {n_frames}.")

@@ -113,9 +113,9 @@ def revise_item(
     import cv2
 
     from generec_desktop import media
-    from generec_desktop.creator.workspace_mcvd import load_workspace_model
     from generec_desktop.diffusion import revise as mcvd_revise
     from generec_desktop.editor.errors import EditorError
+    from generec_desktop.mcvd.workspace import load_workspace_model
 
     t0 = time.perf_counter()
     parts = Steps(progress, {"load": 1, "sample": 1, "revise": 12, "write": 4})

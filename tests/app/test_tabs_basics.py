@@ -83,7 +83,7 @@ def test_revise_tab_finds_the_shipped_model_and_makes_a_version(qtbot, demo_wind
 
 
 def test_revise_tab_explains_a_missing_model(qtbot, demo_window, tmp_path, monkeypatch):
-    import generec_desktop.creator.workspace_mcvd as wm
+    import generec_desktop.mcvd.workspace as wm
 
     monkeypatch.setattr(wm, "REPO_MODELS_DIR", tmp_path / "no-models")
     revise = tab(demo_window, "Revise")

@@ -44,7 +44,7 @@ def mcvd_workspace(base: Path) -> McvdWorkspace:
     import torch
 
     from generec_desktop.corpus import Workspace
-    from generec_desktop.creator.workspace_mcvd import train_workspace_mcvd
+    from generec_desktop.mcvd.workspace import train_workspace_mcvd
     from generec_desktop.profiles import build_profiles
 
     torch.set_num_threads(1)

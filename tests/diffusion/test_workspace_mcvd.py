@@ -26,8 +26,8 @@ def _open(w):
 
 
 def test_workspace_training_writes_a_discoverable_checkpoint(mcvd_ws) -> None:
-    from generec_desktop.creator.workspace_mcvd import find_mcvd_checkpoint, load_workspace_model
     from generec_desktop.diffusion.checkpoint import read_checkpoint_info
+    from generec_desktop.mcvd.workspace import find_mcvd_checkpoint, load_workspace_model
 
     folder = mcvd_ws.root / "models" / "mcvd"
     info = read_checkpoint_info(folder)
@@ -43,7 +43,7 @@ def test_workspace_training_writes_a_discoverable_checkpoint(mcvd_ws) -> None:
 
 
 def test_training_pairs_clips_with_their_likers(mcvd_ws) -> None:
-    from generec_desktop.creator.workspace_mcvd import condition_source, training_data
+    from generec_desktop.mcvd.workspace import condition_source, training_data
 
     with _open(mcvd_ws) as ws:
         src = condition_source(ws)
@@ -56,8 +56,8 @@ def test_training_pairs_clips_with_their_likers(mcvd_ws) -> None:
 
 def test_self_conditioning_pairs_clips_with_their_own_embedding(mcvd_ws) -> None:
     """A share of the examples is conditioned on the clip's own User_Hist-space vector (a one-clip history)."""
-    from generec_desktop.creator.workspace_mcvd import _Batches, condition_source, training_data
     from generec_desktop.encoders import get_encoder
+    from generec_desktop.mcvd.workspace import _Batches, condition_source, training_data
 
     with _open(mcvd_ws) as ws:
         src = condition_source(ws)
@@ -87,8 +87,8 @@ def test_self_conditioning_pairs_clips_with_their_own_embedding(mcvd_ws) -> None
 def test_resume_and_cancel_continue_exactly(mcvd_ws, tmp_path) -> None:
     from creator.mcvd_testws import TINY
 
-    from generec_desktop.creator.workspace_mcvd import train_workspace_mcvd
     from generec_desktop.diffusion import load_checkpoint
+    from generec_desktop.mcvd.workspace import train_workspace_mcvd
 
     kw = dict(batch_size=2, lr=1e-3, config_overrides=TINY)
     with _open(mcvd_ws) as ws:
@@ -114,7 +114,7 @@ def test_resume_and_cancel_continue_exactly(mcvd_ws, tmp_path) -> None:
 
 
 def test_discovery_order_and_errors(mcvd_ws, tmp_path, monkeypatch) -> None:
-    from generec_desktop.creator import workspace_mcvd as wm
+    from generec_desktop.mcvd import workspace as wm
 
     ws_ckpt = mcvd_ws.root / "models" / "mcvd"
     repo = tmp_path / "repo_models"
@@ -148,10 +148,10 @@ def test_cli_train_resume_json(mcvd_ws, tmp_path, capsys) -> None:
 
 
 def test_shipped_demo_checkpoint_is_small_and_fits_the_builtin_encoder() -> None:
-    from generec_desktop.creator.workspace_mcvd import REPO_MODELS_DIR
     from generec_desktop.diffusion import load_checkpoint, revise
     from generec_desktop.diffusion.checkpoint import read_checkpoint_info
     from generec_desktop.encoders import get_encoder
+    from generec_desktop.mcvd.workspace import REPO_MODELS_DIR
 
     folder = REPO_MODELS_DIR / "mcvd-demo"
     if not (folder / "config.json").is_file():

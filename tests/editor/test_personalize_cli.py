@@ -9,8 +9,8 @@ from pathlib import Path
 def _run(argv: list[str]) -> int:
     import argparse
 
+    from generec_desktop.cli import personalize as personalize_commands
     from generec_desktop.cli_support import run_command
-    from generec_desktop.editor import personalize_commands
 
     parser = argparse.ArgumentParser()
     personalize_commands.register(parser.add_subparsers())

@@ -42,8 +42,8 @@ def test_personalized_beats_random_and_original_on_the_small_demo(small_demo):
 def test_eval_cli_prints_both_tables_and_json(small_demo, capsys):
     import argparse
 
+    from generec_desktop.cli import evaluation as commands
     from generec_desktop.cli_support import run_command
-    from generec_desktop.evaluation import commands
 
     parser = argparse.ArgumentParser()
     commands.register(parser.add_subparsers())

@@ -12,9 +12,9 @@ def test_revision_with_the_shipped_model_moves_clips_toward_the_audience(tmp_pat
     import torch
 
     from generec_desktop.corpus import Workspace
-    from generec_desktop.creator.workspace_mcvd import REPO_MODELS_DIR
     from generec_desktop.demo import build_demo_workspace
     from generec_desktop.evaluation.mcvd_eval import evaluate_mcvd, format_tables
+    from generec_desktop.mcvd.workspace import REPO_MODELS_DIR
 
     if not (REPO_MODELS_DIR / "mcvd-demo" / "config.json").is_file():
         pytest.skip("no shipped checkpoint in models/mcvd-demo (a trimmed install)")

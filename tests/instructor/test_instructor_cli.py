@@ -44,8 +44,8 @@ def test_plan_bad_inputs_exit_2(workspace, tmp_path, capsys):
 
 
 def test_style_instruction_fills_the_request(monkeypatch):
-    pytest.importorskip("generec_desktop.editor.commands", reason="the editor's commands are not there")
-    from generec_desktop.editor.commands import REQUEST_HOOKS, request_from_args
+    pytest.importorskip("generec_desktop.cli.editor", reason="the editor's commands are not there")
+    from generec_desktop.cli.editor import REQUEST_HOOKS, request_from_args
     from generec_desktop.jobs import GenerecError
 
     monkeypatch.setenv("GENEREC_INSTRUCTOR_NO_MODEL", "1")

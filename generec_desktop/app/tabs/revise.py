@@ -23,8 +23,8 @@ def find_checkpoints(ws: Any, preferred: str = "") -> list[Path]:
     if ws is None:
         return []
     try:
-        from generec_desktop.creator.workspace_mcvd import find_mcvd_checkpoint
         from generec_desktop.jobs import GenerecError
+        from generec_desktop.mcvd.workspace import find_mcvd_checkpoint
 
         return [find_mcvd_checkpoint(Path(ws.root), explicit=Path(preferred) if preferred else None)]
     except (GenerecError, OSError, ValueError, ImportError):

@@ -69,7 +69,7 @@ def _add_style_instruction(subparsers: Any) -> None:
     if style is None:
         return
     try:
-        from generec_desktop.editor import commands as editor_commands
+        from generec_desktop.cli import editor as editor_commands
     except ImportError:
         return
     if not any("--instruction" in a.option_strings for a in style._actions):

@@ -19,7 +19,7 @@ CONDITION_HELP = "condition vectors: User_Hist (profiles) or User_Emb (recommend
 
 def _train_subparsers(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
     """The shared ``generec train`` group (created by whichever package registers first)."""
-    from generec_desktop.profiles.commands import train_subparsers
+    from generec_desktop.cli.profiles import train_subparsers
 
     return train_subparsers(subparsers)
 
@@ -91,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from generec_desktop.corpus.workspace import Workspace
-    from generec_desktop.creator.workspace_mcvd import train_workspace_mcvd
+    from generec_desktop.mcvd.workspace import train_workspace_mcvd
 
     _one_thread()
     ws = Workspace.open(args.workspace)

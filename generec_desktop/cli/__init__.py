@@ -1,6 +1,8 @@
 """The ``generec`` command line: one dispatcher, subcommands registered by each core package.
 
-Each package that offers commands has a ``commands.py`` with ``register(subparsers)``; a command's
+Each package that offers commands has a module here, ``generec_desktop/cli/<pkg>.py``, with
+``register(subparsers)`` (the CLI is the top layer, so these may import any core package; corpus and
+media still keep theirs as ``<pkg>/commands.py`` until they move here); a command's
 handler takes the parsed ``argparse.Namespace`` and returns an exit code. Errors derived from
 :class:`~generec_desktop.jobs.GenerecError` (and ``OSError``/``ValueError`` from bad input) become a
 one-line message on stderr and exit code 2, never a traceback.
@@ -16,21 +18,21 @@ from collections.abc import Sequence
 
 from generec_desktop import __version__
 
-# Packages whose ``commands`` module adds subcommands, in help order. A package that has not
+# Modules that add subcommands, in help order. A package that has not
 # landed yet is simply absent.
 COMMAND_MODULES = (
-    "generec_desktop.demo.commands",
+    "generec_desktop.cli.demo",
     "generec_desktop.corpus.commands",
     "generec_desktop.media.commands",
-    "generec_desktop.encoders.commands",
-    "generec_desktop.profiles.commands",
-    "generec_desktop.editor.commands",
-    "generec_desktop.editor.personalize_commands",
-    "generec_desktop.instructor.commands",
-    "generec_desktop.diffusion.commands",
-    "generec_desktop.fidelity.commands",
-    "generec_desktop.fidelity.export_commands",
-    "generec_desktop.evaluation.commands",
+    "generec_desktop.cli.encoders",
+    "generec_desktop.cli.profiles",
+    "generec_desktop.cli.editor",
+    "generec_desktop.cli.personalize",
+    "generec_desktop.cli.instructor",
+    "generec_desktop.cli.mcvd",
+    "generec_desktop.cli.fidelity",
+    "generec_desktop.cli.export",
+    "generec_desktop.cli.evaluation",
 )
 
 
@@ -68,7 +70,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 1
     return run_command(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
