@@ -1,8 +1,7 @@
 """The ``generec`` command line: one dispatcher, subcommands registered by each core package.
 
 Each package that offers commands has a module here, ``generec_desktop/cli/<pkg>.py``, with
-``register(subparsers)`` (the CLI is the top layer, so these may import any core package; corpus and
-media still keep theirs as ``<pkg>/commands.py`` until they move here); a command's
+``register(subparsers)`` (the CLI is the top layer, so these may import any core package); a command's
 handler takes the parsed ``argparse.Namespace`` and returns an exit code. Errors derived from
 :class:`~generec_desktop.jobs.GenerecError` (and ``OSError``/``ValueError`` from bad input) become a
 one-line message on stderr and exit code 2, never a traceback.
@@ -22,8 +21,8 @@ from generec_desktop import __version__
 # landed yet is simply absent.
 COMMAND_MODULES = (
     "generec_desktop.cli.demo",
-    "generec_desktop.corpus.commands",
-    "generec_desktop.media.commands",
+    "generec_desktop.cli.corpus",
+    "generec_desktop.cli.media",
     "generec_desktop.cli.encoders",
     "generec_desktop.cli.profiles",
     "generec_desktop.cli.editor",
