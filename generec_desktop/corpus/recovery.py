@@ -29,6 +29,7 @@ from generec_desktop.safefiles import (
     dead_journals,
     live_journal_paths,
     read_journal,
+    temp_path,
 )
 
 __all__ = [
@@ -180,7 +181,7 @@ def backup_database(db_path: Path, root: Path, *, reason: str = "manual") -> Pat
     folder.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     dest = folder / f"generec-{stamp}-{re.sub(r'[^a-z0-9]+', '-', reason.lower())}.sqlite"
-    part = folder / f"{TEMP_PREFIX}{os.getpid()}-{stamp}.sqlite"
+    part = temp_path(folder, ".sqlite")
     src = _connect_ro(db_path)
     try:
         out = sqlite3.connect(part)

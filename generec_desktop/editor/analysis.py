@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,17 +87,13 @@ def _load(path: Path, encoder_id: str) -> VideoAnalysis | None:
 
 
 def _write_npz(path: Path, **arrays: Any) -> None:
-    """``np.savez`` to a temporary file in the same folder, then rename (never a half-written entry)."""
+    """``np.savez`` through a journaled temporary file in the same folder, then rename (never a half-written
+    entry, and a crash leaves nothing the workspace's recovery does not know is ours)."""
+    from generec_desktop.safefiles import atomic_writer
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(path) as fh:
+        np.savez(fh, **arrays)
 
 
 def _save(path: Path, a: VideoAnalysis) -> None:
