@@ -225,12 +225,7 @@ class MainWindow(QMainWindow):
         import importlib
 
         for module_name, class_name, title in FEATURE_TABS:
-            try:
-                module = importlib.import_module(f"generec_desktop.app.tabs.{module_name}")
-            except ModuleNotFoundError as exc:
-                if exc.name == f"generec_desktop.app.tabs.{module_name}":
-                    continue
-                raise
+            module = importlib.import_module(f"generec_desktop.app.tabs.{module_name}")
             self.tabs.addTab(getattr(module, class_name)(self), title)
 
     def selected_audiences(self) -> list[str]:

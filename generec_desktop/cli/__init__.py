@@ -17,8 +17,7 @@ from collections.abc import Sequence
 
 from generec_desktop import __version__
 
-# Modules that add subcommands, in help order. A package that has not
-# landed yet is simply absent.
+# Modules that add subcommands, in help order.
 COMMAND_MODULES = (
     "generec_desktop.cli.demo",
     "generec_desktop.cli.corpus",
@@ -36,7 +35,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every landed package's subcommands."""
+    """The full argument parser, with every package's subcommands."""
     parser = argparse.ArgumentParser(
         prog="generec",
         description="GeneRec Desktop: personalise, check and export short videos per audience.",
@@ -44,13 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"generec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

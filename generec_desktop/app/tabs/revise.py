@@ -32,15 +32,10 @@ def find_checkpoints(ws: Any, preferred: str = "") -> list[Path]:
 
 
 def _engine(name: str) -> Any:
-    """The editor/creator entry point (``None`` if this build lacks it)."""
+    """The editor's revision or the creator's creation function."""
     module, func = {"revise": ("generec_desktop.editor.revise", "revise_item"),
                     "create": ("generec_desktop.creator.create", "create_video")}[name]
-    try:
-        if importlib.util.find_spec(module) is None:
-            return None
-        return getattr(importlib.import_module(module), func, None)
-    except ImportError:
-        return None
+    return getattr(importlib.import_module(module), func)
 
 
 class ReviseTab(FeatureTab):
@@ -88,7 +83,6 @@ class ReviseTab(FeatureTab):
     def refresh(self) -> None:
         ws = self.ws
         self.checkpoints = find_checkpoints(ws, setting(self.window_, "prefs/mcvd_checkpoint"))
-        engines = {k: _engine(k) for k in ("revise", "create")}
         problems = []
         if ws is None:
             problems.append("Open a workspace first.")
@@ -96,10 +90,6 @@ class ReviseTab(FeatureTab):
             problems.append(f"<b>No MCVD checkpoint fits this workspace</b> (looked in Preferences, "
                             f"{Path(ws.models_dir) / 'mcvd'} and the shipped demo model). Train one with "
                             "<code>generec train mcvd W</code>, then reopen this tab.")
-        missing = [k for k, v in engines.items() if v is None]
-        if missing:
-            problems.append("The MCVD " + " and ".join(missing) + " step" + ("s are" if len(missing) > 1 else " is")
-                            + " not available in this build yet (editor.revise / creator).")
         if problems:
             self.notice.set_text("<br>".join(problems), "warn")
         else:
@@ -108,15 +98,14 @@ class ReviseTab(FeatureTab):
                             else "Revision keeps the picture and moves it toward the audience; creation samples a "
                                  "new video from the audience's vector.")
         ok = ws is not None and bool(self.checkpoints) and bool(self.window_.selected_audiences())
-        self.revise_button.setEnabled(ok and engines["revise"] is not None
+        self.revise_button.setEnabled(ok
                                       and self.window_.current_item_id is not None and "mcvd" not in self.running)
-        self.create_button.setEnabled(ok and engines["create"] is not None and "mcvd" not in self.running)
+        self.create_button.setEnabled(ok and "mcvd" not in self.running)
 
     def run(self, which: str) -> Any:
-        engine = _engine(which)
         ws, item_id = self.ws, self.window_.current_item_id
         auds = self.window_.selected_audiences()
-        if engine is None or ws is None or not self.checkpoints or not auds:
+        if ws is None or not self.checkpoints or not auds:
             self.refresh()
             return None
         ckpt, audience = self.checkpoints[0], auds[0]
@@ -127,8 +116,10 @@ class ReviseTab(FeatureTab):
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop.versions import mcvd_version
 
-            return mcvd_version(ws, which, audience, ckpt, engine, item_id=item_id if which == "revise" else None,
-                                progress=progress, cancel=cancel, **kwargs)
+            # imported here, in the worker: the engines bring torch, which must not load on the GUI thread
+            return mcvd_version(ws, which, audience, ckpt, _engine(which),
+                                item_id=item_id if which == "revise" else None, progress=progress, cancel=cancel,
+                                **kwargs)
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"MCVD {which}"))
