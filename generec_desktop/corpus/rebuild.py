@@ -12,6 +12,7 @@ when complete, so a failed rebuild changes nothing.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sqlite3
@@ -172,6 +173,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
         total = max(1, len(originals) + len(versions))
         done = 0
         sha_to_id: dict[str, int] = {}
+        seen_ext: set[str] = set()
         with Session(engine) as s, s.begin():
             for path in originals + versions:
                 check_cancel(cancel)
@@ -189,7 +191,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                     continue
                 is_version = path.parent.name == "versions"
                 manifest = _manifest_of(root, path) if is_version else None
-                salvaged = by_sha.get(sha, {})
+                salvaged = _clean(by_sha.get(sha, {}))
                 cover_rel = _cover_for(root, sha)
                 if cover_rel is None:
                     cover_rel = f"covers/{sha}.jpg"
@@ -230,9 +232,9 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                     generator=generator or salvaged.get("generator"), params_json=params,
                     watermark_payload=payload or salvaged.get("watermark_payload"), created_at=now,
                     media_warnings_json=list(info.warnings) or None,
-                    external_id=salvaged.get("external_id") or (
+                    external_id=_unique(seen_ext, salvaged.get("external_id") or (
                         f"generec-version:{manifest['version_id']}" if manifest and manifest.get("version_id")
-                        else None),
+                        else None)),
                 )
                 s.add(row)
                 s.flush()
@@ -243,11 +245,13 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
             # users and interactions, mapped by content hash
             old_item_sha = {r.get("id"): str(r.get("sha256")) for r in old["items"]}
             user_ids: dict[Any, int] = {}
+            seen_users: set[str] = set()
             for u in old["users"]:
-                ext = u.get("external_id")
-                if not ext:
+                ext = _text(u.get("external_id"))
+                if not ext or ext in seen_users:  # a damaged page can repeat or garble rows: keep the first
                     continue
-                user = User(external_id=str(ext), name=u.get("name"), created_at=now)
+                seen_users.add(ext)
+                user = User(external_id=ext, name=_text(u.get("name")), created_at=now)
                 s.add(user)
                 s.flush()
                 user_ids[u.get("id")] = user.id
@@ -263,7 +267,13 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                     ts = datetime.fromisoformat(str(ts)) if ts else None
                 except ValueError:
                     ts = None
-                rows.append({"user_id": uid, "item_id": iid, "timestamp": ts, "weight": float(r.get("weight") or 1)})
+                try:
+                    weight = float(r.get("weight") or 1)
+                except (TypeError, ValueError):
+                    weight = 1.0
+                if not math.isfinite(weight):
+                    weight = 1.0
+                rows.append({"user_id": uid, "item_id": iid, "timestamp": ts, "weight": weight})
             for i in range(0, len(rows), 5000):
                 s.execute(insert(Interaction), rows[i:i + 5000])
             result.interactions = len(rows)
@@ -290,6 +300,31 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                 c.unlink(missing_ok=True)
     report(progress, 1.0, "Rebuilt")
     return result
+
+
+def _text(value: Any, limit: int = 256) -> str | None:
+    """A salvaged value as clean text (None for bytes, control characters or the empty string)."""
+    if value is None or isinstance(value, bytes | bytearray):
+        return None
+    text = str(value)
+    if not text or len(text) > limit or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return None
+    return text
+
+
+def _clean(row: dict[str, Any]) -> dict[str, Any]:
+    """The text fields of a salvaged item row that are still plain text (a damaged page garbles some)."""
+    keys = ("kind", "original_name", "title", "owner", "author", "licence", "target_profile", "generator",
+            "watermark_payload", "external_id")
+    return {k: v for k in keys if (v := _text(row.get(k), 512)) is not None}
+
+
+def _unique(seen: set[str], value: str | None) -> str | None:
+    """``value`` the first time it is seen, else None (external ids are unique)."""
+    if value is None or value in seen:
+        return None
+    seen.add(value)
+    return value
 
 
 def _cover_for(root: Path, sha: str) -> str | None:

@@ -443,3 +443,28 @@ def test_a_damaged_file_carries_its_repairs_on_the_item(ws, tmp_path):
     item = ws.import_media(src).items[0]
     assert item.warnings and any("timestamps" in w for w in item.warnings)
     assert ws.item(item.id).warnings == item.warnings
+
+
+def test_rebuild_survives_garbled_rows_salvaged_from_a_damaged_catalogue(filled, monkeypatch):
+    """A damaged page can repeat, garble or mistype rows; the rebuild keeps what is clean and never fails."""
+    from generec_desktop.corpus import rebuild
+
+    with Workspace.open(filled) as ws:
+        items = ws.items()
+    garbled = {
+        "items": [{"id": it.id, "sha256": it.sha256, "title": b"\xff\x00", "owner": "ann\x00x",
+                   "external_id": "same"} for it in items],
+        "users": [{"id": 1, "external_id": "u1", "name": "Ann"}, {"id": 2, "external_id": "u1", "name": "dup"},
+                  {"id": 3, "external_id": b"\x00\x01", "name": None}, {"id": 4, "external_id": "u4\x00"}],
+        "interactions": [{"user_id": 1, "item_id": items[0].id, "timestamp": "garbage", "weight": "nan"},
+                         {"user_id": 1, "item_id": items[1].id, "timestamp": None, "weight": b"\x00"}],
+    }
+    monkeypatch.setattr(rebuild, "_salvage", lambda db: garbled)
+    for p in filled.glob("generec.sqlite*"):
+        p.unlink()
+    result = rebuild.rebuild_catalogue(filled)
+    assert (result.originals, result.users, result.interactions) == (2, 1, 2)
+    with Workspace.open(filled) as ws:
+        assert [u.external_id for u in ws.users()] == ["u1"]
+        assert sorted(it.external_id or "" for it in ws.items()) == ["", "same"]  # unique: the first keeps it
+        assert all(i.weight == 1.0 for i in ws.interactions()) and ws.check_integrity().ok
