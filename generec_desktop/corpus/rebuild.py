@@ -73,6 +73,7 @@ def _salvage(db: Path) -> dict[str, list[dict[str, Any]]]:
     except sqlite3.Error:
         return out
     conn.row_factory = sqlite3.Row
+    conn.text_factory = lambda b: b.decode("utf-8", "replace")  # garbled text must not stop the salvage
     try:
         for table in out:
             try:
@@ -80,16 +81,37 @@ def _salvage(db: Path) -> dict[str, list[dict[str, Any]]]:
                 while True:
                     try:
                         row = cur.fetchone()
-                    except sqlite3.DatabaseError:
+                    except (sqlite3.Error, ValueError):
                         break  # a damaged page: keep what was read before it
                     if row is None:
                         break
                     out[table].append(dict(row))
-            except sqlite3.DatabaseError:
+            except (sqlite3.Error, ValueError):
                 continue
     finally:
         conn.close()
     return out
+
+
+def _fully_readable(db: Path) -> bool:
+    """The full check the open's quick one leaves out: ``PRAGMA integrity_check`` (indexes against their
+    tables) and a read of every row of the core tables. A damaged page that ``quick_check`` misses makes
+    commands fail later, and then the rebuild must not call the catalogue healthy."""
+    try:
+        conn = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return False
+    try:
+        if [r[0] for r in conn.execute("PRAGMA integrity_check")] != ["ok"]:
+            return False
+        for table in ("items", "users", "interactions", "lineage"):
+            for _row in conn.execute(f"SELECT * FROM {table}"):
+                pass
+        return True
+    except (sqlite3.Error, ValueError):
+        return False
+    finally:
+        conn.close()
 
 
 def _manifest_of(root: Path, path: Path) -> dict[str, Any] | None:
@@ -143,7 +165,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
     healthy = False
     try:
         recovery.guard_database(root, db)
-        healthy = db.is_file() and db.stat().st_size > 0
+        healthy = db.is_file() and db.stat().st_size > 0 and _fully_readable(db)
     except WorkspaceError:
         healthy = False
     if healthy and not force:

@@ -468,3 +468,16 @@ def test_rebuild_survives_garbled_rows_salvaged_from_a_damaged_catalogue(filled,
         assert [u.external_id for u in ws.users()] == ["u1"]
         assert sorted(it.external_id or "" for it in ws.items()) == ["", "same"]  # unique: the first keeps it
         assert all(i.weight == 1.0 for i in ws.interactions()) and ws.check_integrity().ok
+
+
+def test_rebuild_salvages_past_text_that_is_not_utf8(filled):
+    """A damaged page can leave bytes that are not UTF-8 in a text column: the salvage reads past them."""
+    from generec_desktop.corpus.rebuild import rebuild_catalogue
+
+    with Workspace.open(filled) as ws:
+        ws.add_users(["u1"])
+        ws._execute("UPDATE items SET title = CAST(X'E1FF41' AS TEXT) WHERE id = 1")
+    result = rebuild_catalogue(filled, force=True)
+    assert result.originals == 2 and result.users == 1
+    with Workspace.open(filled) as ws:
+        assert len(ws.items()) == 2 and ws.check_integrity().ok
