@@ -169,7 +169,7 @@ def quick_check(db_path: Path) -> list[str]:
         if missing:
             return [f"tables {', '.join(missing)} are missing"]
         return []
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: text in the schema that is not UTF-8
         return [str(exc)]
     finally:
         conn.close()
