@@ -156,7 +156,7 @@ def quick_check(db_path: Path) -> list[str]:
     """``PRAGMA quick_check`` and the core tables of a workspace database; the problems found (empty: fine)."""
     try:
         conn = _connect_ro(db_path)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: SQLite's own message, garbled by the damage
         return [f"cannot be opened: {exc}"]
     try:
         rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check")]
