@@ -87,7 +87,7 @@ class RecoveryReport:
 
 # --------------------------------------------------------------------------- the database at open
 
-def _walk_files(folder: Path) -> Iterator[Path]:
+def walk_files(folder: Path) -> Iterator[Path]:
     """Files and links under ``folder`` (itself followed if it is a link), never following links below."""
     if not folder.is_dir():
         return
@@ -104,14 +104,14 @@ def content_files(root: Path, limit: int = 100_000) -> int:
     """How many files the workspace's managed and staging folders hold (counted up to ``limit``)."""
     n = 0
     for d in (*MANAGED_DIRS, "pending"):
-        for _ in _walk_files(root / d):
+        for _ in walk_files(root / d):
             n += 1
             if n >= limit:
                 return n
     return n
 
 
-def _restore_hint(root: Path) -> str:
+def restore_hint(root: Path) -> str:
     backups = sorted((root / BACKUP_DIR).glob("*.sqlite")) if (root / BACKUP_DIR).is_dir() else []
     how = (f"copy the newest backup ({backups[-1].relative_to(root).as_posix()}) to generec.sqlite"
            if backups else "restore generec.sqlite from your backup")
@@ -129,15 +129,15 @@ def guard_database(root: Path, db_path: Path) -> None:
         if n:
             state = "missing" if not exists else "empty (0 bytes)"
             raise WorkspaceError(f"The catalogue {db_path.name} of {root} is {state}, but the workspace holds "
-                                 f"{n} file(s); {_restore_hint(root)}")
+                                 f"{n} file(s); {restore_hint(root)}")
         return
     with open(db_path, "rb") as fh:
         header = fh.read(len(SQLITE_HEADER))
     if header != SQLITE_HEADER:
-        raise WorkspaceError(f"{db_path} is not an SQLite database (damaged or replaced); {_restore_hint(root)}")
+        raise WorkspaceError(f"{db_path} is not an SQLite database (damaged or replaced); {restore_hint(root)}")
     problems = quick_check(db_path)
     if problems:
-        raise WorkspaceError(f"The catalogue {db_path} is damaged ({problems[0]}); {_restore_hint(root)}")
+        raise WorkspaceError(f"The catalogue {db_path} is damaged ({problems[0]}); {restore_hint(root)}")
 
 
 def _connect_ro(db_path: Path) -> sqlite3.Connection:
@@ -317,7 +317,7 @@ def _strays(root: Path, referenced: set[str], live: set[str]) -> Iterator[tuple[
     for d in MANAGED_DIRS:
         folder = root / d
         linked = folder.is_symlink()
-        for p in _walk_files(folder):
+        for p in walk_files(folder):
             rel = p.relative_to(root).as_posix()
             if rel in live:
                 continue
@@ -360,4 +360,4 @@ def leftovers(root: Path, referenced: set[str]) -> tuple[list[str], list[str], l
     return sorted(orphans), sorted(temps), sorted(unsafe)
 
 
-__all__ += ["JOURNAL_DIR", "content_files", "leftovers", "quick_check"]
+__all__ += ["JOURNAL_DIR", "content_files", "leftovers", "quick_check", "restore_hint", "walk_files"]

@@ -321,12 +321,12 @@ class Workspace:
             if s.scalar(select(Item.id).limit(1)) is not None:
                 return
         ours = {e.rel for j in safefiles.dead_journals(self.root) for e in safefiles.read_journal(j)}
-        originals = [p for p in recovery._walk_files(self.media_dir)
+        originals = [p for p in recovery.walk_files(self.media_dir)
                      if _ORIGINAL_NAME.fullmatch(p.name) and p.relative_to(self.root).as_posix() not in ours]
         if originals:
             raise WorkspaceError(f"The catalogue {DB_NAME} of {self.root} lists no items, but media/ holds "
                                  f"{len(originals)} original(s): the database was replaced or emptied; "
-                                 + recovery._restore_hint(self.root))
+                                 + recovery.restore_hint(self.root))
 
     # ---- lifecycle
 
