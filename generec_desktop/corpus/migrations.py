@@ -169,11 +169,72 @@ def _m003_media_warnings(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE items ADD COLUMN media_warnings_json JSON"))
 
 
+def _m004_example_audiences(conn: Connection) -> None:
+    """Audiences built from examples ("people who like these"): a name, its example items or files,
+    and each example's embedding per encoder (so an example file that was moved keeps counting)."""
+    md = existing_tables(conn)
+    Table(
+        "audiences", md,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(256), nullable=False),
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+    )
+    Table(
+        "audience_examples", md,
+        Column("id", Integer, primary_key=True),
+        Column("audience_id", Integer, ForeignKey("audiences.id", ondelete="CASCADE"), nullable=False,
+               index=True),
+        Column("kind", String(16), nullable=False),  # "item" | "image" | "video"
+        Column("item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
+        Column("path", String(1024)),
+        Column("sha256", String(64)),
+        Column("added_at", DateTime, nullable=False),
+    )
+    Table(
+        "audience_example_vectors", md,
+        Column("example_id", Integer, ForeignKey("audience_examples.id", ondelete="CASCADE"), primary_key=True),
+        Column("encoder_id", String(256), primary_key=True),
+        Column("dim", Integer, nullable=False),
+        Column("vector", LargeBinary, nullable=False),
+    )
+    md.create_all(conn)
+
+
+def _m005_artwork(conn: Connection) -> None:
+    """Artwork per (item, audience): the still image a platform shows that audience for the item
+    (a chosen or generated thumbnail), with its score, source time, generator and provenance."""
+    md = existing_tables(conn)
+    Table(
+        "artwork", md,
+        Column("id", Integer, primary_key=True),
+        Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("audience_id", String(64), nullable=False),
+        Column("audience_label", String(256)),
+        Column("path", String(512), nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("width", Integer, nullable=False),
+        Column("height", Integer, nullable=False),
+        Column("format", String(8), nullable=False),
+        Column("score", Float),
+        Column("source_time", Float),
+        Column("generator", String(64), nullable=False),
+        Column("params_json", JSON),
+        Column("provenance_json", JSON),
+        Column("watermark_payload", String(64)),
+        Column("created_at", DateTime, nullable=False),
+        UniqueConstraint("item_id", "audience_id", name="uq_artwork_item_audience"),
+    )
+    md.create_all(conn)
+
+
 #: The ordered migrations. Append only.
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_profiles,
     _m003_media_warnings,
+    _m004_example_audiences,
+    _m005_artwork,
 ]
 
 _version_md = MetaData()
