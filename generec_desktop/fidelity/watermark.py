@@ -988,6 +988,10 @@ def _decide(chips: np.ndarray, lay: _Layout, n: int, *, valid: np.ndarray | None
 #: 24/30 and 30/30 identified (blind decoding: 12/30 and 22/30); 2,000 wrong payloads scored at most -8.7
 #: against the threshold 13.8.
 IDENTIFY_ALPHA = 1e-6
+#: The pilot needs only some evidence here (the bound above also holds on unmarked content: a data bit's
+#: likelihood ratio 2σ(2·mu·z) has expectation 1 when z ~ N(0, 1)), so faint frames whose pilot stays under
+#: PILOT_Z_THRESHOLD can still be identified.
+IDENTIFY_PILOT_Z = 2.0
 
 
 def _identify(chips: np.ndarray, lay: _Layout, n: int, candidates: list[int]) -> WatermarkDetection | None:
@@ -1003,7 +1007,7 @@ def _identify(chips: np.ndarray, lay: _Layout, n: int, candidates: list[int]) ->
     z = sums / ((float(np.std(chips)) or 1.0) * np.sqrt(counts))
     pilot_bits = z[:PILOT_BITS] * lay.pilot
     pilot_z = float(np.sum(pilot_bits) / math.sqrt(PILOT_BITS))
-    if pilot_z < PILOT_Z_THRESHOLD:
+    if pilot_z < IDENTIFY_PILOT_Z:
         return None
     mu = max(_DATA_TO_PILOT * float(np.mean(pilot_bits)), 0.05)
     x = mu * z[PILOT_BITS:]
