@@ -279,3 +279,32 @@ def test_two_processes_migrate_import_and_export_at_once(tmp_path: Path, pg_url:
         assert all(len(ws.lineage(it.id)) == 1 for it in versions)
         rep = ws.check_integrity()
         assert rep.ok, rep.summary()
+
+
+def test_cli_on_a_shared_corpus(tmp_path: Path, pg_url: str, small_clip: Path, capsys) -> None:
+    from sqlalchemy.engine import make_url
+
+    from generec_desktop.cli import main
+
+    root = str(tmp_path / "w")
+    assert main(["workspace", "create", root, "--database", pg_url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["schema_version"] == 5
+    assert main(["import", root, str(small_clip), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["items", root, "--json"]) == 0
+    assert [it["kind"] for it in json.loads(capsys.readouterr().out)] == ["human"]
+    assert main(["workspace", "check", root]) == 0
+    assert "OK: 1 items" in capsys.readouterr().out
+    assert main(["workspace", "backup", root]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "pg_dump" in err and len(err.splitlines()) == 1
+    # a server that is not there: one sentence, no traceback
+    gone = make_url(pg_url).set(query={"host": str(tmp_path / "no-server-here")}).render_as_string(
+        hide_password=False)
+    assert main(["items", root]) == 0
+    capsys.readouterr()
+    meta = json.loads((tmp_path / "w" / "workspace.json").read_text())
+    (tmp_path / "w" / "workspace.json").write_text(json.dumps({**meta, "database": gone}))
+    assert main(["items", root]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot be reached" in err and len(err.splitlines()) == 1
