@@ -109,7 +109,13 @@ def test_profiles_and_recommender_on_postgres(tmp_path: Path, pg_url: str) -> No
     from PIL import Image
 
     from generec_desktop.corpus.schema import Item
-    from generec_desktop.profiles import build_profiles, import_interactions, load_profiles
+    from generec_desktop.profiles import (
+        build_profiles,
+        import_interactions,
+        load_profiles,
+        load_recommender,
+        train_recommender,
+    )
 
     rng = np.random.default_rng(0)
     colours = [(220, 30, 30), (30, 200, 40), (30, 40, 220)]
@@ -133,6 +139,9 @@ def test_profiles_and_recommender_on_postgres(tmp_path: Path, pg_url: str) -> No
         assert loaded.encoder_id == built.encoder_id and len(loaded.segments) == 3
         np.testing.assert_allclose(loaded.user_hist, built.user_hist, atol=1e-6)  # bytea round trip
         assert sorted(s.size for s in loaded.segments) == [6, 6, 6]
+        model = train_recommender(ws, epochs=2, frames_per_item=0)  # recorded in recommender_runs
+        again = load_recommender(ws)
+        np.testing.assert_allclose(again.user_embeddings, model.user_embeddings, atol=1e-6)
 
 
 def test_an_empty_database_over_a_workspace_with_media_is_refused(tmp_path: Path, pg_url: str,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fill
+from handoff_corpus import fill
 
 pytestmark = pytest.mark.slow
 

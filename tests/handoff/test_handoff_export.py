@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fill
+from handoff_corpus import fill
 
 from generec_desktop.handoff import MANIFEST_NAME, HandoffError, export_corpus, read_atomic_header
 
