@@ -335,7 +335,7 @@ _NAMES = {
     "weight": ("weight", "rating", "score", "value", "count", "plays", "playcount", "views", "likes", "clicks",
                "watchtime", "watchseconds", "duration", "strength"),
     "timestamp": ("timestamp", "time", "ts", "datetime", "date", "createdat", "watchedat", "viewedat", "likedat",
-                  "eventtime", "when", "at"),
+                  "eventtime", "when", "at", "watched", "viewed", "liked", "played", "seen"),
 }
 
 

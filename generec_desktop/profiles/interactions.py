@@ -377,7 +377,7 @@ def _check(ws: Workspace, path: Path | str, mapping: ColumnMapping | None, max_r
     n = len(frame)
     problems: dict[int, list[str]] = {}
 
-    def bad(pos: int, message: str) -> None:
+    def bad(pos: int | np.integer[Any], message: str) -> None:
         problems.setdefault(int(pos), []).append(message)
 
     for role, col in (("user", users), ("item", items)):
@@ -407,8 +407,8 @@ def _check(ws: Workspace, path: Path | str, mapping: ColumnMapping | None, max_r
     if mapping.timestamp is not None:
         ts_raw = frame[mapping.timestamp].astype(str).str.strip()
         ts_key, bad_ts = _parse_timestamps(ts_raw)
-        for pos in bad_ts:
-            bad(pos, f"timestamp {ts_raw.iloc[pos]!r} is neither epoch seconds (1970–2100) nor an ISO 8601 date")
+        for tpos in bad_ts:
+            bad(tpos, f"timestamp {ts_raw.iloc[tpos]!r} is neither epoch seconds (1970–2100) nor an ISO 8601 date")
     else:
         ts_key = np.full(n, np.nan)
     report(steps["check"], 0.3, "Checking items")
@@ -416,9 +416,9 @@ def _check(ws: Workspace, path: Path | str, mapping: ColumnMapping | None, max_r
 
     item_ids, unknown = ItemResolver(ws).resolve(items.to_numpy(dtype=str), mapping.item_match)
     nonempty_items = (items != "").to_numpy()
-    for pos, why in unknown.items():
-        if nonempty_items[pos]:
-            bad(pos, why)
+    for upos, why in unknown.items():
+        if nonempty_items[upos]:
+            bad(upos, why)
     report(steps["check"], 1.0, "Checked")
     return _Checked(table, mapping, users.to_numpy(dtype=str), item_ids, weights, ts_key, problems, extra)
 
@@ -460,8 +460,8 @@ def _plan(s: Session, c: _Checked, cancel: CancelToken | None) -> _Plan:
     existing = []
     if stored:
         for pos in keep.tolist():
-            uid = known.get(str(c.users[pos]))
-            if uid is not None and (uid, int(c.item_ids[pos]), _ts(c.ts_key[pos])) in stored:
+            known_uid = known.get(str(c.users[pos]))
+            if known_uid is not None and (known_uid, int(c.item_ids[pos]), _ts(c.ts_key[pos])) in stored:
                 existing.append(pos)
     return _Plan(keep, np.flatnonzero(dup_mask).tolist(), sorted(in_file - set(known)), known, existing, stored)
 
