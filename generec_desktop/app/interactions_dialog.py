@@ -105,6 +105,7 @@ class InteractionsDialog(QDialog):
         item_row.addStretch(1)
         mapping_box = QGroupBox("Columns")
         form = QFormLayout(mapping_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("User", self.user_combo)
         form.addRow("Item", item_row)
         form.addRow("Weight", self.weight_combo)
@@ -231,7 +232,10 @@ class InteractionsDialog(QDialog):
         else:
             self.notice.set_text("Check the columns, then press <b>Check</b>: every row is read and any problem is "
                                  "listed with its line number before anything is imported.")
-        self._mapping_changed()
+        self._mapping_changed()  # also labels the headers with their roles, so size the columns after it
+        self.table.resizeColumnsToContents()
+        for c in range(self.table.columnCount()):
+            self.table.setColumnWidth(c, min(self.table.columnWidth(c) + 12, 320))
 
     def _preview_failed(self, message: str) -> None:
         self.format_label.setText("")
@@ -336,7 +340,7 @@ class InteractionsDialog(QDialog):
             rows.append((-1, f"… and {total - len(rows):,} more rows with problems"))
         self.errors.setRowCount(len(rows))
         for r, (number, message) in enumerate(rows):
-            self.errors.setItem(r, 0, QTableWidgetItem("" if number < 0 else f"{unit} {number}"))
+            self.errors.setItem(r, 0, QTableWidgetItem("" if number < 0 else str(number)))
             self.errors.setItem(r, 1, QTableWidgetItem(message))
         self.errors.setVisible(bool(rows))
         bad = {n for n, _ in errors}
@@ -349,10 +353,12 @@ class InteractionsDialog(QDialog):
 
     def error_lines(self) -> list[str]:
         """The errors table as text rows (``"line 4: unknown item …"``), for tests and screen readers."""
+        unit = self.errors.horizontalHeaderItem(0).text().lower()
         out = []
         for r in range(self.errors.rowCount()):
             a, b = self.errors.item(r, 0), self.errors.item(r, 1)
-            out.append(f"{a.text() if a else ''}: {b.text() if b else ''}")
+            number = a.text() if a is not None else ""
+            out.append(f"{unit} {number}: {b.text() if b else ''}" if number else (b.text() if b else ""))
         return out
 
     # Import -----------------------------------------------------------------------------------------
@@ -404,12 +410,14 @@ class InteractionsDialog(QDialog):
         def done(result: Any) -> None:
             self.job, self.job_kind = None, ""
             self.progress.setVisible(False)
+            self.status.setText("")
             on_done(result)
             self._update_buttons()
 
         def failed(message: str) -> None:
             self.job, self.job_kind = None, ""
             self.progress.setVisible(False)
+            self.status.setText("")
             on_error(message)
             self._update_buttons()
 

@@ -355,21 +355,28 @@ def _name_score(role: str, column: str) -> int:
     return 0
 
 
-def _looks_numeric(values: list[str]) -> bool:
-    vals = [v for v in values if v.strip()]
-    if not vals:
-        return False
+def _mostly(values: list[str], test: Any) -> bool:
+    """At least 80 % of the non-empty values pass ``test`` (a typo in the first rows is the validator's to
+    report, not a reason to leave the column out of the mapping)."""
+    vals = [v.strip() for v in values if v.strip()]
+    return bool(vals) and sum(1 for v in vals if test(v)) >= 0.8 * len(vals)
+
+
+def _is_number(v: str) -> bool:
     try:
-        [float(v) for v in vals]
+        float(v)
     except ValueError:
         return False
     return True
 
 
+def _looks_numeric(values: list[str]) -> bool:
+    return _mostly(values, _is_number)
+
+
 def _looks_time(values: list[str]) -> bool:
-    vals = [v.strip() for v in values if v.strip()]
-    return bool(vals) and all(re.match(r"^\d{4}-\d{2}-\d{2}([ T].*)?$", v) or
-                              (v.isdigit() and 9 <= len(v) <= 10) for v in vals)
+    return _mostly(values, lambda v: bool(re.match(r"^\d{4}-\d{2}-\d{2}([ T].*)?$", v))
+                   or (v.isdigit() and 9 <= len(v) <= 10))
 
 
 def guess_mapping(columns: list[str], rows: list[list[str]]) -> ColumnMapping | None:

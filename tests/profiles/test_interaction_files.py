@@ -92,6 +92,9 @@ def test_guess_from_names_and_values():
     # a "rating" column holding words is not a weight
     words = guess_mapping(["user", "item", "rating"], [["1", "2", "good"]])
     assert words is not None and words.weight is None
+    # …but one typo among the first rows is the validator's to report: the column is still the weight
+    typo = guess_mapping(["user", "item", "rating"], [["1", "2", str(k)] for k in range(9)] + [["1", "2", "a lot"]])
+    assert typo is not None and typo.weight == "rating"
 
 
 def test_standard_mapping_and_resolution():
