@@ -353,7 +353,8 @@ class InteractionsDialog(QDialog):
 
     def error_lines(self) -> list[str]:
         """The errors table as text rows (``"line 4: unknown item …"``), for tests and screen readers."""
-        unit = self.errors.horizontalHeaderItem(0).text().lower()
+        header = self.errors.horizontalHeaderItem(0)
+        unit = header.text().lower() if header is not None else "line"
         out = []
         for r in range(self.errors.rowCount()):
             a, b = self.errors.item(r, 0), self.errors.item(r, 1)
