@@ -429,8 +429,7 @@ class _Plan:
     duplicates: list[int]
     new_user_ext: list[str]
     known_users: dict[str, int]
-    existing: list[int]            # positions (among all rows) already stored
-    stored: set[tuple[int, int, float | None]]
+    existing: np.ndarray           # positions (among all rows) already stored
 
 
 def _plan(s: Session, c: _Checked, cancel: CancelToken | None) -> _Plan:
@@ -440,40 +439,39 @@ def _plan(s: Session, c: _Checked, cancel: CancelToken | None) -> _Plan:
 
     from generec_desktop.corpus.schema import Interaction, User
 
-    dup_mask = pd.DataFrame({"u": c.users, "i": c.item_ids,
-                             "t": np.nan_to_num(c.ts_key, nan=-1.0)}).duplicated().to_numpy()
+    # times compared to the microsecond (what the database keeps); -1: no time
+    t_key = np.where(np.isnan(c.ts_key), -1.0, np.round(c.ts_key, 6))
+    dup_mask = pd.DataFrame({"u": c.users, "i": c.item_ids, "t": t_key}).duplicated().to_numpy()
     keep = np.flatnonzero(~dup_mask)
     in_file = set(np.unique(c.users[keep]).tolist())
     known: dict[str, int] = {}
-    names = sorted(in_file)
-    for i in range(0, len(names), 500):
-        known.update({e: int(u) for e, u in s.execute(select(User.external_id, User.id)
-                                                      .where(User.external_id.in_(names[i:i + 500]))).all()})
+    if len(in_file) > 5000:  # one scan beats thousands of IN (...) queries
+        known = {e: int(u) for e, u in s.execute(select(User.external_id, User.id)).all() if e in in_file}
+    else:
+        names = sorted(in_file)
+        for i in range(0, len(names), 500):
+            known.update({e: int(u) for e, u in s.execute(select(User.external_id, User.id)
+                                                          .where(User.external_id.in_(names[i:i + 500]))).all()})
     check_cancel(cancel)
     # Interactions already stored for these users: skip exact repeats (idempotent re-import).
     touched = sorted(set(known.values()))
-    stored: set[tuple[int, int, float | None]] = set()
+    stored: list[tuple[int, int, float]] = []
     for i in range(0, len(touched), 500):
         for uid, iid, ts in s.execute(select(Interaction.user_id, Interaction.item_id, Interaction.timestamp)
                                       .where(Interaction.user_id.in_(touched[i:i + 500]))):
-            stored.add((uid, iid, _epoch(ts)))
-    existing = []
+            stored.append((uid, iid, -1.0 if ts is None else round(_epoch(ts), 6)))
+    existing = np.zeros(0, dtype=np.int64)
     if stored:
-        for pos in keep.tolist():
-            known_uid = known.get(str(c.users[pos]))
-            if known_uid is not None and (known_uid, int(c.item_ids[pos]), _ts(c.ts_key[pos])) in stored:
-                existing.append(pos)
-    return _Plan(keep, np.flatnonzero(dup_mask).tolist(), sorted(in_file - set(known)), known, existing, stored)
+        rows = pd.DataFrame({"u": pd.Series(c.users[keep]).map(known).fillna(-1).to_numpy(dtype=np.int64),
+                             "i": c.item_ids[keep], "t": t_key[keep]})
+        old = pd.DataFrame(stored, columns=["u", "i", "t"]).drop_duplicates()
+        found = rows.merge(old, how="left", on=["u", "i", "t"], indicator=True)["_merge"].to_numpy() == "both"
+        existing = keep[found]
+    return _Plan(keep, np.flatnonzero(dup_mask).tolist(), sorted(in_file - set(known)), known, existing)
 
 
-def _epoch(ts: datetime | None) -> float | None:
-    if ts is None:
-        return None
+def _epoch(ts: datetime) -> float:
     return (ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)).timestamp()
-
-
-def _ts(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
 
 
 def validate_interactions(
@@ -560,28 +558,27 @@ def import_interactions(
                 known.update({e: int(u) for e, u in s.execute(
                     select(User.external_id, User.id).where(User.external_id.in_(plan.new_user_ext[i:i + 500])))})
         check_cancel(cancel)
-        existing = set(plan.existing)
+        new_rows = np.setdiff1d(plan.keep, plan.existing, assume_unique=True)
+        users, item_ids = c.users[new_rows].tolist(), c.item_ids[new_rows].tolist()
+        weights, stamps = c.weights[new_rows].tolist(), c.ts_key[new_rows].tolist()
         batch: list[dict[str, Any]] = []
-        keep = plan.keep.tolist()
-        for k, pos in enumerate(keep):
-            if pos in existing:
-                continue
-            t = _ts(c.ts_key[pos])
-            batch.append({"user_id": known[str(c.users[pos])], "item_id": int(c.item_ids[pos]),
-                          "timestamp": None if t is None else datetime.fromtimestamp(t, UTC),
-                          "weight": float(c.weights[pos])})
+        for k in range(new_rows.size):
+            t = stamps[k]
+            batch.append({"user_id": known[users[k]], "item_id": item_ids[k],
+                          "timestamp": None if t != t else datetime.fromtimestamp(t, UTC),  # t != t: NaN
+                          "weight": weights[k]})
             if len(batch) >= 20_000:
                 check_cancel(cancel)  # raising here rolls the whole transaction back
                 s.execute(insert(Interaction), batch)
                 imported += len(batch)
                 batch = []
-                report(steps["write"], k / max(1, len(keep)), f"Wrote {imported:,} interactions")
+                report(steps["write"], k / max(1, new_rows.size), f"Wrote {imported:,} interactions")
         if batch:
             s.execute(insert(Interaction), batch)
             imported += len(batch)
         check_cancel(cancel)
     report(steps["write"], 1.0, f"Imported {imported:,} interactions")
-    skipped = sorted(int(p) for p in plan.duplicates + plan.existing)
+    skipped = sorted(int(p) for p in [*plan.duplicates, *plan.existing.tolist()])
     return InteractionImportReport(
         path=path,
         rows_read=n,

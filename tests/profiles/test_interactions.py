@@ -233,3 +233,11 @@ def test_preview_guesses_the_mapping_and_the_item_match(planted_ws, tmp_path):
     h.write_text("a,b\nx,v03\ny,v04\n")
     pv = preview_interactions(h, ws=ws)
     assert pv.mapping is not None and pv.mapping.item_match == "external"
+
+
+def test_reimport_with_sub_second_times_is_a_noop(planted_ws, tmp_path):
+    f = tmp_path / "ms.csv"
+    f.write_text("user_id,item_id,timestamp\n1,v00,2024-01-01T10:00:00.123456Z\n1,v00,1700000000.5\n2,v01,\n")
+    assert import_interactions(planted_ws.ws, f).imported == 3
+    again = import_interactions(planted_ws.ws, f)
+    assert (again.imported, again.skipped_existing, again.skipped_rows) == (0, 3, [2, 3, 4])
