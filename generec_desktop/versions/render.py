@@ -309,13 +309,18 @@ def _video_cap_kbps(preset: Preset, width: int, height: int, fps: float) -> int:
     return int(kbps)
 
 
+def _buffer_seconds(seconds: float) -> float:
+    """The VBV buffer in seconds of ``maxrate``: 2 s, less for a short video (the bound below grows with it)."""
+    return min(2.0, max(0.5, seconds / 4))
+
+
 def _fit_bitrate(preset: Preset, cap_kbps: int, audio_kbps: int, seconds: float) -> int:
     """The video bitrate cap (kbit/s) that keeps the whole file under the preset's size limit.
 
-    x264's VBV keeps every ``bufsize`` window at ``maxrate`` or below, so the video is at most
-    ``maxrate × (seconds + bufsize/maxrate)`` bits; 5 % is left for the container and rounding."""
+    x264's VBV keeps the buffer from overflowing, so the video is at most ``maxrate × seconds + bufsize``
+    bits; 5 % of the limit is left for the container and rounding."""
     budget_bits = preset.max_bytes * 8 * 0.95 - audio_kbps * 1000 * seconds
-    fit = budget_bits / (seconds + 2.0) / 1000  # bufsize = 2 s of maxrate
+    fit = budget_bits / (seconds + _buffer_seconds(seconds)) / 1000
     kbps = int(min(cap_kbps, fit))
     if kbps < MIN_VIDEO_KBPS:
         raise RenderError(f"{seconds:.0f} s do not fit in {_bytes_text(preset.max_bytes)} at a watchable bitrate "
@@ -464,6 +469,11 @@ def render(
     seconds = count / float(fps)
     w_out, h_out = _target_size(p, info)
     steps = Steps(progress, {"reframe": 1.0, "encode": 8.0, "verify": 1.0})
+    audio_kbps = p.audio_kbps if (info.audio_channels or 2) > 1 else min(p.audio_kbps, 128)
+    has_audio = bool(info.has_audio) or p.silent_track
+    cap = _video_cap_kbps(p, w_out, h_out, float(fps))
+    kbps = _fit_bitrate(p, cap, audio_kbps if has_audio else 0, seconds)
+    check_cancel(cancel)
 
     # geometry: the same aspect is scaled; otherwise a crop that follows the salient region, or a letterbox
     same = abs(info.width / info.height - w_out / h_out) <= 0.01 * (w_out / h_out)
@@ -482,14 +492,12 @@ def render(
     if grow > 1.5:
         warnings.append(f"the picture is enlarged {grow:.1f}× (the source is smaller than {w_out}×{h_out})")
 
-    audio_kbps = p.audio_kbps if (info.audio_channels or 2) > 1 else min(p.audio_kbps, 128)
-    has_audio = bool(info.has_audio) or p.silent_track
-    cap = _video_cap_kbps(p, w_out, h_out, float(fps))
-    kbps = _fit_bitrate(p, cap, audio_kbps if has_audio else 0, seconds)
     gop = max(1, round(float(fps) / 2))  # [YE]: closed GOP of half the frame rate (x264's GOPs are closed)
-    codec_options = {"profile": "high", "maxrate": f"{kbps}k", "bufsize": f"{2 * kbps}k", "g": str(gop),
+    buf_kbit = round(kbps * _buffer_seconds(seconds))
+    codec_options = {"profile": "high", "maxrate": f"{kbps}k", "bufsize": f"{buf_kbit}k", "g": str(gop),
                      "bf": "2",
-                     # swscale converts RGB with the BT.601 matrix: say so, or HD players assume BT.709
+                     # frames are converted from RGB with the BT.601 matrix (media.rgb_to_yuv420p): say so
+                     # in the stream, or HD players assume BT.709
                      "x264-params": "colorprim=bt709:transfer=bt709:colormatrix=smpte170m"}
     audio_format = media.AudioFormat(rate=48000, channels=2, bit_rate=audio_kbps * 1000, silence=p.silent_track)
     base = float(strength or RENDER_STRENGTH)
@@ -498,7 +506,7 @@ def render(
         "trimmed": trimmed, "fps": {"source": round(float(info.fps), 6), "output": f"{fps.numerator}/{fps.denominator}",
                                     "source_variable": bool(info.variable_frame_rate)},
         "video": {"codec": "h264", "profile": "high", "pix_fmt": "yuv420p", "crf": crf, "speed": speed,
-                  "maxrate_kbps": kbps, "bufsize_kbps": 2 * kbps, "gop": gop, "bframes": 2},
+                  "maxrate_kbps": kbps, "bufsize_kbps": buf_kbit, "gop": gop, "bframes": 2},
         "audio": ({"codec": "aac", "rate": 48000, "bitrate_kbps": audio_kbps,
                    "silent": not info.has_audio} if has_audio else None),
         "crop": crop.summary() if crop is not None else None,
