@@ -40,7 +40,9 @@ __all__ = [
     "Preset",
     "RenderError",
     "RenderResult",
+    "bytes_text",
     "describe_presets",
+    "duration_text",
     "get_preset",
     "render",
     "resolve_target",
@@ -79,7 +81,7 @@ class Preset:
     def describe(self) -> str:
         """One line for a list or a chooser: size, limits, platforms."""
         size = "source size" if not self.width else f"{self.width}×{self.height}"
-        return (f"{self.name}: {size}, ≤ {_duration_text(self.max_seconds)}, ≤ {_bytes_text(self.max_bytes)}"
+        return (f"{self.name}: {size}, ≤ {duration_text(self.max_seconds)}, ≤ {bytes_text(self.max_bytes)}"
                 f" — {self.platforms}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -323,7 +325,7 @@ def _fit_bitrate(preset: Preset, cap_kbps: int, audio_kbps: int, seconds: float)
     fit = budget_bits / (seconds + _buffer_seconds(seconds)) / 1000
     kbps = int(min(cap_kbps, fit))
     if kbps < MIN_VIDEO_KBPS:
-        raise RenderError(f"{seconds:.0f} s do not fit in {_bytes_text(preset.max_bytes)} at a watchable bitrate "
+        raise RenderError(f"{seconds:.0f} s do not fit in {bytes_text(preset.max_bytes)} at a watchable bitrate "
                           f"(it would be {max(0, kbps)} kbit/s); trim the video or choose another preset.")
     return kbps
 
@@ -456,9 +458,9 @@ def render(
     trimmed = False
     if stop - start > p.max_seconds + 1e-6:
         if not trim:
-            raise RenderError(f"{src.title} is {_duration_text(stop - start)} long; {p.name} ({p.platforms}) allows "
-                              f"at most {_duration_text(p.max_seconds)}: trim it (--trim keeps the first "
-                              f"{_duration_text(p.max_seconds)}) or choose another preset.")
+            raise RenderError(f"{src.title} is {duration_text(stop - start)} long; {p.name} ({p.platforms}) allows "
+                              f"at most {duration_text(p.max_seconds)}: trim it (--trim keeps the first "
+                              f"{duration_text(p.max_seconds)}) or choose another preset.")
         stop, trimmed = start + p.max_seconds, True
     if stop - start < p.min_seconds:
         warnings.append(f"{stop - start:.1f} s is shorter than the {p.min_seconds:g} s some of {p.platforms} "
@@ -536,7 +538,7 @@ def render(
                               "nothing was written.")
         size = stage.stat().st_size
         if size > p.max_bytes:
-            raise RenderError(f"The render is {_bytes_text(size)}, over {p.name}'s {_bytes_text(p.max_bytes)}; "
+            raise RenderError(f"The render is {bytes_text(size)}, over {p.name}'s {bytes_text(p.max_bytes)}; "
                               "nothing was written (trim the video).")
         report(steps["verify"], 1.0, "Verified")
         check_cancel(cancel)
@@ -717,7 +719,8 @@ def _verify(path: Path, written: int, w: int, h: int, count: int, payload: int, 
 # ------------------------------------------------------------------------------------ text
 
 
-def _duration_text(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """``180`` -> "3 min", ``43200`` -> "12 h", ``2.5`` -> "2.5 s"."""
     if seconds >= 3600 and seconds % 3600 == 0:
         return f"{seconds / 3600:g} h"
     if seconds >= 60 and seconds % 60 == 0:
@@ -725,7 +728,8 @@ def _duration_text(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds % 1 else f"{seconds:.0f} s"
 
 
-def _bytes_text(n: float) -> str:
+def bytes_text(n: float) -> str:
+    """A size in decimal units, as the platforms publish theirs: "300 MB", "256 GB"."""
     for unit, size in (("GB", GB), ("MB", MB), ("kB", 1000)):
         if n >= size:
             return f"{n / size:.0f} {unit}" if n % size == 0 else f"{n / size:.1f} {unit}"
