@@ -94,6 +94,9 @@ def package(
                           "existing folder).")
     if not out.parent.is_dir():
         raise RenderError(f"Cannot create {out}: the folder {out.parent} does not exist.")
+    for managed in ("media", "versions", "covers", "pending"):
+        if out.resolve().is_relative_to((ws.root / managed).resolve()):
+            raise RenderError(f"Cannot write into the workspace's {managed}/ folder; choose a folder of your own.")
     steps = Steps(progress, {"choose": 3.0, "render": 6.0, "image": 0.5})
     res = personalize(ws, info, [audience], thumbnails=True, clips=True, generate=False,
                       encoder=_encoder_for(ws, encoder), progress=steps["choose"], cancel=cancel)

@@ -301,6 +301,29 @@ def test_frame_rates_become_constant(ws, tmp_path):
     assert slow.fps == 30.0 and slow.frames == 30  # 15 fps raised to the platforms' 23 fps minimum: doubled
 
 
+def test_a_turned_phone_video_is_rendered_upright(ws, tmp_path):
+    """A portrait phone clip stored landscape with a 90° display matrix is already 9:16: scaled, not cropped."""
+    from generec_desktop import media
+    from generec_desktop.versions.render import render
+
+    frames = [np.ascontiguousarray(f[::4, ::4]) for f in _moving_square(8)]  # 320×180 coded
+    src = mediagen.make_video(tmp_path / "turned.mp4", width=320, height=180, fps=30, frames=frames, rotation=90)
+    assert (media.probe(src).width, media.probe(src).height) == (180, 320)
+    res = render(ws, _import(ws, src), "vertical",
+                 tmp_path / "upright.mp4", key=KEY)
+    assert res.fit == "scale" and (res.width, res.height) == (1080, 1920)
+    out = media.sample_frames(res.path, timestamps=[0.0])[0].image
+    want = media.sample_frames(src, timestamps=[0.0])[0].image  # as a player shows the source
+    import cv2
+
+    small = cv2.resize(out, (180, 320), interpolation=cv2.INTER_AREA).astype(int)
+    assert np.abs(small - want.astype(int)).mean() < 12  # the same upright picture, not a turned one
+
+
+def _import(ws, path: Path) -> int:
+    return int(ws.import_media(path).items[0].id)
+
+
 def test_silent_source_gets_a_silent_track_only_where_platforms_want_one(ws, tmp_path):
     from generec_desktop import media
     from generec_desktop.media import AudioSource
