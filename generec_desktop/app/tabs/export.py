@@ -342,7 +342,7 @@ class ExportTab(FeatureTab):
         image = "its artwork" if res.image_kind == "artwork" else "its personalised thumbnail"
         notes = "".join(f"<br>Note: {w}" for w in res.warnings)
         self.upload_label.setText(
-            f"Packaged for <b>{res.audience_label or res.audience_id}</b> into <b>{res.folder.name}</b>: the clip "
+            f"Packaged for <b>{self.audience_label(res.audience_id)}</b> into <b>{res.folder.name}</b>: the clip "
             f"{res.clip_start:.2f}–{res.clip_end:.2f} s ({res.render.preset}, {res.render.width}×{res.render.height}),"
             f" {image}, summary.json.<br>{res.folder}{notes}")
         self.window_.statusBar().showMessage(f"Packaged into {res.folder}", 8000)
