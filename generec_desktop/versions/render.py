@@ -515,6 +515,8 @@ def render(
     }
     sha = src.item.sha256 if src.version is None and src.item is not None else file_sha256(src.path)
     core = _manifest(ws, src, p, sha, render_params)
+    if info.warnings:  # an output made from a damaged source says so (what reading it repaired)
+        core["source_damage"] = [*(f"source: {w}" for w in info.warnings)]
     stage = temp_path(out_p.parent, ".mp4")
     side_stage: Path | None = None
     try:

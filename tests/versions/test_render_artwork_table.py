@@ -1,4 +1,4 @@
-"""The artwork table as versions/store.py declares it agrees with what migration m005 creates."""
+"""The artwork table as versions/store.py declares it (for upload packages) agrees with migration m005."""
 
 from __future__ import annotations
 
