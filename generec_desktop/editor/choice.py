@@ -219,7 +219,8 @@ def near_duplicate_versions(image: np.ndarray) -> list[np.ndarray]:
 
     img = np.ascontiguousarray(image)
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 75])
-    jpeg = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) if ok else img
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    jpeg = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB) if decoded is not None else img
     h, w = img.shape[:2]
     shaken = cv2.resize(img[1:, 1:], (w, h), interpolation=cv2.INTER_LINEAR) if h > 2 and w > 2 else img
     soft = cv2.GaussianBlur(img, (0, 0), 0.6)
