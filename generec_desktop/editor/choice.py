@@ -260,7 +260,7 @@ def _message(kind: str, unit: str, distinct: int, moved: int, n_aud: int, cost: 
         scene = "one scene" if scenes <= 1 else (
             f"one usable scene (the frames of the other {scenes - usable} failed the quality gates)")
         if distinct <= 1:
-            return f"{scene}: {every} (no {unit} scores better than near-duplicates differ, {_fmt(noise)})"
+            return f"{scene}: {every} (its {unit}s' scores vary no more than near-duplicate frames' do, {_fmt(noise)})"
         return f"{scene}: the audiences' {unit}s differ by less than the noise ({_fmt(noise)})"
     if kind == "within_noise":
         tail = every if distinct <= 1 else f"the differences between their {unit}s are not measurable"

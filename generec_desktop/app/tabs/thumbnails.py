@@ -93,6 +93,7 @@ class ThumbnailsTab(FeatureTab):
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
+                w.hide()  # deleted later: until then it would still paint under the new cards
                 w.deleteLater()
         self.cards.clear()
         self.use_buttons.clear()
