@@ -271,7 +271,9 @@ def _message(kind: str, unit: str, distinct: int, moved: int, n_aud: int, cost: 
     if kind == "agree":
         tail = f", so {every}" if distinct <= 1 else ""
         if usable <= 1:
-            return f"one shot (no cut found): every audience prefers the same moment of it{tail}"
+            scene = "one shot (no cut found)" if scenes <= 1 else (
+                f"one usable scene (the frames of the other {scenes - usable} failed the quality gates)")
+            return f"{scene}: every audience prefers the same moment of it{tail}"
         return f"every audience prefers the same scene (beyond the noise, {_fmt(noise)}){tail}"
     if kind == "diversified":
         where = "scene" if unit == "frame" else "part of the video"
