@@ -28,13 +28,37 @@ def register(subparsers: Any) -> None:
     p.add_argument("--clip-frames", type=int, default=None, help="L of Eq. 2 in sampled frames (default 8)")
     p.add_argument("--min-clip", type=float, default=1.0, help="minimum clip length, seconds")
     p.add_argument("--max-clip", type=float, default=60.0, help="maximum clip length, seconds")
-    p.add_argument("--diversity", type=float, default=0.0,
-                   help="let audiences take different frames within this share of their score range (e.g. 0.1)")
+    p.add_argument("--diversity", type=_diversity, default="auto",
+                   help="auto (default): one frame for all when the video offers no real choice, different "
+                        "scenes within the score noise measured on the video when scores are close; off: the "
+                        "paper's plain argmax; a number (e.g. 0.1): different frames within that share of "
+                        "each audience's score range")
     p.add_argument("--reframe", default=None, help="crop the exported clips to this aspect, e.g. 9:16")
     p.add_argument("--aspects", default="16:9,9:16,1:1", help="aspect variants of the generated thumbnail")
     p.add_argument("--no-generate", action="store_true", help="skip the generated thumbnails")
     add_json_flag(p)
     p.set_defaults(func=_cmd_personalize)
+
+
+def _diversity(text: str) -> float | str:
+    """``auto``, ``off`` (0) or a non-negative number (argparse turns a ValueError into one line)."""
+    t = text.strip().lower()
+    if t in ("auto", ""):
+        return "auto"
+    if t in ("off", "none", "0"):
+        return 0.0
+    value = float(t)
+    if not value >= 0:
+        raise ValueError(text)
+    return value
+
+
+def _choice(rep: Any) -> dict[str, Any] | None:
+    if rep is None:
+        return None
+    return {"kind": rep.kind, "real_choice": rep.real_choice, "message": rep.message, "noise": list(rep.noise),
+            "near_duplicate_pairs": rep.pairs, "shots": rep.shots, "scenes": rep.scenes, "moved": rep.moved,
+            "cost": rep.cost, "distinct": rep.distinct, "audiences": rep.audiences}
 
 
 def _slug(text: str) -> str:
@@ -84,7 +108,9 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                           max_clip=args.max_clip, diversity=args.diversity, aspects=aspects,
                           progress=steps["select"], cancel=args.cancel)
         summary: dict[str, Any] = {"item_id": res.item_id, "video": str(res.video), "encoder_id": res.encoder_id,
-                                   "rate": res.rate, "cut_times": res.cut_times, "audiences": []}
+                                   "rate": res.rate, "cut_times": res.cut_times,
+                                   "choice": _choice(res.choice), "clip_choice": _choice(res.clip_choice),
+                                   "notices": res.notices(), "audiences": []}
         exported: dict[tuple[float, float], tuple[Path, Any]] = {}
         for k, a in enumerate(res.audiences):
             folder = out / _slug(a.audience_id)
@@ -123,6 +149,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
 
     def text() -> str:
         lines = [f"Personalised item {res.item_id} for {len(res.audiences)} audiences into {out}"]
+        lines += [f"Note: {n}" for n in res.notices()]
         for e in summary["audiences"]:
             parts = [e["audience"]]
             if "thumbnail" in e:

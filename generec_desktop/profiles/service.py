@@ -166,7 +166,7 @@ def build_profiles(
     from sqlalchemy import delete, insert, select
 
     start = time.perf_counter()
-    steps = Steps(progress, {"load": 1, "thumbs": 6, "hist": 1, "segments": 2, "store": 1})
+    steps = Steps(progress, {"load": 1, "thumbs": 6, "tags": 3, "hist": 1, "segments": 2, "store": 1})
     enc = store.get_encoder(encoder, ws)
     users, items, weights = _positive_interactions(ws)
     report(steps["load"], 1.0, f"{users.size:,} likes")
@@ -175,6 +175,9 @@ def build_profiles(
     item_infos = [all_items[int(i)] for i in liked_ids]
     emb = store.thumbnail_embeddings(ws, enc, item_infos, progress=steps["thumbs"], cancel=cancel)
     check_cancel(cancel)
+    from generec_desktop.profiles.tags import item_tags
+
+    tags = item_tags(ws, item_infos, progress=steps["tags"], cancel=cancel)  # what each liked item shows
 
     user_ids, u_rows = np.unique(users, return_inverse=True)
     i_rows = np.searchsorted(liked_ids, items)
@@ -204,7 +207,7 @@ def build_profiles(
     basis_vecs = _segment_basis(hist, u_rows, i_rows, liked_ids.size, basis, seed)
     assign = cluster_users(basis_vecs, k=n_segments, seed=seed)
     names = [(all_items[int(i)].title or all_items[int(i)].external_id or f"item {int(i)}") for i in liked_ids]
-    summaries = describe_segments(assign, u_rows, i_rows, names)
+    summaries = describe_segments(assign, u_rows, i_rows, names, item_tags=tags)
     segments = []
     for sm in summaries:
         members = assign[u_rows] == sm.index

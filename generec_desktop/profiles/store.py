@@ -105,6 +105,11 @@ def _thumbnail(ws: Workspace, item: ItemInfo) -> np.ndarray:
     return frames[0].image
 
 
+def item_thumbnail(ws: Workspace, item: ItemInfo) -> np.ndarray:
+    """The item's thumbnail as shown today (cover, attached picture, else the frame at 1 s), RGB uint8."""
+    return _thumbnail(ws, item)
+
+
 def get_encoder(name: str, ws: Workspace | None = None) -> Encoder:
     """``generec_desktop.encoders.get_encoder`` (imported lazily: it is heavy for the CLI start-up)."""
     try:
