@@ -120,7 +120,9 @@ def version_label(pv: Any, workspace: Any = None) -> str:
     if params.get("style"):
         bits.append(str(params["style"]))
     if pv.target_profile:
-        bits.append(f"for {pv.target_profile}")
+        from generec_desktop.profiles.service import audience_title
+
+        bits.append(f"for {audience_title(pv.target_profile)}")
     if pv.parent_id is not None:
         bits.append(f"of #{pv.parent_id}")
     if "start" in params and "end" in params and params.get("end") is not None:

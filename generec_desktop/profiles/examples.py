@@ -959,13 +959,17 @@ def example_profiles(ws: Workspace, encoder_id: str, *, cancel: CancelToken | No
     return out, notes
 
 
-def example_cover_paths(ws: Workspace, audience: ExampleAudience, limit: int = 4) -> list[Path]:
+def example_cover_paths(ws: Workspace, audience: ExampleAudience, limit: int = 4, *,
+                        files_only: bool = False) -> list[Path]:
     """Up to ``limit`` pictures of the audience's examples that exist on disk (item covers, the small
-    covers kept for files, else an image file itself), in the order the examples were added."""
+    covers kept for files, else an image file itself), in the order the examples were added;
+    ``files_only``: only those of image and video examples."""
     out: list[Path] = []
     for ex in audience.examples:
         if len(out) >= limit:
             break
+        if files_only and ex.kind == "item":
+            continue
         p: Path | None = None
         if ex.kind == "item" and ex.item_id is not None:
             try:

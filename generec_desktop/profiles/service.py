@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
+from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, check_cancel, report
 from generec_desktop.profiles import store
 from generec_desktop.profiles.algorithms import cluster_users, describe_segments, normalise_rows, user_hist
 from generec_desktop.profiles.errors import ModelNotFoundError, NoInteractionsError, ProfilesError
@@ -80,6 +80,26 @@ def audience_title(audience_id: str | None, profiles: ProfileSet | None = None) 
         if kind == "user":
             return f"user {int(num)}"
     return str(audience_id)
+
+
+def describe_audience(ws: Workspace, audience_id: str | None) -> str:
+    """A person's name for an audience id read cheaply from the workspace (no profiles loaded): "Segment 2"
+    for ``segment:1``, an example audience's name, a user's name or external id; else
+    :func:`audience_title`'s fallback. For titles of versions and jobs."""
+    kind, _, num = str(audience_id or "").partition(":")
+    if num.isdigit():
+        try:
+            if kind == "examples":
+                from generec_desktop.profiles.examples import get_audience
+
+                return get_audience(ws, int(num)).name
+            if kind == "user":
+                for u in ws.users():
+                    if u.id == int(num):
+                        return str(u.name or u.external_id)
+        except GenerecError:
+            pass
+    return audience_title(audience_id)
 
 
 @dataclass(frozen=True)
