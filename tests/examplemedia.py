@@ -54,3 +54,19 @@ def write_video(path: Path, name: str = "rocket", *, n_frames: int = 12, size: t
     frames = [np.ascontiguousarray(base[:, k % 16: k % 16 + w]) for k in range(n_frames)]
     path.parent.mkdir(parents=True, exist_ok=True)
     return make_video(path, width=w, height=h, frames=frames, fps=12)
+
+
+def write_scenes_video(path: Path, names: tuple[str, ...] = ("astronaut", "coffee", "chelsea"), *,
+                       seconds_each: float = 1.0, fps: int = 12, size: tuple[int, int] = (160, 96)) -> Path:
+    """A video of several shots, one per photo in ``names`` (hard cuts between them), no audio."""
+    import cv2
+
+    from mediagen import make_video
+
+    w, h = size
+    frames = []
+    for n in names:
+        base = cv2.resize(photo(n), (w + 24, h), interpolation=cv2.INTER_AREA)
+        frames += [np.ascontiguousarray(base[:, k % 24: k % 24 + w]) for k in range(round(seconds_each * fps))]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return make_video(path, width=w, height=h, frames=frames, fps=fps)
