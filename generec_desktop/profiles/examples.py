@@ -62,6 +62,7 @@ __all__ = [
     "ExampleAudience",
     "ExampleProfile",
     "ExamplesChange",
+    "UnknownAudienceError",
     "add_audience",
     "add_examples",
     "check_name",
