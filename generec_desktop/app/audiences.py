@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -47,6 +47,7 @@ STRIP_COUNT = 4
 STRIP_GAP = 2
 ID_ROLE = Qt.ItemDataRole.UserRole
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+TEXT_ROLE = Qt.ItemDataRole.UserRole + 2  # what the entry says (an entry with a row widget shows no text)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".wmv", ".flv",
                   ".ogv"}
@@ -58,14 +59,14 @@ def strip_width(count: int = STRIP_COUNT) -> int:
     return count * STRIP_SIDE + (count - 1) * STRIP_GAP
 
 
-def compose_strip(images: list[np.ndarray], *, side: int = STRIP_SIDE, count: int = STRIP_COUNT,
-                  background: int = 236) -> np.ndarray:
-    """Up to ``count`` pictures as one RGB strip of ``side``-pixel squares (centre crops), padded to a fixed
-    width so the labels beside the strips line up. Pure numpy + OpenCV: it runs in a worker thread."""
+def compose_strip(images: list[np.ndarray], *, side: int = STRIP_SIDE, count: int = STRIP_COUNT) -> np.ndarray:
+    """Up to ``count`` pictures side by side as one RGB strip of ``side``-pixel squares (centre crops), with
+    ``STRIP_GAP`` pixels of white between them. Pure numpy + OpenCV: it runs in a worker thread."""
     import cv2
 
-    out = np.full((side, strip_width(count), 3), background, np.uint8)
-    for k, img in enumerate(images[:count]):
+    shown = images[:count]
+    out = np.full((side, strip_width(max(1, len(shown))), 3), 255, np.uint8)
+    for k, img in enumerate(shown):
         h, w = img.shape[:2]
         s = min(h, w)
         crop = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
@@ -126,6 +127,49 @@ def dropped_paths(mime: Any) -> list[str]:
     return out
 
 
+class AudienceRow(QWidget):
+    """A segment's or example audience's entry: its name on the first line (wrapping, never cut), then the
+    strip of covers it likes most and its size. Transparent, so the tree's selection shows through."""
+
+    def __init__(self, title: str, detail: str, *, italic: bool = False) -> None:
+        super().__init__()
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # clicks select the tree's entry
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 3, 2, 3)
+        layout.setSpacing(2)
+        self.title = QLabel(title)
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        font.setItalic(italic)
+        self.title.setFont(font)
+        self.strip = QLabel()
+        self.strip.setFixedSize(strip_width(), STRIP_SIDE)  # a fixed width: the sizes beside line up
+        self.strip.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.detail = QLabel(detail)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        row.addWidget(self.strip)
+        row.addWidget(self.detail, 1)
+        layout.addWidget(self.title)
+        layout.addLayout(row)
+        self._has_strip = False
+
+    def set_strip(self, pixmap: QPixmap) -> None:
+        self.strip.setPixmap(pixmap)
+        self._has_strip = not pixmap.isNull()
+
+    def has_strip(self) -> bool:
+        return self._has_strip
+
+    def set_selected(self, selected: bool) -> None:
+        role = "highlighted-text" if selected else "window-text"
+        for label in (self.title, self.detail):
+            label.setStyleSheet(f"color: palette({role});")
+
+
 class AudiencesPanel(QWidget):
     """Shows a ProfileSet's audiences as a tree; emits ``audiences_changed(ids)`` when the selection changes.
 
@@ -156,7 +200,6 @@ class AudiencesPanel(QWidget):
         self.tree.setObjectName("audiences")
         self.tree.setHeaderHidden(True)
         self.tree.setColumnCount(1)
-        self.tree.setIconSize(QSize(strip_width(), STRIP_SIDE))
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.setToolTip("Ctrl-click to compare several audiences side by side; drop images, videos or a "
                              "folder here to make an audience from examples")
@@ -223,34 +266,34 @@ class AudiencesPanel(QWidget):
         others: QTreeWidgetItem | None = None
         n_users = 0
         for aud in profiles.audiences(users=True):
-            if aud.kind == "segment":
-                entry = QTreeWidgetItem([f"{aud.title}  ({aud.size} users)"])
-                font = entry.font(0)
-                font.setBold(True)
-                entry.setFont(0, font)
-                entry.setToolTip(0, f"{aud.title}\n{aud.size} users · id {aud.id}\nThe covers are the items it "
-                                    "likes most.")
+            if aud.kind in ("segment", "examples"):
+                if aud.kind == "segment":
+                    detail = f"{aud.size} user{'s' if aud.size != 1 else ''}"
+                    tip = f"{aud.title}\n{detail} · id {aud.id}\nThe covers are the items it likes most."
+                else:
+                    detail = f"{aud.size} example{'s' if aud.size != 1 else ''}"
+                    tip = (f"{aud.name}: people who like these {aud.size} examples · id {aud.id}\n"
+                           "Right-click to rename it or change its examples.")
+                entry = QTreeWidgetItem()
+                entry.setData(0, TEXT_ROLE, f"{aud.title}  ({detail})")
+                entry.setToolTip(0, tip)
                 self.tree.addTopLevelItem(entry)
-                segment_items[int(aud.segment_index)] = entry
-            elif aud.kind == "examples":
-                entry = QTreeWidgetItem([f"{aud.name}  ({aud.size} example{'s' if aud.size != 1 else ''})"])
-                font = entry.font(0)
-                font.setBold(True)
-                font.setItalic(True)
-                entry.setFont(0, font)
-                entry.setToolTip(0, f"{aud.name}: people who like these {aud.size} examples · id {aud.id}\n"
-                                    "Right-click to rename it or change its examples.")
-                self.tree.addTopLevelItem(entry)
+                row = AudienceRow(aud.title, detail, italic=aud.kind == "examples")
+                self.tree.setItemWidget(entry, 0, row)
+                if aud.kind == "segment":
+                    segment_items[int(aud.segment_index)] = entry
             else:
                 n_users += 1
                 if n_users > max_users:
                     continue
                 entry = QTreeWidgetItem([aud.name or aud.label])
+                entry.setData(0, TEXT_ROLE, aud.name or aud.label)
                 entry.setToolTip(0, f"user {aud.name} · id {aud.id}")
                 parent = segment_items.get(int(aud.segment_index if aud.segment_index is not None else -1))
                 if parent is None:
                     if others is None:
                         others = QTreeWidgetItem(["Users in no segment"])
+                        others.setData(0, TEXT_ROLE, "Users in no segment")
                         others.setFlags(others.flags() & ~Qt.ItemFlag.ItemIsSelectable)
                         self.tree.addTopLevelItem(others)
                     parent = others
@@ -259,6 +302,7 @@ class AudiencesPanel(QWidget):
             entry.setData(0, KIND_ROLE, aud.kind)
         for aid, strip in self._strips.items():
             self._set_strip(aid, strip)
+        self._fit_rows()
         self.tree.blockSignals(False)
         n_ex = len(profiles.examples)
         parts = [f"{len(profiles.segments)} segments"] if profiles.segments else []
@@ -288,9 +332,34 @@ class AudiencesPanel(QWidget):
     def _set_strip(self, audience_id: str, strip: np.ndarray) -> None:
         from generec_desktop.app.preview import to_qimage
 
+        row = self.row(audience_id)
+        if row is not None:
+            row.set_strip(QPixmap.fromImage(to_qimage(strip)))
+
+    def row(self, audience_id: str) -> AudienceRow | None:
+        """The row widget of a segment or example audience (None for users and unknown ids)."""
         entry = self.entry(audience_id)
-        if entry is not None:
-            entry.setIcon(0, QIcon(QPixmap.fromImage(to_qimage(strip))))
+        w = self.tree.itemWidget(entry, 0) if entry is not None else None
+        return w if isinstance(w, AudienceRow) else None
+
+    @staticmethod
+    def entry_text(entry: QTreeWidgetItem) -> str:
+        """What an entry says ("Segment 2: travel  (12 users)", "Cyclists  (3 examples)")."""
+        return str(entry.data(0, TEXT_ROLE) or entry.text(0))
+
+    def _fit_rows(self) -> None:
+        """Row widgets wrap their titles: give each entry the height its widget needs at the current width."""
+        width = max(120, self.tree.viewport().width() - self.tree.indentation() - 4)
+        for i in range(self.tree.topLevelItemCount()):
+            entry = self.tree.topLevelItem(i)
+            w = self.tree.itemWidget(entry, 0)
+            if w is not None:
+                h = w.layout().heightForWidth(width) if w.layout().hasHeightForWidth() else w.sizeHint().height()
+                entry.setSizeHint(0, QSize(width, max(h, w.sizeHint().height())))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_rows()
 
     def entries(self) -> list[QTreeWidgetItem]:
         """Every entry of the tree (segments, their users, example audiences), depth first."""
@@ -348,15 +417,20 @@ class AudiencesPanel(QWidget):
             any_child = False
             for j in range(top.childCount()):
                 child = top.child(j)
-                hit = not needle or needle in f"{child.text(0)} {child.data(0, ID_ROLE)}".lower()
+                hit = not needle or needle in f"{self.entry_text(child)} {child.data(0, ID_ROLE)}".lower()
                 child.setHidden(not hit)
                 any_child = any_child or hit
-            own = not needle or needle in f"{top.text(0)} {top.data(0, ID_ROLE)}".lower()
+            own = not needle or needle in f"{self.entry_text(top)} {top.data(0, ID_ROLE)}".lower()
             top.setHidden(not (own or any_child))
             if needle and any_child and not own:
                 top.setExpanded(True)
 
     def _selection_changed(self) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            entry = self.tree.topLevelItem(i)
+            w = self.tree.itemWidget(entry, 0)
+            if isinstance(w, AudienceRow):
+                w.set_selected(entry.isSelected())
         self._update_edit_state()
         self.audiences_changed.emit(self.selected_ids())
 

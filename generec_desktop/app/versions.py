@@ -160,7 +160,12 @@ class PersonalResults(QObject):
         return self.results.get(item_id) if item_id is not None else None
 
     def clear(self, *_: Any) -> None:
+        """Forget every result (another workspace: its item ids name other videos) and tell the tabs,
+        which would otherwise keep showing the last workspace's thumbnails."""
+        had = bool(self.results)
         self.results.clear()
+        if had:
+            self.updated.emit(-1)
 
 
 def ensure_results(window: Any) -> PersonalResults:

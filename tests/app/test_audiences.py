@@ -56,9 +56,11 @@ def test_new_audience_from_files_shows_up_with_a_cover_strip_and_undoes(make_win
     qtbot.waitUntil(lambda: window.profiles is not None, timeout=60000)
     _idle(window, qtbot)
     (top,) = _tops(window)
-    assert top.data(0, ID) == "examples:1" and top.text(0) == "Space fans  (3 examples)"
+    panel = window.audiences
+    assert top.data(0, ID) == "examples:1" and panel.entry_text(top) == "Space fans  (3 examples)"
     assert window.selected_audiences() == ["examples:1"]  # the new audience is selected
-    assert not top.icon(0).isNull(), "a strip of the example pictures beside the name"
+    assert panel.row("examples:1").has_strip(), "a strip of the example pictures beside the name"
+    assert panel.row("examples:1").title.text() == "Space fans"
     assert "1 audience from examples" in window.audiences.status.text()
     assert window.undo_stack.undoText() == "New audience 'Space fans'"
 
@@ -84,16 +86,17 @@ def test_rename_remove_and_examples_are_undoable(make_window, qtbot, fresh, phot
 
     editor.rename("examples:1", "Astronomers")
     _idle(window, qtbot)
-    assert ex.get_audience(ws, 1).name == "Astronomers" and "Astronomers" in _tops(window)[0].text(0)
+    text = window.audiences.entry_text
+    assert ex.get_audience(ws, 1).name == "Astronomers" and "Astronomers" in text(_tops(window)[0])
     window.undo_stack.undo()
     _idle(window, qtbot)
     assert ex.get_audience(ws, 1).name == "Fans"
-    qtbot.waitUntil(lambda: _tops(window)[0].text(0).startswith("Fans"), timeout=10000)
+    qtbot.waitUntil(lambda: text(_tops(window)[0]).startswith("Fans"), timeout=10000)
 
     editor.add_examples("examples:1", [str(photos[2]), 1])  # a file and a library item
     _idle(window, qtbot)
     assert ex.get_audience(ws, 1).n_examples == 4
-    assert _tops(window)[0].text(0) == "Fans  (4 examples)"
+    assert text(_tops(window)[0]) == "Fans  (4 examples)"
     aud = ex.get_audience(ws, 1)
     editor.remove_examples("examples:1", [e for e in aud.examples if e.kind == "item"])
     _idle(window, qtbot)
@@ -174,7 +177,8 @@ def test_segments_group_their_users_and_show_names_people_read(demo_window, qtbo
     window = demo_window
     tops = _tops(window)
     segs = [t for t in tops if str(t.data(0, ID)).startswith("segment:")]
-    assert segs and segs[0].text(0).startswith("Segment 1: ") and segs[1].text(0).startswith("Segment 2: ")
+    text = window.audiences.entry_text
+    assert segs and text(segs[0]).startswith("Segment 1: ") and text(segs[1]).startswith("Segment 2: ")
     ps = window.profiles
     for k, seg in enumerate(segs):
         assert seg.childCount() == ps.segments[k].size
@@ -182,7 +186,7 @@ def test_segments_group_their_users_and_show_names_people_read(demo_window, qtbo
         assert str(child.data(0, ID)).startswith("user:")
         assert not child.text(0).startswith("User ")
         assert child.text(0) == ps.audience(child.data(0, ID)).name
-    qtbot.waitUntil(lambda: not segs[0].icon(0).isNull(), timeout=30000)  # its liked items' covers
+    qtbot.waitUntil(lambda: window.audiences.row("segment:0").has_strip(), timeout=30000)  # its liked covers
     window.audiences.search.setText(segs[1].child(0).text(0))
     assert not segs[1].isHidden() and segs[0].isHidden() and not segs[1].child(0).isHidden()
     window.audiences.search.setText("")
@@ -207,3 +211,12 @@ def test_thumbnails_tab_works_with_only_example_audiences(make_window, qtbot, fr
     heads = [tab.grid.itemAtPosition(0, c).widget().text() for c in (1, 2)]
     assert "Space fans" in heads[0] and "Cat people" in heads[1]
     assert tab.cards[("examples:1", "generated")].has_image()  # palette from the example pictures
+    # another workspace: its item #1 is another video, so the last workspace's thumbnails must go
+    from generec_desktop.corpus import Workspace
+
+    other = tmp_path / "other"
+    with Workspace.create(other) as ws2:
+        ws2.import_media([write_scenes_video(tmp_path / "o.mp4", ("coffee",))])
+    assert window.open_workspace(other)
+    _idle(window, qtbot)
+    assert tab.cards == {} and tab.summary.text() == ""
