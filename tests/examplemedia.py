@@ -46,7 +46,6 @@ def write_photos(folder: Path, names: tuple[str, ...] = PHOTOS[:3]) -> list[Path
 def write_video(path: Path, name: str = "rocket", *, n_frames: int = 12, size: tuple[int, int] = (96, 64)) -> Path:
     """A short H.264 video showing photo ``name`` (slightly shifting each frame)."""
     import cv2
-
     from mediagen import make_video
 
     w, h = size
@@ -60,7 +59,6 @@ def write_scenes_video(path: Path, names: tuple[str, ...] = ("astronaut", "coffe
                        seconds_each: float = 1.0, fps: int = 12, size: tuple[int, int] = (160, 96)) -> Path:
     """A video of several shots, one per photo in ``names`` (hard cuts between them), no audio."""
     import cv2
-
     from mediagen import make_video
 
     w, h = size

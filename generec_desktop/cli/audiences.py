@@ -18,7 +18,7 @@ from generec_desktop.jobs import GenerecError
 _ID = re.compile(r"^(?:segment|user|examples):\d+$")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``generec audiences ...``."""
     aud = subparsers.add_parser(
         "audiences", help="audiences from examples (people who like these): add, list, rename, remove",

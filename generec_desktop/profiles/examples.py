@@ -436,12 +436,11 @@ def _read_image(path: Path) -> np.ndarray:
     """An image file as RGB (EXIF orientation applied), at most EMBED_MAX_SIDE a side."""
     from PIL import Image, ImageOps
 
-    with Image.open(path) as im:
-        im.draft("RGB", (EMBED_MAX_SIDE, EMBED_MAX_SIDE))  # JPEG: decode at a reduced size, much faster
-        im = ImageOps.exif_transpose(im)
-        im = im.convert("RGB")
-        im.thumbnail((EMBED_MAX_SIDE, EMBED_MAX_SIDE), Image.Resampling.LANCZOS)
-        return np.asarray(im)
+    with Image.open(path) as src:
+        src.draft("RGB", (EMBED_MAX_SIDE, EMBED_MAX_SIDE))  # JPEG: decode at a reduced size, much faster
+        rgb = ImageOps.exif_transpose(src).convert("RGB")
+        rgb.thumbnail((EMBED_MAX_SIDE, EMBED_MAX_SIDE), Image.Resampling.LANCZOS)
+        return np.asarray(rgb)
 
 
 def _read_video_cover(path: Path) -> np.ndarray:
@@ -604,11 +603,22 @@ def restore_audience(ws: Workspace, snapshot: AudienceSnapshot) -> ExampleAudien
             values = {k: val for k, val in x.items() if k != "id"}
             if values.get("item_id") is not None and int(values["item_id"]) not in present:
                 values["item_id"] = None  # the item left the library meanwhile; its vectors still count
-            new_id = s.execute(insert(e).values(**values)).inserted_primary_key[0]
+            new_id = _insert_id(s, insert(e).values(**values))
             vecs = [{**vv, "example_id": new_id} for vv in snapshot.vectors if vv["example_id"] == x["id"]]
             if vecs:
                 s.execute(insert(v), vecs)
     return get_audience(ws, aid)
+
+
+def _insert_id(s: Session, stmt: Any) -> int:
+    """Run an INSERT and return the new row's primary key."""
+    from sqlalchemy import CursorResult
+
+    result = s.execute(stmt)
+    key = result.inserted_primary_key if isinstance(result, CursorResult) else None
+    if not key:
+        raise ProfilesError("The database did not report the new row's id; try again.")
+    return int(key[0])
 
 
 def _delete(ws: Workspace, audience_id: int) -> None:
@@ -625,8 +635,8 @@ def _delete(ws: Workspace, audience_id: int) -> None:
 
 # ------------------------------------------------------------------------------------------------ edits
 
-def _prepare(ws: Workspace, examples: Iterable[Any], enc: Encoder, existing: ExampleAudience | None,
-             progress: Progress | None, cancel: CancelToken | None
+def _prepare(ws: Workspace, examples: Iterable[Any] | str | os.PathLike[str] | int, enc: Encoder,
+             existing: ExampleAudience | None, progress: Progress | None, cancel: CancelToken | None
              ) -> tuple[list[tuple[_Candidate, np.ndarray, Any]], list[str]]:
     """Collect, de-duplicate and embed the examples; ``ExampleFileError`` when none is usable."""
     from generec_desktop.safefiles import file_sha256
@@ -695,11 +705,11 @@ def _insert_examples(s: Session, audience_id: int, enc: Encoder,
 
     e, v = store.audience_examples, store.audience_example_vectors
     for c, vec, _pic in embedded:
-        ex_id = s.execute(insert(e).values(
+        ex_id = _insert_id(s, insert(e).values(
             audience_id=audience_id, kind=c.kind, item_id=c.item.id if c.item is not None else None,
             path=str(c.path) if c.kind != "item" else None,
             sha256=c.sha256 if c.kind != "item" else (c.item.sha256 if c.item is not None else None),
-            added_at=now)).inserted_primary_key[0]
+            added_at=now))
         s.execute(insert(v).values(example_id=ex_id, encoder_id=enc.id, dim=int(enc.dim),
                                    vector=store.to_blob(np.asarray(vec, np.float32))))
 
@@ -734,8 +744,7 @@ def add_audience(
     now = _now()
     with ws.session() as s:
         _check_free(s, clean, None)  # again, in the writing transaction: another process may have taken it
-        aid = int(s.execute(insert(store.audiences).values(name=clean, created_at=now, updated_at=now))
-                  .inserted_primary_key[0])
+        aid = _insert_id(s, insert(store.audiences).values(name=clean, created_at=now, updated_at=now))
         _insert_examples(s, aid, enc, embedded, now)
         after = _snapshot(s, aid)
     _finish(ws, embedded)
