@@ -111,8 +111,9 @@ def test_nothing_usable_writes_nothing_and_names_the_files(ws, tmp_path):
     assert "broken.png" in str(err.value) and "readme.md" in str(err.value)
     assert "nothing was written" in str(err.value)
     assert ex.list_audiences(ws) == []
-    with pytest.raises(ModelNotFoundError):
+    with pytest.raises(ModelNotFoundError, match="generec audiences add") as none:
         load_profiles(ws)
+    assert "generec profiles build" in str(none.value)
 
 
 def test_names_are_checked(ws, photos):
