@@ -143,12 +143,16 @@ class MainWindow(QMainWindow):
         self.new_audience_action = self._action(
             "New &Audience from Examples…", lambda: self.audience_editor.new_from_examples(), "Ctrl+Shift+A",
             "People who like these: an audience from library items, images, videos or a folder")
+        self.import_interactions_action = self._action(
+            "Import I&nteractions…", self.show_interactions_dialog, None,
+            "Import who watched or liked what (CSV/Parquet) and build audiences from it")
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         for a in (self.new_action, self.open_action, self.demo_action):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(self.import_action)
         file_menu.addAction(self.new_audience_action)
+        file_menu.addAction(self.import_interactions_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
 
@@ -267,15 +271,43 @@ class MainWindow(QMainWindow):
 
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop.jobs import Steps
-            from generec_desktop.profiles import build_profiles, train_recommender
+            from generec_desktop.profiles import NoInteractionsError, build_profiles, train_recommender
 
             steps = Steps(progress, {"profiles": 2, "recommender": 1})
-            profiles = build_profiles(ws, progress=steps["profiles"], cancel=cancel)
+            try:
+                profiles = build_profiles(ws, progress=steps["profiles"], cancel=cancel)
+            except NoInteractionsError:
+                return None  # a new workspace: offer the Import Interactions dialog instead of an error
             train_recommender(ws, progress=steps["recommender"], cancel=cancel)
             return profiles
 
-        self.jobs.submit("Build audience profiles", job, on_done=self._set_profiles,
+        def done(profiles: Any) -> None:
+            if profiles is None:
+                from generec_desktop.app.interactions_dialog import offer_interaction_import
+
+                offer_interaction_import(self)
+                return
+            self._set_profiles(profiles)
+
+        self.jobs.submit("Build audience profiles", job, on_done=done,
                          on_error=lambda m: self.show_error("Cannot build profiles", m))
+
+    def show_interactions_dialog(self, path: Path | str | None = None) -> Any:
+        """File ▸ Import Interactions…: the dialog (kept, so an import can finish while it is closed)."""
+        if self.workspace is None:
+            self.show_error("No workspace", "Open or create a workspace before importing interactions.")
+            return None
+        from generec_desktop.app.interactions_dialog import InteractionsDialog
+
+        dialog = getattr(self, "interactions_dialog", None)
+        if dialog is None:
+            dialog = self.interactions_dialog = InteractionsDialog(self)
+            self.workspace_opened.connect(lambda _ws: dialog.reset_for_workspace())
+        dialog.show()
+        dialog.raise_()
+        if path is not None:
+            dialog.open_file(Path(path))
+        return dialog
 
     def restore_last_workspace(self) -> None:
         last = self.settings.value("workspace/last")

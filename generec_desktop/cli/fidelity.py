@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d = sub.add_parser("detect", help="look for a watermark in a video or image")
     d.add_argument("file", type=Path)
     d.add_argument("--max-frames", type=int, default=48, help="frames sampled from a video (default 48)")
+    d.add_argument("--expect", action="append", default=[], metavar="HEX",
+                   help="a payload you know (e.g. from a manifest): identified even where a blind read fails, "
+                        "as in a single frame (repeatable)")
+    d.add_argument("--workspace", type=Path, default=None,
+                   help="identify the mark among this workspace's exported versions")
     _add_key_args(d)
     add_json_flag(d)
     d.set_defaults(func=_cmd_detect)
@@ -93,14 +98,36 @@ def _key(args: argparse.Namespace) -> str | None:
     return args.key
 
 
+def _known_payloads(args: argparse.Namespace) -> list[int] | None:
+    """The payloads named with ``--expect`` and those of ``--workspace``'s exported items."""
+    from generec_desktop.fidelity.watermark import WatermarkError
+
+    known: list[int] = []
+    for text in args.expect:
+        try:
+            value = int(text.removeprefix("0x"), 16)
+        except ValueError as exc:
+            raise WatermarkError(f"--expect {text!r} is not a hexadecimal number.") from exc
+        if not 0 <= value < 2 ** 32:
+            raise WatermarkError(f"--expect {text!r} does not fit in 32 bits.")
+        known.append(value)
+    if args.workspace is not None:
+        from generec_desktop.corpus import Workspace
+
+        with Workspace.open(args.workspace) as ws:
+            known += [int(it.watermark_payload, 16) for it in ws.items() if it.watermark_payload]
+    return known or None
+
+
 def _cmd_detect(args: argparse.Namespace) -> int:
     from generec_desktop.fidelity import watermark as wm
 
+    known = _known_payloads(args)
     if _is_image(args.file):
-        det = wm.detect_images([_read_image(args.file)], key=_key(args))
+        det = wm.detect_images([_read_image(args.file)], key=_key(args), candidates=known)
     else:
         with progress_bar(args, "detect") as progress:
-            det = wm.detect_video(args.file, max_frames=args.max_frames, key=_key(args),
+            det = wm.detect_video(args.file, max_frames=args.max_frames, key=_key(args), candidates=known,
                                   progress=progress, cancel=args.cancel)
 
     def text() -> str:
@@ -109,6 +136,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                     f"{det.frames_used} frames)")
             if det.geometry:
                 line += f" after undoing {det.geometry}"
+            if det.identified_among:
+                line += f"; identified among {det.identified_among} known payload(s), too faint to read blind"
             if det.legacy_key:
                 line += "; marked with the old public key, so not proof of origin"
             return line

@@ -29,10 +29,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prof = subparsers.add_parser("profiles", help="audience profiles: import interactions, build, list")
     sub = prof.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("import", help="import interactions (CSV/Parquet: user_id,item_id[,timestamp][,weight])")
+    p = sub.add_parser("import", help="import interactions (CSV/TSV/Parquet; default columns "
+                                      "user_id,item_id[,timestamp][,weight])")
     p.add_argument("workspace", help="workspace folder")
-    p.add_argument("file", help="interactions file (.csv or .parquet)")
+    p.add_argument("file", help="interactions file (.csv, .tsv or .parquet; any common delimiter and encoding)")
+    p.add_argument("--user-col", default=None, help="the column of user ids (default: user_id)")
+    p.add_argument("--item-col", default=None, help="the column of items (default: item_id)")
+    p.add_argument("--item-match", choices=("id", "external", "filename", "auto"), default=None,
+                   help="match items by corpus id, external id or the imported file's name "
+                        "(default auto: external id, else corpus id)")
+    p.add_argument("--weight-col", default=None, help="the column of weights (default: weight if present, else 1)")
+    p.add_argument("--time-col", default=None, help="the column of timestamps (default: timestamp if present)")
     p.add_argument("--max-rows", type=int, default=5_000_000, help="refuse larger files (default 5,000,000)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true",
+                      help="only check the file: print every bad row's line number, write nothing (exit 1 if any)")
+    mode.add_argument("--build", action="store_true",
+                      help="then build the profiles and train the recommender, as one job")
+    p.add_argument("--encoder", default="builtin", help="with --build: encoder name (default: builtin)")
+    p.add_argument("--segments", type=int, default=None, help="with --build: number of segments (default: chosen)")
+    p.add_argument("--epochs", type=int, default=20, help="with --build: recommender epochs (default 20)")
+    p.add_argument("--threads", type=int, default=None, help="with --build: torch threads")
     add_json_flag(p)
     p.set_defaults(func=_cmd_import)
 
@@ -64,16 +81,83 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_train)
 
 
+def _mapping(args: argparse.Namespace) -> Any:
+    """The ColumnMapping the flags ask for (roles not given keep the standard names), or None."""
+    flags = (args.user_col, args.item_col, args.item_match, args.weight_col, args.time_col)
+    if all(f is None for f in flags):
+        return None
+    from pathlib import Path
+
+    from generec_desktop.profiles.interaction_files import read_table, standard_mapping
+
+    columns = read_table(args.file, nrows=1).columns
+    return standard_mapping(columns, Path(args.file).name, user=args.user_col, item=args.item_col,
+                            item_match=args.item_match, weight=args.weight_col, timestamp=args.time_col)
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from generec_desktop.corpus import Workspace
+
+    mapping = _mapping(args)
+    if args.dry_run:
+        return _dry_run(args, mapping)
+    if args.build:
+        return _import_build(args, mapping)
     from generec_desktop.profiles.interactions import import_interactions
 
     with Workspace.open(args.workspace) as ws, progress_bar(args, "Importing interactions") as progress:
-        rep = import_interactions(ws, args.file, max_rows=args.max_rows, progress=progress, cancel=args.cancel)
-    text = (f"{rep.imported:,} interactions imported from {rep.path.name} ({rep.new_users} new users); "
+        rep = import_interactions(ws, args.file, mapping=mapping, max_rows=args.max_rows, progress=progress,
+                                  cancel=args.cancel)
+    emit(args, rep, _import_text(rep))
+    return 0
+
+
+def _import_text(rep: Any) -> str:
+    return (f"{rep.imported:,} interactions imported from {rep.path.name} ({rep.new_users} new users); "
             f"skipped {rep.skipped_duplicates} repeated rows and {rep.skipped_existing} already present "
             f"({rep.seconds:.2f} s)" + "".join(f"\nwarning: {w}" for w in rep.warnings))
-    emit(args, rep, text)
+
+
+def _dry_run(args: argparse.Namespace, mapping: Any) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.profiles.interactions import validate_interactions
+
+    with Workspace.open(args.workspace) as ws, progress_bar(args, "Checking interactions") as progress:
+        check = validate_interactions(ws, args.file, mapping, max_rows=args.max_rows, max_errors=1000,
+                                      progress=progress, cancel=args.cancel)
+
+    def text() -> str:
+        m = check.mapping
+        lines = [f"{check.path.name} ({check.file_format}; user {m.user!r}, item {m.item!r} by {m.item_match}, "
+                 f"weight {m.weight!r}, timestamp {m.timestamp!r}): {check.summary()}"]
+        lines += [f"  {check.unit} {n}: {msg}" for n, msg in check.errors]
+        if check.bad_rows > len(check.errors):
+            lines.append(f"  … and {check.bad_rows - len(check.errors):,} more")
+        lines += [f"warning: {w}" for w in check.warnings]
+        return "\n".join(lines)
+
+    emit(args, check, text)
+    return 0 if check.ok else 1
+
+
+def _import_build(args: argparse.Namespace, mapping: Any) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.profiles.pipeline import import_and_build
+
+    with Workspace.open(args.workspace) as ws, progress_bar(args, "Import + profiles + recommender") as progress:
+        res = import_and_build(ws, args.file, mapping=mapping, encoder=args.encoder, n_segments=args.segments,
+                               epochs=args.epochs, threads=args.threads, max_rows=args.max_rows,
+                               progress=progress, cancel=args.cancel)
+    ps = res.profiles
+    data = {"imported": res.imported, "encoder_id": ps.encoder_id, "users": len(ps.user_ids),
+            "segments": _audience_rows(ps, False, False), "recommender": res.recommender, "seconds": res.seconds}
+
+    def text() -> str:
+        lines = [_import_text(res.imported), res.summary()]
+        lines += [f"  {s.name:<11} {s.size:5d} users  {s.label}   (id segment:{s.index})" for s in ps.segments]
+        return "\n".join(lines)
+
+    emit(args, data, text)
     return 0
 
 

@@ -458,7 +458,8 @@ def _identifiability(ctx: CheckContext, frames: list[np.ndarray], tags: dict[str
         return CheckResult("identifiability", "pass", ["an original (human) item: no AI label needed"])
     # the installation's secret key (ctx.key overrides); the subject is a file this app made or is about to
     # mark, never a cropped or flipped copy, so no geometry search (it would cost ~0.5 s per unmarked run)
-    det = wm.detect_images(frames, key=ctx.key, search=False)
+    known = [ctx.expected_payload] if ctx.expected_payload is not None else None
+    det = wm.detect_images(frames, key=ctx.key, search=False, candidates=known)
     label = tags.get(AI_LABEL_TAG)
     metrics = {"watermark_found": det.found, "payload": f"{det.payload:08x}" if det.payload is not None else None,
                "expected_payload": f"{ctx.expected_payload:08x}" if ctx.expected_payload is not None else None,

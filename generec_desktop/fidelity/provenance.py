@@ -166,8 +166,10 @@ def verify_file(file: str | Path, *, manifest_path: str | Path | None = None, wa
     if watermark and payload:
         from generec_desktop.fidelity import watermark as wm
 
-        det = wm.detect_video(file, max_frames=16, key=key) if not _image(file) else \
-            wm.detect_images([_read(file)], key=key)
+        # the manifest names the payload: identify it even where a blind read fails (a single image)
+        known = [int(payload, 16)]
+        det = wm.detect_video(file, max_frames=16, key=key, candidates=known) if not _image(file) else \
+            wm.detect_images([_read(file)], key=key, candidates=known)
         # a mark under the old public key carries the payload but anyone could have written it
         checks["watermark"] = det.found and det.payload == int(payload, 16) and not det.legacy_key
         if det.found and det.legacy_key:

@@ -2,7 +2,13 @@
 
 Public API (imported lazily so ``import generec_desktop.profiles`` stays cheap)::
 
-    import_interactions(ws, path, *, max_rows=5_000_000, progress, cancel) -> InteractionImportReport
+    preview_interactions(path, n=20, *, ws=None) -> InteractionPreview   # columns, first rows, guessed mapping
+    ColumnMapping(user, item, item_match="auto"|"id"|"external"|"filename", weight=None, timestamp=None)
+    validate_interactions(ws, path, mapping=None, *, max_errors=200, progress, cancel) -> InteractionCheck
+        # line-numbered row errors and what an import would do; writes nothing
+    import_interactions(ws, path, *, mapping=None, max_rows=5_000_000, progress, cancel) -> InteractionImportReport
+    import_and_build(ws, path, *, mapping=None, encoder=..., epochs=..., progress, cancel) -> ImportBuildResult
+        # import + build_profiles + train_recommender as one job; ImportBuildCancelled says what finished
     build_profiles(ws, *, encoder="builtin", n_segments=None, basis="items", seed=0, progress, cancel) -> ProfileSet
     load_profiles(ws, *, encoder_id=None) -> ProfileSet   # also with only example audiences (no users)
         ProfileSet.audiences(users=True, examples=True) -> list[Audience]   # segments, example audiences, users
@@ -47,7 +53,16 @@ from generec_desktop.profiles.errors import (
 if TYPE_CHECKING:
     from generec_desktop.profiles.algorithms import cluster_users, describe_segments, user_hist
     from generec_desktop.profiles.examples import ExampleAudience, ExamplesChange, add_audience, list_audiences
-    from generec_desktop.profiles.interactions import InteractionImportReport, import_interactions
+    from generec_desktop.profiles.interaction_files import ColumnMapping
+    from generec_desktop.profiles.interactions import (
+        InteractionCheck,
+        InteractionImportReport,
+        InteractionPreview,
+        import_interactions,
+        preview_interactions,
+        validate_interactions,
+    )
+    from generec_desktop.profiles.pipeline import ImportBuildCancelled, ImportBuildResult, import_and_build
     from generec_desktop.profiles.recommender import InteractionArrays, Recommender, train_arrays
     from generec_desktop.profiles.service import (
         Audience,
@@ -63,12 +78,17 @@ if TYPE_CHECKING:
 __all__ = [
     "Audience",
     "AudienceNameError",
+    "ColumnMapping",
     "ExampleAudience",
     "ExampleFileError",
     "ExamplesChange",
+    "ImportBuildCancelled",
+    "ImportBuildResult",
     "InteractionArrays",
+    "InteractionCheck",
     "InteractionFileError",
     "InteractionImportReport",
+    "InteractionPreview",
     "ModelNotFoundError",
     "NoInteractionsError",
     "ProfileSet",
@@ -82,18 +102,24 @@ __all__ = [
     "build_profiles",
     "cluster_users",
     "describe_segments",
+    "import_and_build",
     "import_interactions",
     "list_audiences",
     "load_profiles",
     "load_recommender",
+    "preview_interactions",
     "train_arrays",
     "train_recommender",
     "user_hist",
+    "validate_interactions",
 ]
 
 _LAZY = {
     "cluster_users": "algorithms", "describe_segments": "algorithms", "user_hist": "algorithms",
-    "InteractionImportReport": "interactions", "import_interactions": "interactions",
+    "ColumnMapping": "interaction_files",
+    **{n: "interactions" for n in ("InteractionCheck", "InteractionImportReport", "InteractionPreview",
+                                   "import_interactions", "preview_interactions", "validate_interactions")},
+    **{n: "pipeline" for n in ("ImportBuildCancelled", "ImportBuildResult", "import_and_build")},
     "ExampleAudience": "examples", "ExamplesChange": "examples", "add_audience": "examples",
     "list_audiences": "examples",
     "InteractionArrays": "recommender", "Recommender": "recommender", "train_arrays": "recommender",

@@ -129,12 +129,9 @@ def test_add_users_and_interactions_bulk(ws):
     assert len(ws.interactions()) == 3  # the failed batch added nothing
 
 
-def test_many_interactions_are_fast(ws):
-    import time
-
+def test_many_interactions_in_one_call(ws):
+    """5,000 rows in one batch (the speed is measured by benchmarks/bench_corpus.py, not asserted here)."""
     item_id = _fake_item(ws)
     users = ws.add_users([f"u{i}" for i in range(1000)])
-    t = time.perf_counter()
     n = ws.add_interactions((u.id, item_id, 1_700_000_000 + i) for i, u in enumerate(users * 5))
     assert n == 5000 and len(ws.interactions(item_id=item_id)) == 5000
-    assert time.perf_counter() - t < 20

@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="package")
-def mcvd_ws(tmp_path_factory):
-    from creator.mcvd_testws import mcvd_workspace
-
-    return mcvd_workspace(tmp_path_factory.mktemp("mcvd_ws"))
+from creator.mcvd_testws import mcvd_ws, one_torch_thread  # noqa: F401  (fixtures, built once per process)
 
 
 @pytest.fixture(scope="package", autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread on the shared 2-core machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_torch_thread(one_torch_thread: object) -> None:  # noqa: F811
+    """Every test here runs torch on one thread."""

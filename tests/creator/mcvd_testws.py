@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 #: A very small model so the product tests run in seconds (the shipped one is 64×64, 2.8 M parameters).
 TINY = dict(size=32, n_cond=2, n_pred=2, block_out_channels=(16, 32), attention_levels=(False, True),
@@ -69,3 +70,23 @@ def mcvd_workspace(base: Path) -> McvdWorkspace:
     ws.close()
     _CACHE["ws"] = McvdWorkspace(base / "ws", item_group, user_group, steps)
     return _CACHE["ws"]
+
+
+# ----------------------------------------------------------------------------- fixtures shared by conftests
+# (tests/creator, tests/mcvd and tests/evaluation import these two, so the workspace is built once per process)
+
+
+@pytest.fixture(scope="package")
+def mcvd_ws(tmp_path_factory: pytest.TempPathFactory) -> McvdWorkspace:
+    return mcvd_workspace(tmp_path_factory.mktemp("mcvd_ws"))
+
+
+@pytest.fixture(scope="package")
+def one_torch_thread() -> object:
+    """Tiny models run fastest on one thread on the shared 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -151,16 +151,8 @@ def test_bad_image_raises_style_error():
 # --------------------------------------------------------------------------- video job and CLI
 
 
-def _media_or_skip():
-    from generec_desktop import media
-
-    if not hasattr(media, "transform_video"):
-        pytest.skip("generec_desktop.media.transform_video has not landed yet")
-    return media
-
-
 def test_run_style_video_range_keeps_audio_and_unstyled_frames(tmp_path):
-    media = _media_or_skip()
+    from generec_desktop import media
     from generec_desktop.editor.styles import run_style_video
     from generec_desktop.jobs import CancelToken
 
@@ -183,7 +175,7 @@ def test_run_style_video_range_keeps_audio_and_unstyled_frames(tmp_path):
 
 
 def test_run_style_video_trim_and_cancel(tmp_path):
-    media = _media_or_skip()
+    from generec_desktop import media
     from generec_desktop.editor.styles import run_style_video
     from generec_desktop.jobs import Cancelled, CancelToken
 
@@ -209,12 +201,8 @@ def test_cli_lists_styles(capsys):
 
 
 def test_cli_styles_a_workspace_item(tmp_path, capsys):
-    _media_or_skip()
-    try:
-        from generec_desktop.corpus import Workspace
-    except ImportError:
-        pytest.skip("generec_desktop.corpus.Workspace has not landed yet")
     from generec_desktop.cli import main
+    from generec_desktop.corpus import Workspace
 
     with Workspace.create(tmp_path / "w") as ws:
         item = ws.import_media([_bbb_path()]).items[0]

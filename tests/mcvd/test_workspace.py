@@ -12,13 +12,6 @@ from generec_desktop.diffusion import DiffusionError
 from generec_desktop.jobs import Cancelled, CancelToken
 
 
-@pytest.fixture(scope="module")
-def mcvd_ws(tmp_path_factory):
-    from creator.mcvd_testws import mcvd_workspace
-
-    return mcvd_workspace(tmp_path_factory.mktemp("mcvd_ws"))
-
-
 def _open(w):
     from generec_desktop.corpus import Workspace
 

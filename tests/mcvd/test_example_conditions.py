@@ -6,14 +6,9 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture(scope="module")
-def mcvd_ws(tmp_path_factory):
-    from creator.mcvd_testws import mcvd_workspace
-
-    return mcvd_workspace(tmp_path_factory.mktemp("mcvd_ws"))
-
-
 def test_example_audience_is_a_user_hist_condition(mcvd_ws, tmp_path):
+    import shutil
+
     from examplemedia import write_photos
 
     from generec_desktop.corpus import Workspace
@@ -22,7 +17,9 @@ def test_example_audience_is_a_user_hist_condition(mcvd_ws, tmp_path):
     from generec_desktop.profiles import examples as ex
     from generec_desktop.profiles import load_profiles
 
-    with Workspace.open(mcvd_ws.root) as ws:
+    root = tmp_path / "W"
+    shutil.copytree(mcvd_ws.root, root)  # a private copy: the fixture's workspace is shared
+    with Workspace.open(root) as ws:
         ex.add_audience(ws, "Coffee lovers", write_photos(tmp_path / "p", ("coffee",)))
         ps = load_profiles(ws)
         src = condition_source(ws)
