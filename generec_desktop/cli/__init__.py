@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "generec_desktop.cli.mcvd",
     "generec_desktop.cli.fidelity",
     "generec_desktop.cli.export",
+    "generec_desktop.cli.render",
     "generec_desktop.cli.evaluation",
 )
 
