@@ -110,3 +110,15 @@ def test_personalize_style_plan_with_only_example_audiences(fresh, capsys):
     assert plan["audiences"] == ["examples:2"] and plan["audience_names"] == {"examples:2": "Cat people"}
     assert main(["plan", str(root), "a 5 second clip", "--profile", "Space fans", "--no-model"]) == 0
     assert capsys.readouterr().out.startswith("clip for Space fans")
+
+
+def test_package_for_an_example_audience_by_name(fresh, capsys):
+    root, pics, _cats, tmp = fresh
+    assert main(["audiences", "add", str(root), "--name", "Space fans", "--examples", *map(str, pics)]) == 0
+    capsys.readouterr()
+    assert main(["package", str(root), "1", "--audience", "space fans", "--out", str(tmp / "pkg"),
+                 "--preset", "square", "--json"]) == 0
+    data = _json(capsys)
+    assert data["audience_id"] == "examples:1" and data["audience_label"] == "Space fans"
+    summary = json.loads((tmp / "pkg" / "summary.json").read_text())
+    assert summary["audience"] == {"id": "examples:1", "label": "Space fans"}
