@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from generec_desktop import __version__
-from generec_desktop.app.audiences import AudiencesPanel
+from generec_desktop.app.audiences import AudienceEditor, AudiencesPanel
 from generec_desktop.app.jobs_panel import JobsPanel
 from generec_desktop.app.library import LibraryPanel
 from generec_desktop.app.preview import PreviewWidget
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         preview_layout.addWidget(self.item_info)
         self.tabs.addTab(preview_page, "Preview")
         self._add_feature_tabs()
+        self.audience_editor = AudienceEditor(self)
 
         self._build_menus()
         self.statusBar().showMessage("Ready")
@@ -139,6 +140,9 @@ class MainWindow(QMainWindow):
                                         "Open the demo workspace built from real sample media")
         self.import_action = self._action("&Import Videos…", self._ask_import, "Ctrl+I",
                                           "Copy videos into the workspace (originals are never modified)")
+        self.new_audience_action = self._action(
+            "New &Audience from Examples…", lambda: self.audience_editor.new_from_examples(), "Ctrl+Shift+A",
+            "People who like these: an audience from library items, images, videos or a folder")
         self.import_interactions_action = self._action(
             "Import I&nteractions…", self.show_interactions_dialog, None,
             "Import who watched or liked what (CSV/Parquet) and build audiences from it")
@@ -147,6 +151,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(self.import_action)
+        file_menu.addAction(self.new_audience_action)
         file_menu.addAction(self.import_interactions_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
@@ -233,7 +238,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(getattr(module, class_name)(self), title)
 
     def selected_audiences(self) -> list[str]:
-        """The audience ids selected in the audiences panel (``"segment:0"``, ``"user:42"``…)."""
+        """The audience ids selected in the audiences panel (``"segment:0"``, ``"examples:1"``, ``"user:42"``…)."""
         return self.audiences.selected_ids()
 
     def load_profiles(self) -> None:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "generec_desktop.cli.media",
     "generec_desktop.cli.encoders",
     "generec_desktop.cli.profiles",
+    "generec_desktop.cli.audiences",
     "generec_desktop.cli.editor",
     "generec_desktop.cli.personalize",
     "generec_desktop.cli.instructor",

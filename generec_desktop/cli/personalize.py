@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("workspace", type=Path)
     p.add_argument("item", help="item id or external id (e.g. demo-007)")
     p.add_argument("--profiles", required=True,
-                   help="comma-separated audience ids, e.g. segment:0,segment:1,user:12 (see `generec profiles list`)")
+                   help="comma-separated audiences: ids (segment:0,examples:1,user:12) or names "
+                        "('Segment 1,Cyclists'); see `generec audiences list` and `generec profiles list`")
     p.add_argument("--thumbnails", action="store_true", help="thumbnails only (default: both)")
     p.add_argument("--clips", action="store_true", help="clips only (default: both)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created)")
@@ -96,11 +97,14 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     with Workspace.open(args.workspace) as ws, progress_bar(args, "personalize") as bar:
+        from generec_desktop.cli.audiences import resolve_audience_ids
+        from generec_desktop.profiles import load_profiles
+
+        profiles = load_profiles(ws, encoder_id=None)
+        ids = resolve_audience_ids(ws, ids, profiles=profiles)
         encoder = args.encoder
         if encoder is None:
-            from generec_desktop.profiles import load_profiles
-
-            encoder = load_profiles(ws).encoder_id
+            encoder = profiles.encoder_id
         steps = Steps(bar, {"select": 1.0, "export": 2.0 if do_clips else 0.01})
         res = personalize(ws, args.item, ids, thumbnails=do_thumbs, clips=do_clips, generate=not args.no_generate,
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
@@ -151,7 +155,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
         lines = [f"Personalised item {res.item_id} for {len(res.audiences)} audiences into {out}"]
         lines += [f"Note: {n}" for n in res.notices()]
         for e in summary["audiences"]:
-            parts = [e["audience"]]
+            parts = [e["label"] or e["audience"]]
             if "thumbnail" in e:
                 parts.append(f"thumbnail at {e['thumbnail']['timestamp']:.2f} s (score {e['thumbnail']['score']:.3f})")
             if "clip" in e:

@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser("list", help="list audiences (segments, then users with --users)")
+    p = sub.add_parser("list", help="list audiences (segments, audiences from examples, then users with --users)")
     p.add_argument("workspace", help="workspace folder")
     p.add_argument("--users", action="store_true", help="also list every user")
     p.add_argument("--encoder-id", default=None, help="profiles of this encoder id (default: latest built)")
@@ -150,19 +150,20 @@ def _import_build(args: argparse.Namespace, mapping: Any) -> int:
                                progress=progress, cancel=args.cancel)
     ps = res.profiles
     data = {"imported": res.imported, "encoder_id": ps.encoder_id, "users": len(ps.user_ids),
-            "segments": _audience_rows(ps, False), "recommender": res.recommender, "seconds": res.seconds}
+            "segments": _audience_rows(ps, False, False), "recommender": res.recommender, "seconds": res.seconds}
 
     def text() -> str:
         lines = [_import_text(res.imported), res.summary()]
-        lines += [f"  segment:{s.index}  {s.size:5d} users  {s.label}" for s in ps.segments]
+        lines += [f"  {s.name:<11} {s.size:5d} users  {s.label}   (id segment:{s.index})" for s in ps.segments]
         return "\n".join(lines)
 
     emit(args, data, text)
     return 0
 
 
-def _audience_rows(ps: Any, users: bool) -> list[dict[str, Any]]:
-    return [{"id": a.id, "kind": a.kind, "label": a.label, "size": a.size} for a in ps.audiences(users=users)]
+def _audience_rows(ps: Any, users: bool, examples: bool = True) -> list[dict[str, Any]]:
+    return [{"id": a.id, "kind": a.kind, "name": a.name, "label": a.label, "size": a.size}
+            for a in ps.audiences(users=users, examples=examples)]
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -173,12 +174,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
         ps = build_profiles(ws, encoder=args.encoder, n_segments=args.segments, basis=args.basis, seed=args.seed,
                             progress=progress, cancel=args.cancel)
     data = {"encoder_id": ps.encoder_id, "users": len(ps.user_ids), "recomputed_users": ps.recomputed_users,
-            "reused_users": ps.reused_users, "seconds": ps.seconds, "segments": _audience_rows(ps, False)}
+            "reused_users": ps.reused_users, "seconds": ps.seconds, "segments": _audience_rows(ps, False, False)}
 
     def text() -> str:
         lines = [f"{len(ps.user_ids)} user profiles ({ps.recomputed_users} recomputed, {ps.reused_users} "
                  f"unchanged) with {ps.encoder_id}, {len(ps.segments)} segments ({ps.seconds:.1f} s):"]
-        lines += [f"  segment:{s.index}  {s.size:5d} users  {s.label}" for s in ps.segments]
+        lines += [f"  {s.name:<11} {s.size:5d} users  {s.label}   (id segment:{s.index})" for s in ps.segments]
+        lines += [f"note: {n}" for n in ps.notes]
         return "\n".join(lines)
 
     emit(args, data, text)
@@ -192,8 +194,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
     with Workspace.open(args.workspace) as ws:
         ps = load_profiles(ws, encoder_id=args.encoder_id)
     rows = _audience_rows(ps, args.users)
-    emit(args, {"encoder_id": ps.encoder_id, "audiences": rows},
-         lambda: "\n".join(f"{r['id']:<14} {r['size']:5d}  {r['label']}" for r in rows))
+    unit = {"segment": "users", "user": "user", "examples": "examples"}
+
+    def text() -> str:
+        lines = []
+        for r in rows:
+            desc = f"  {r['label']}" if r["label"] and r["label"] != r["name"] else ""
+            lines.append(f"{r['name']:<20} {r['size']:5d} {unit.get(r['kind'], ''):<8}{desc}   ({r['id']})")
+        return "\n".join(lines + [f"note: {n}" for n in ps.notes])
+
+    emit(args, {"encoder_id": ps.encoder_id, "audiences": rows, "notes": ps.notes}, text)
     return 0
 
 

@@ -39,7 +39,8 @@ def register(subparsers: Any) -> None:
                     "artwork (else its personalised thumbnail as JPEG) and summary.json, into the new folder --out.")
     p.add_argument("workspace", type=Path, metavar="W")
     p.add_argument("item", metavar="ITEM", help="item id or external id")
-    p.add_argument("--audience", required=True, help="audience id, e.g. segment:0 or user:12")
+    p.add_argument("--audience", required=True,
+                   help="audience: an id (segment:0, examples:1, user:12) or a name ('Segment 1', 'Cyclists')")
     p.add_argument("--out", type=Path, required=True, help="the folder to create (must not exist)")
     p.add_argument("--preset", default="vertical", help="render preset (default vertical)")
     p.add_argument("--fit", choices=("crop", "pad"), default="crop")

@@ -42,12 +42,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Target:
-    """An audience to personalise for: its id, label, Eq. 1 vector ``t*`` and liked items (for palettes)."""
+    """An audience to personalise for: its id, label, Eq. 1 vector ``t*`` and liked items (for palettes);
+    ``reference_paths`` are further pictures it likes (an example audience's image and video examples)."""
 
     id: str
     vector: np.ndarray
     label: str = ""
     liked_item_ids: tuple[int, ...] = ()
+    reference_paths: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,17 +133,34 @@ def resolve_item(ws: Workspace, item: ItemInfo | int | str) -> ItemInfo:
 
 
 def _liked_items(ws: Workspace, audience: Any, profiles: Any) -> tuple[int, ...]:
-    if getattr(audience, "kind", None) == "user" and audience.user_id is not None:
+    """Items the audience likes: a user's likes, a segment's characteristic items, an example audience's
+    example items."""
+    kind = getattr(audience, "kind", None)
+    if kind == "user" and audience.user_id is not None:
         return tuple(sorted({i.item_id for i in ws.interactions(user_id=audience.user_id) if i.weight > 0}))
-    if getattr(audience, "kind", None) == "segment":
-        seg = profiles.segments[audience.segment_index]
-        return tuple(seg.top_item_ids)
+    if kind in ("segment", "examples"):
+        return tuple(getattr(audience, "item_ids", ()) or ())
     return ()
 
 
+def _reference_paths(ws: Workspace, audience: Any) -> tuple[Path, ...]:
+    """Pictures of an example audience's file examples (its image and video examples' small covers)."""
+    if getattr(audience, "kind", None) != "examples" or getattr(audience, "examples_id", None) is None:
+        return ()
+    from generec_desktop.profiles.errors import ProfilesError
+    from generec_desktop.profiles.examples import example_cover_paths, get_audience
+
+    try:
+        aud = get_audience(ws, int(audience.examples_id))
+    except ProfilesError:
+        return ()
+    return tuple(example_cover_paths(ws, aud, limit=12, files_only=True))
+
+
 def resolve_targets(ws: Workspace | None, audiences: Sequence[Any], encoder_id: str) -> list[Target]:
-    """Audience ids ("user:3", "segment:1"), ``profiles.Audience`` objects, :class:`Target` s or
-    ``(id, vector)`` pairs -> targets in ``encoder_id``'s space."""
+    """Audience ids ("user:3", "segment:1", "examples:2") or names ("Segment 2", "Cyclists"),
+    ``profiles.Audience`` objects, :class:`Target` s or ``(id, vector)`` pairs -> targets in
+    ``encoder_id``'s space."""
     out: list[Target] = []
     profiles = None
     for a in audiences:
@@ -158,12 +177,15 @@ def resolve_targets(ws: Workspace | None, audiences: Sequence[Any], encoder_id: 
                 from generec_desktop.profiles import load_profiles
 
                 profiles = load_profiles(ws, encoder_id=encoder_id)
-            a = profiles.audience(a)
+            a = profiles.resolve(a)
         if hasattr(a, "vector") and hasattr(a, "id"):
-            liked = _liked_items(ws, a, profiles) if (ws is not None and profiles is not None) else ()
-            out.append(Target(a.id, np.asarray(a.vector, np.float32), getattr(a, "label", a.id), liked))
+            liked = _liked_items(ws, a, profiles) if ws is not None else ()
+            refs = _reference_paths(ws, a) if ws is not None else ()
+            label = getattr(a, "title", None) or getattr(a, "label", a.id)
+            out.append(Target(a.id, np.asarray(a.vector, np.float32), label, liked, refs))
             continue
-        raise EditorError(f"Cannot use {a!r} as an audience; give an id like 'segment:0' or 'user:12'.")
+        raise EditorError(f"Cannot use {a!r} as an audience; give an id like 'segment:0' or 'user:12', or a name "
+                          "like 'Segment 1'.")
     if not out:
         raise EditorError("Give at least one audience (e.g. --profiles segment:0,segment:1).")
     return out
@@ -226,6 +248,12 @@ def _liked_palettes(ws: Workspace, targets: Sequence[Target]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for t in targets:
         stats = []
+        for ref in t.reference_paths:  # an example audience's own pictures
+            try:
+                with Image.open(ref) as im:
+                    stats.append(palette_stats([np.asarray(im.convert("RGB"))]))
+            except OSError:
+                continue
         for iid in t.liked_item_ids:
             if iid not in per_item:
                 try:

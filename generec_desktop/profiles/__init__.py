@@ -10,9 +10,17 @@ Public API (imported lazily so ``import generec_desktop.profiles`` stays cheap):
     import_and_build(ws, path, *, mapping=None, encoder=..., epochs=..., progress, cancel) -> ImportBuildResult
         # import + build_profiles + train_recommender as one job; ImportBuildCancelled says what finished
     build_profiles(ws, *, encoder="builtin", n_segments=None, basis="items", seed=0, progress, cancel) -> ProfileSet
-    load_profiles(ws, *, encoder_id=None) -> ProfileSet
-        ProfileSet.audiences() -> list[Audience]     # "segment:3" / "user:42", label, size, vector (User_Hist)
-        ProfileSet.audience(id) / .vector(id)        # t* of Eq. 1 in the encoder's space
+    load_profiles(ws, *, encoder_id=None) -> ProfileSet   # also with only example audiences (no users)
+        ProfileSet.audiences(users=True, examples=True) -> list[Audience]   # segments, example audiences, users
+            Audience: id "segment:3" / "examples:2" / "user:42", kind, name ("Segment 4", "Cyclists", "u042"),
+            label, title, size, vector (User_Hist), item_ids
+        ProfileSet.audience(id) / .resolve(id or name) / .vector(id)   # t* of Eq. 1 in the encoder's space
+        ProfileSet.notes                             # what could not be used (examples not embeddable)
+    audience_title(audience_id, profiles=None) / segment_name(index)   # what a person reads; numbered from 1
+    examples.add_audience(ws, name, examples, *, encoder=None, progress, cancel) -> ExamplesChange
+        # "people who like these": items, image/video files, folders; User_Hist of the examples (Eq. 1)
+    examples.add_examples / remove_examples / rename_audience / remove_audience / list_audiences /
+        get_audience / snapshot_audience / restore_audience (undo) / example_cover_paths
     train_recommender(ws | InteractionArrays, *, encoder="builtin", dim=64, epochs=20, seed=0, progress, cancel)
         -> Recommender                               # saved as W/models/recommender-<encoder>.{safetensors,json}
     load_recommender(ws, *, encoder_id=None) -> Recommender
@@ -22,7 +30,8 @@ Public API (imported lazily so ``import generec_desktop.profiles`` stays cheap):
     cluster_users(vectors, *, k=None) / describe_segments(...)                       # pure
 
 Errors: ``ProfilesError`` (base), ``InteractionFileError`` (with ``row_errors``), ``NoInteractionsError``,
-``ModelNotFoundError``.
+``ModelNotFoundError``, ``AudienceNameError``, ``UnknownAudienceError``, ``UnknownItemError``,
+``ExampleFileError`` (with ``problems``).
 """
 
 from __future__ import annotations
@@ -31,14 +40,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from generec_desktop.profiles.errors import (
+    AudienceNameError,
+    ExampleFileError,
     InteractionFileError,
     ModelNotFoundError,
     NoInteractionsError,
     ProfilesError,
+    UnknownAudienceError,
+    UnknownItemError,
 )
 
 if TYPE_CHECKING:
     from generec_desktop.profiles.algorithms import cluster_users, describe_segments, user_hist
+    from generec_desktop.profiles.examples import ExampleAudience, ExamplesChange, add_audience, list_audiences
     from generec_desktop.profiles.interaction_files import ColumnMapping
     from generec_desktop.profiles.interactions import (
         InteractionCheck,
@@ -54,6 +68,7 @@ if TYPE_CHECKING:
         Audience,
         ProfileSet,
         Segment,
+        audience_title,
         build_profiles,
         load_profiles,
         load_recommender,
@@ -62,7 +77,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Audience",
+    "AudienceNameError",
     "ColumnMapping",
+    "ExampleAudience",
+    "ExampleFileError",
+    "ExamplesChange",
     "ImportBuildCancelled",
     "ImportBuildResult",
     "InteractionArrays",
@@ -76,11 +95,16 @@ __all__ = [
     "ProfilesError",
     "Recommender",
     "Segment",
+    "UnknownAudienceError",
+    "UnknownItemError",
+    "add_audience",
+    "audience_title",
     "build_profiles",
     "cluster_users",
     "describe_segments",
     "import_and_build",
     "import_interactions",
+    "list_audiences",
     "load_profiles",
     "load_recommender",
     "preview_interactions",
@@ -96,8 +120,11 @@ _LAZY = {
     **{n: "interactions" for n in ("InteractionCheck", "InteractionImportReport", "InteractionPreview",
                                    "import_interactions", "preview_interactions", "validate_interactions")},
     **{n: "pipeline" for n in ("ImportBuildCancelled", "ImportBuildResult", "import_and_build")},
+    "ExampleAudience": "examples", "ExamplesChange": "examples", "add_audience": "examples",
+    "list_audiences": "examples",
     "InteractionArrays": "recommender", "Recommender": "recommender", "train_arrays": "recommender",
-    **{n: "service" for n in ("Audience", "ProfileSet", "Segment", "build_profiles", "load_profiles",
+    **{n: "service" for n in ("Audience", "ProfileSet", "Segment", "audience_title", "build_profiles",
+                              "load_profiles",
                               "load_recommender", "train_recommender")},
 }
 

@@ -125,8 +125,11 @@ def test_a_good_file_imports_and_the_audiences_appear(qtbot, make_window, own_wo
     qtbot.waitUntil(lambda: window.profiles is not None and not window.jobs.running(), timeout=LONG)
     assert _counts(own_workspace) == (n_rows, 12)
     assert len(window.profiles.user_ids) == 12 and window.profiles.segments
-    texts = [window.audiences.list.item(i).text() for i in range(window.audiences.list.count())]
-    assert any(t.startswith("Segment 1") for t in texts) and sum(t.startswith("User ") for t in texts) == 12
+    panel = window.audiences  # a tree: segments with their users under them (shown by their own ids/names)
+    entries = panel.entries()
+    assert any(panel.entry_text(e).startswith("Segment 1") for e in entries)
+    users = [e for e in entries if str(e.data(0, Qt.ItemDataRole.UserRole)).startswith("user:")]
+    assert len(users) == 12 and not any(panel.entry_text(e).startswith("User ") for e in users)
     assert "Done." in dialog.notice.text() and not dialog.import_button.isEnabled()
     from generec_desktop.corpus import Workspace
     from generec_desktop.profiles import load_recommender
