@@ -92,16 +92,11 @@ class _Corpus:
 
 
 def _default_encoder(ws: Workspace) -> str:
-    """The workspace's encoder: the one its profiles were last built with, else the built-in one."""
-    from sqlalchemy import func, select
+    """The workspace's encoder (that of its audiences: :func:`profiles.examples.workspace_encoder_id`),
+    else the built-in one."""
+    from generec_desktop.profiles.examples import workspace_encoder_id
 
-    from generec_desktop.profiles import store
-
-    pu = store.profile_users
-    with ws.read_session() as s:
-        found = s.execute(select(pu.c.encoder_id).group_by(pu.c.encoder_id)
-                          .order_by(func.max(pu.c.updated_at).desc()).limit(1)).scalar()
-    return str(found) if found else "builtin"
+    return workspace_encoder_id(ws) or "builtin"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -150,9 +145,9 @@ def _read(ws: Workspace, encoder: str | None, progress: Progress | None, cancel:
     with ws.read_session() as s:
         artwork = [{**dict(r._mapping), "created_at": _utc(r.created_at)}
                    for r in s.execute(select(t.artwork).order_by(t.artwork.c.id))]
-        names = {int(r.id): r for r in s.execute(select(t.audiences).order_by(t.audiences.c.id))}
-        ex = t.audience_examples
-        vec = t.audience_example_vectors
+        names = {int(r.id): r for r in s.execute(select(store.audiences).order_by(store.audiences.c.id))}
+        ex = store.audience_examples
+        vec = store.audience_example_vectors
         example_rows = s.execute(
             select(ex, vec.c.dim, vec.c.vector).outerjoin(
                 vec, (vec.c.example_id == ex.c.id) & (vec.c.encoder_id == enc.id)).order_by(ex.c.id)).all()

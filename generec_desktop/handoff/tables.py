@@ -1,43 +1,17 @@
-"""The tables of migrations m004 (audiences from examples) and m005 (artwork) as the hand-off reads them.
+"""The ``artwork`` table (migration m005) as the hand-off reads it.
 
-Declared here with SQLAlchemy Core, read-only (their creation is the frozen migration in
-``generec_desktop/corpus/migrations.py``, their writers live in the profiles and fidelity packages); a test
-checks that these agree with what the migrations create, so a drift fails loudly instead of exporting a
-column that is no longer there.
+Declared here with SQLAlchemy Core, read-only: its creation is the frozen migration in
+``generec_desktop/corpus/migrations.py`` and its writer's declaration (``versions/store.py``) is in a sibling
+layer the hand-off may not import. A test checks that this agrees with what the migration creates, so a drift
+fails loudly instead of exporting a column that is no longer there. The m004 tables (audiences from examples)
+are read through ``profiles.store``, which declares them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Float, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table
 
 metadata = MetaData()
-
-audiences = Table(
-    "audiences", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(256), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
-)
-
-audience_examples = Table(
-    "audience_examples", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("audience_id", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("item_id", Integer),
-    Column("path", String(1024)),
-    Column("sha256", String(64)),
-    Column("added_at", DateTime, nullable=False),
-)
-
-audience_example_vectors = Table(
-    "audience_example_vectors", metadata,
-    Column("example_id", Integer, primary_key=True),
-    Column("encoder_id", String(256), primary_key=True),
-    Column("dim", Integer, nullable=False),
-    Column("vector", LargeBinary, nullable=False),
-)
 
 artwork = Table(
     "artwork", metadata,

@@ -31,6 +31,7 @@ def fill(ws, *, n_human: int = 12, n_users: int = 30, seed: int = 0) -> Corpus:
     mostly items of their group, human and AI alike; a few audiences from examples; one artwork row."""
     from generec_desktop.corpus.schema import Interaction, Item, Lineage, User
     from generec_desktop.handoff import tables as t
+    from generec_desktop.profiles import store
 
     rng = np.random.default_rng(seed)
     now = datetime.now(UTC)
@@ -69,9 +70,9 @@ def fill(ws, *, n_human: int = 12, n_users: int = 30, seed: int = 0) -> Corpus:
                                   timestamp=datetime.fromtimestamp(1_700_000_000 + 60 * j, UTC)))
             for k in rng.choice(mine, 2, replace=False):
                 s.add(Interaction(user_id=uid, item_id=ai[int(k)], weight=2.0, timestamp=None))
-        a = s.execute(t.audiences.insert().values(name="Cyclists", created_at=now.replace(tzinfo=None),
+        a = s.execute(store.audiences.insert().values(name="Cyclists", created_at=now.replace(tzinfo=None),
                                                   updated_at=now.replace(tzinfo=None))).inserted_primary_key[0]
-        s.execute(t.audience_examples.insert().values(audience_id=a, kind="item", item_id=human[0],
+        s.execute(store.audience_examples.insert().values(audience_id=a, kind="item", item_id=human[0],
                                                       added_at=now.replace(tzinfo=None)))
         s.execute(t.artwork.insert().values(item_id=human[0], audience_id="segment:0", audience_label="Segment 1",
                                             path="artwork/x.jpg", sha256="ab" * 32, width=1080, height=1920,

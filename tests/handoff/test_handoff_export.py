@@ -71,7 +71,6 @@ def test_recbole_atomic_files(corpus, tmp_path: Path) -> None:
 def test_parquet_set(corpus, tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from generec_desktop.handoff import tables as t
     from generec_desktop.profiles import build_profiles, store
 
     ws = corpus.ws
@@ -79,10 +78,11 @@ def test_parquet_set(corpus, tmp_path: Path) -> None:
     enc = store.get_encoder("builtin", ws)
     first = ws.item(corpus.human[0])
     vec = _visual(ws, [first])[0]
-    with ws.session() as s:  # the example audience's item has its embedding stored (as profiles would)
-        ex_id = s.execute(t.audience_examples.select()).first().id
-        s.execute(t.audience_example_vectors.insert().values(example_id=ex_id, encoder_id=enc.id, dim=enc.dim,
-                                                             vector=store.to_blob(vec)))
+    with ws.session() as s:  # the example's embedding, unless building the profiles stored it already
+        ex_id = s.execute(store.audience_examples.select()).first().id
+        v = store.audience_example_vectors
+        if s.execute(v.select().where(v.c.example_id == ex_id, v.c.encoder_id == enc.id)).first() is None:
+            s.execute(v.insert().values(example_id=ex_id, encoder_id=enc.id, dim=enc.dim, vector=store.to_blob(vec)))
     res = export_corpus(ws, tmp_path / "pq", format="parquet")
     names = {"items", "users", "interactions", "lineage", "artwork", "audiences", "audience_examples"}
     assert set(res.rows) == {f"{n}.parquet" for n in names}
