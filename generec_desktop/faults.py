@@ -45,6 +45,12 @@ def describe_fault(exc: BaseException) -> str | None:
     if "readonly database" in text or "read-only" in text or "unable to open database file" in text:
         return ("The workspace's database cannot be written (a read-only folder or disk?); listing, viewing and "
                 "checking work, but this command changes it: make the folder writable. Nothing was changed.")
+    if any(k in text for k in ("connection refused", "could not connect", "connection failed",
+                               "server closed the connection", "no such file or directory\n\tis the server",
+                               "connection timeout expired", "terminating connection")):
+        return ("The workspace's database server (PostgreSQL) cannot be reached or dropped the connection; check "
+                "that it runs and that the \"database\" URL in workspace.json is right, then try again. "
+                "Nothing was changed.")
     if "database is locked" in text or "database is busy" in text:
         return ("Another program is writing to the workspace's database (another GeneRec window or command?); "
                 "let it finish, then try again. Nothing was changed.")

@@ -35,6 +35,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=_cmd_items)
 
+    _register_corpus(subparsers)
+
+
+def _register_corpus(subparsers: argparse._SubParsersAction) -> None:
+    c = subparsers.add_parser("corpus", help="hand the item corpus to a recommender (RecBole, Parquet)")
+    sub = c.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+    p = sub.add_parser("export", help="write RecBole atomic files or a Parquet set into a new folder")
+    p.add_argument("workspace", help="workspace folder")
+    p.add_argument("--format", required=True, choices=("recbole", "parquet"), help="what to write")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder to create (built beside it, renamed in)")
+    p.add_argument("--name", help="RecBole dataset name (default: the folder's name, where RecBole looks)")
+    p.add_argument("--encoder", help="encoder of the visual features (default: the one the profiles use)")
+    p.add_argument("--force", action="store_true", help="replace an earlier export in DIR")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_corpus_export)
+
+
+def _cmd_corpus_export(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace
+    from generec_desktop.handoff import export_corpus
+
+    with Workspace.open(args.workspace) as ws, progress_bar(args, "Exporting") as progress:
+        res = export_corpus(ws, args.out, format=args.format, name=args.name, encoder=args.encoder,
+                            force=args.force, progress=progress, cancel=args.cancel)
+    emit(args, {"folder": res.folder, "format": res.format, "dataset": res.dataset, "encoder_id": res.encoder_id,
+                "dim": res.dim, "rows": res.rows, "seconds": res.seconds}, res.summary)
+    return 0
+
 
 def _cmd_import(args: argparse.Namespace) -> int:
     import shutil
@@ -89,6 +117,12 @@ def _cmd_items(args: argparse.Namespace) -> int:
 def _register_workspace(subparsers: argparse._SubParsersAction) -> None:
     ws = subparsers.add_parser("workspace", help="check, repair, back up or rebuild a workspace")
     sub = ws.add_subparsers(dest="workspace_command", metavar="ACTION", required=True)
+    p = sub.add_parser("create", help="a new, empty workspace (its catalogue in the folder, or on a PostgreSQL server)")
+    p.add_argument("workspace", help="the new (or an empty) folder")
+    p.add_argument("--database", metavar="URL", help="a shared corpus on PostgreSQL: postgresql://USER@HOST:5432/DB "
+                   "(kept in workspace.json without the password; give that with PGPASSWORD or ~/.pgpass)")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_create)
     p = sub.add_parser("check", help="full integrity check (database, files, hashes, leftovers); changes nothing")
     p.add_argument("workspace", help="workspace folder")
     p.add_argument("--no-hashes", action="store_true", help="skip re-hashing every file (faster)")
@@ -107,6 +141,17 @@ def _register_workspace(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="rebuild even when the catalogue is healthy")
     add_json_flag(p)
     p.set_defaults(func=_cmd_rebuild)
+
+
+def _cmd_create(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus.workspace import Workspace, public_url
+
+    with Workspace.create(args.workspace, db_url=args.database) as ws:
+        where = public_url(ws.db_url) if ws.db_path is None else str(ws.db_path)
+        version = ws.schema_version()
+    emit(args, {"workspace": ws.root, "database": where, "schema_version": version},
+         f"Created the workspace {ws.root} (catalogue: {where}, schema {version}).")
+    return 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

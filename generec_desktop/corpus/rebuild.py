@@ -165,6 +165,14 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
     root = Path(root).resolve()
     if not (root / "workspace.json").is_file():
         raise WorkspaceError(f"{root} is not a GeneRec workspace (no workspace.json); nothing was done.")
+    try:
+        server = json.loads((root / "workspace.json").read_text(encoding="utf-8")).get("database")
+    except (OSError, ValueError, AttributeError):
+        server = None
+    if server:
+        raise WorkspaceError(f"The catalogue of {root} is on a PostgreSQL server ({server}); rebuilding re-creates "
+                             "only the workspace's own SQLite file. Restore the server's database with pg_restore "
+                             "from your pg_dump; nothing was done.")
     db = root / DB_NAME
     healthy = False
     try:

@@ -185,11 +185,117 @@ def _wait_for_lock(what: Callable[[], Any], timeout: float) -> Any:
                 warned = True
 
 
+def is_server_url(url: str | None) -> bool:
+    """Whether ``url`` names a database server (PostgreSQL) rather than the workspace's SQLite file."""
+    return bool(url) and make_url(str(url)).get_backend_name() != "sqlite"
+
+
+def server_url(url: str) -> str:
+    """``url`` checked and normalised for the corpus: PostgreSQL only, psycopg 3 as the driver.
+
+    A bare ``postgresql://`` would make SQLAlchemy load psycopg2, which is not a dependency; psycopg 3
+    (``postgresql+psycopg://``) is. Other server databases are refused: the schema and the write lock
+    (:func:`_pg_write_lock`) were made and tested for PostgreSQL only.
+    """
+    try:
+        u = make_url(url)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError: not a URL at all
+        raise WorkspaceError(f"{url!r} is not a database URL; give one like "
+                             "postgresql://USER@HOST:5432/DATABASE.") from exc
+    if u.get_backend_name() != "postgresql":
+        raise WorkspaceError(f"A shared corpus runs on PostgreSQL; {u.get_backend_name()!r} is not supported "
+                             "(give postgresql://USER@HOST:5432/DATABASE, or no URL for the workspace's SQLite file).")
+    if u.drivername in ("postgresql", "postgresql+psycopg2"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def public_url(url: str) -> str:
+    """``url`` without its password (for messages, logs and ``workspace.json``)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+#: The key of the transaction-level advisory lock every PostgreSQL write transaction takes (one
+#: corpus per database): the server's counterpart of SQLite's BEGIN IMMEDIATE (see _pg_write_lock).
+PG_WRITE_LOCK_KEY = int.from_bytes(hashlib.sha256(b"generec-desktop corpus writer").digest()[:8], "big",
+                                   signed=True)
+
+
+def _pg_write_lock(conn: Any, timeout: float) -> None:
+    """Take the corpus's write lock in this PostgreSQL transaction (released at commit or rollback).
+
+    The workspace code was written for SQLite, where a write transaction holds the one write lock from
+    BEGIN IMMEDIATE on: a check-then-insert (import the same bytes, add the same user, apply the
+    migrations) cannot interleave with another process's. PostgreSQL's default READ COMMITTED would let
+    them interleave, so every write transaction takes one advisory lock first: writers are serialised
+    exactly as on SQLite, readers never wait (MVCC). Waits with one notice, then gives up after
+    ``timeout`` seconds with :class:`WorkspaceLockedError`.
+    """
+    if conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({PG_WRITE_LOCK_KEY})").scalar():
+        return
+    log.warning("Waiting for another program to finish writing to the shared corpus (up to %.0f s)...", timeout)
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(timeout * 1000))}")
+    try:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK_KEY})")
+    except OperationalError as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise WorkspaceLockedError(
+            f"Another program kept the shared corpus locked for writing for {timeout:.0f} s (another GeneRec "
+            "window or command?); let it finish, then try again. Nothing was changed.") from exc
+    conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+
+
+def _json_for_server(value: Any) -> str:
+    """JSON text PostgreSQL accepts: NaN and infinities (which Python's json writes and SQLite keeps,
+    but the server's json type refuses) become null."""
+    import math
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return json.dumps(clean(value), default=_json_default)
+
+
+def _json_default(v: Any) -> Any:
+    """numpy scalars and arrays in a params/fidelity dict (SQLite's default serializer refuses them too)."""
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
+
+
+def _stored_url(url: str) -> str:
+    """The URL as ``workspace.json`` keeps it: normalised, and without any password."""
+    return make_url(server_url(url))._replace(password=None).render_as_string(hide_password=False)
+
+
+def _make_server_engine(url: str, *, read_only: bool = False) -> Engine:
+    """A PostgreSQL engine: psycopg 3, NaN-safe JSON, and writers serialised by :func:`_pg_write_lock`."""
+    options = "-c default_transaction_read_only=on" if read_only else ""
+    engine = create_engine(server_url(url), pool_pre_ping=True, json_serializer=_json_for_server,
+                           connect_args={"options": options, "connect_timeout": 10} if options
+                           else {"connect_timeout": 10})
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if not (read_only or conn.get_execution_options().get(_READ_ONLY, False)):
+            _pg_write_lock(conn, LOCK_TIMEOUT_S)
+
+    return engine
+
+
 def _make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine; for SQLite: WAL, foreign keys, full sync, real transactions (DDL included), and a
-    write lock that is waited for with a notice, then refused with a clear message."""
+    write lock that is waited for with a notice, then refused with a clear message; for PostgreSQL
+    the same write lock semantics through an advisory lock (:func:`_make_server_engine`)."""
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return _make_server_engine(url, read_only=read_only)
     # A short busy timeout per try; _wait_for_lock retries up to LOCK_TIMEOUT_S and says it is waiting.
     engine = create_engine(url, connect_args={"timeout": min(1.0, LOCK_TIMEOUT_S)})
 
@@ -253,20 +359,31 @@ class Workspace:
         self.versions_dir = self.root / "versions"
         self.cache_dir = self.root / "cache"
         self.models_dir = self.root / "models"
-        self.db_path: Path | None = None if db_url else self.root / DB_NAME
-        self.db_url = db_url or f"sqlite:///{self.root / DB_NAME}"
+        self.db_path: Path | None = self.root / DB_NAME
+        self.db_url = f"sqlite:///{self.root / DB_NAME}"
+        if is_server_url(db_url):  # a shared corpus on PostgreSQL: no database file here
+            self.db_path, self.db_url = None, server_url(str(db_url))
+        elif db_url:  # an SQLite file elsewhere: checked, backed up and recovered like the default one
+            database = make_url(db_url).database
+            self.db_path = Path(database).resolve() if database and database != ":memory:" else None
+            self.db_url = db_url
         self.last_recovery: recovery.RecoveryReport = recovery.RecoveryReport()
         if self.db_path is not None:
             recovery.guard_database(self.root, self.db_path)
             if read_only is None:
                 read_only = not _writable(self.root, self.db_path)
+        elif read_only is None:  # a server database: the folder decides (its files cannot be written)
+            read_only = not _writable(self.root, self.root / "workspace.json")
         self.read_only = bool(read_only)
-        if self.read_only:
-            if self.db_path is None or not self.db_path.is_file():
+        if self.read_only and self.db_path is None:
+            self.engine = _make_engine(self.db_url, read_only=True)
+        elif self.read_only:
+            if not self.db_path.is_file():
                 raise WorkspaceReadOnlyError(f"{self.root} is read-only and has no catalogue yet; open it "
                                              "from a folder you can write to.")
             url = f"sqlite:///file:{self.db_path.as_posix()}?mode=ro&uri=true"
-            if not os.access(self.root, os.W_OK) and not (self.root / f"{DB_NAME}-shm").exists():
+            shm = self.db_path.with_name(self.db_path.name + "-shm")
+            if not os.access(self.db_path.parent, os.W_OK) and not shm.exists():
                 url += "&immutable=1"  # no WAL index can be made in a read-only folder: read the file as is
             self.engine = _make_engine(url, read_only=True)
         else:
@@ -310,19 +427,27 @@ class Workspace:
         if have > 0 and self.db_path is not None:
             recovery.backup_database(self.db_path, self.root, reason=f"before-schema-{have}-to-"
                                      f"{migrations.latest_version()}")
+        elif have > 0:  # PostgreSQL: the whole upgrade is one transaction (DDL included), so a failure
+            # changes nothing; a copy beforehand is the server's job (pg_dump), not a file in backups/
+            log.info("Upgrading the shared corpus %s from schema %d to %d in one transaction.",
+                     public_url(self.db_url), have, migrations.latest_version())
         migrations.migrate(self.engine)
 
     def _guard_lost_catalogue(self) -> None:
         """Refuse a catalogue with no items over a ``media/`` that holds originals (a replaced or emptied
-        database); the app's own crashed first import (journaled by a dead process) does not count."""
-        if self.db_path is None:
-            return
+        database, or a server URL that names the wrong database: recovery would otherwise quarantine every
+        original); the app's own crashed first import (journaled by a dead process) does not count."""
         with self.read_session() as s:
             if s.scalar(select(Item.id).limit(1)) is not None:
                 return
         ours = {e.rel for j in safefiles.dead_journals(self.root) for e in safefiles.read_journal(j)}
         originals = [p for p in recovery.walk_files(self.media_dir)
                      if _ORIGINAL_NAME.fullmatch(p.name) and p.relative_to(self.root).as_posix() not in ours]
+        if originals and self.db_path is None:
+            raise WorkspaceError(f"The database {public_url(self.db_url)} lists no items, but media/ of {self.root} "
+                                 f"holds {len(originals)} original(s): is it the wrong database (check the "
+                                 "\"database\" URL in workspace.json), or was it emptied (restore it with "
+                                 "pg_restore from your dump)? Nothing was changed.")
         if originals:
             raise WorkspaceError(f"The catalogue {DB_NAME} of {self.root} lists no items, but media/ holds "
                                  f"{len(originals)} original(s): the database was replaced or emptied; "
@@ -340,9 +465,13 @@ class Workspace:
             raise WorkspaceError(f"{root} is already a workspace; open it instead.")
         if root.exists() and any(root.iterdir()):
             raise WorkspaceError(f"{root} is not empty; give a new or empty folder for the workspace.")
+        meta: dict[str, Any] = {"format": WORKSPACE_FORMAT, "version": WORKSPACE_VERSION,
+                                "created": datetime.now(UTC).isoformat(timespec="seconds")}
+        if is_server_url(db_url):
+            # Recorded so that every later open (CLI, window) finds the shared corpus; the password is
+            # never written to the folder (give it with PGPASSWORD or ~/.pgpass, as every libpq client).
+            meta["database"] = _stored_url(str(db_url))
         root.mkdir(parents=True, exist_ok=True)
-        meta = {"format": WORKSPACE_FORMAT, "version": WORKSPACE_VERSION,
-                "created": datetime.now(UTC).isoformat(timespec="seconds")}
         safefiles.atomic_write_json(root / "workspace.json", meta)
         return cls(root, db_url=db_url)
 
@@ -367,6 +496,12 @@ class Workspace:
                                  f"set \"version\": {WORKSPACE_VERSION} (this GeneRec Desktop's) or restore the file.")
         if version > WORKSPACE_VERSION:
             raise WorkspaceError(f"{root} was made by a newer GeneRec Desktop; upgrade to open it.")
+        if db_url is None and meta.get("database") is not None:
+            stored = meta["database"]
+            if not isinstance(stored, str) or not is_server_url(stored):
+                raise WorkspaceError(f"{meta_path} names the database {stored!r}, which is not a PostgreSQL URL; "
+                                     "fix it (postgresql://USER@HOST:5432/DATABASE) or remove the key.")
+            db_url = stored
         return cls(root, db_url=db_url)
 
     @classmethod
@@ -855,6 +990,8 @@ class Workspace:
                     db_errors.extend(str(r) for r in rows)
                 fk = list(conn.exec_driver_sql("PRAGMA foreign_key_check"))
                 db_errors.extend(f"foreign key: {tuple(r)}" for r in fk)
+        else:
+            db_errors.extend(self._server_problems())
         items = self.items()
         missing: list[str] = []
         mismatches: list[str] = []
@@ -889,6 +1026,21 @@ class Workspace:
             unsafe_paths=sorted(set(unsafe) | set(links)),
         )
 
+    def _server_problems(self) -> list[str]:
+        """The PostgreSQL counterpart of SQLite's ``integrity_check``/``foreign_key_check``, as far as a
+        client can go: the server enforces foreign keys and checks pages itself (``pg_amcheck`` on the
+        server goes deeper), so this checks that the corpus's tables and schema version are all there."""
+        from sqlalchemy import inspect
+
+        with self._reading().connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            have = migrations.current_version(conn)
+        missing = sorted(set(recovery.CORE_TABLES) - tables)
+        out = [f"tables {', '.join(missing)} are missing from {public_url(self.db_url)}"] if missing else []
+        if have != migrations.latest_version():
+            out.append(f"schema version {have}, expected {migrations.latest_version()}")
+        return out
+
     def recover(self, *, grace_s: float = ORPHAN_GRACE_S) -> recovery.RecoveryReport:
         """Undo what a crash left half-done (run at every open); see :mod:`.recovery`.
 
@@ -907,7 +1059,8 @@ class Workspace:
     def backup(self, *, reason: str = "manual") -> Path:
         """An online, consistent copy of the database in ``backups/`` (SQLite backup API)."""
         if self.db_path is None:
-            raise WorkspaceError("Backups of a server database are the server's job (pg_dump); nothing was done.")
+            raise WorkspaceError(f"The catalogue is on the PostgreSQL server {public_url(self.db_url)}: back it up "
+                                 "there with pg_dump (e.g. `pg_dump -Fc -f corpus.dump DATABASE`); nothing was done.")
         return recovery.backup_database(self.db_path, self.root, reason=reason)
 
     # ---- internal: used by tests to run SQL directly

