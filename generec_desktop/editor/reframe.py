@@ -99,7 +99,7 @@ def crop_to(image: np.ndarray, aspect: str | float, *, faces: bool = True) -> np
 
 
 def crop_track(video: str | os.PathLike[str], start: float, end: float, aspect: str | float, *,
-               rate: float = 4.0, smooth_s: float = 1.0,
+               rate: float = 4.0, smooth_s: float = 1.0, record: dict[str, object] | None = None,
                cancel: CancelToken | None = None) -> Callable[[np.ndarray, float], np.ndarray]:
     """A per-frame crop function for :func:`media.transform_video` that follows the salient region.
 
@@ -121,6 +121,10 @@ def crop_track(video: str | os.PathLike[str], start: float, end: float, aspect: 
     info = media.probe(video)
     box = crop_box(info.width, info.height, aspect, (0.5, 0.5))
     cw, ch = box[2], box[3]
+    if record is not None:
+        record.update(size=[round(cw / info.width, 5), round(ch / info.height, 5)],
+                      times=[round(float(t), 4) for t in times],
+                      centres=[[round(float(x), 5), round(float(y), 5)] for x, y in centres])
 
     def fn(image: np.ndarray, t: float) -> np.ndarray:
         cx = float(np.interp(t, times, centres[:, 0]))
