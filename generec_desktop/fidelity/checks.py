@@ -468,24 +468,17 @@ def _crop(rgb: np.ndarray, box: Box) -> np.ndarray:
 
 def spans(times: Sequence[float], hits: Sequence[int], *, duration: float, step: float
           ) -> list[tuple[float, float, int]]:
-    """Runs of sampled frames with ``hits > 0`` as (start, end, most hits in one frame), each sample
-    covering ``step`` seconds around it (clipped to ``[0, duration]``)."""
+    """Runs of consecutive sampled frames with ``hits > 0`` as (start, end, most hits in one frame),
+    each reaching half a ``step`` beyond its first and last sample (clipped to ``[0, duration]``)."""
     out: list[tuple[float, float, int]] = []
-    cur: list[float] | None = None
-    for t, n in zip(times, hits):
+    run: list[tuple[float, int]] = []
+    for t, n in [*zip(times, hits), (math.inf, 0)]:
         if n > 0:
-            a, b = max(0.0, t - step / 2), min(duration, t + step / 2)
-            if cur is not None and a <= cur[1] + 1e-6:
-                cur[1], cur[2] = b, max(cur[2], n)
-            else:
-                if cur is not None:
-                    out.append((cur[0], cur[1], int(cur[2])))
-                cur = [a, b, float(n)]
-        elif cur is not None:
-            out.append((cur[0], cur[1], int(cur[2])))
-            cur = None
-    if cur is not None:
-        out.append((cur[0], cur[1], int(cur[2])))
+            run.append((float(t), int(n)))
+        elif run:
+            out.append((max(0.0, run[0][0] - step / 2), min(duration, run[-1][0] + step / 2),
+                        max(k for _, k in run)))
+            run = []
     return out
 
 

@@ -41,7 +41,8 @@ def test_export_makes_a_watermarked_item_with_provenance(ws_item) -> None:
     pending_sha = sha(pv.media)
     rep = check_version(ws, pv)
     ident = rep.check("identifiability")  # the export adds the mark: "added at export", not a warning
-    assert not rep.failed and ident.status == "pass" and ident.added_at_export == ["watermark", "ai_label", "provenance"]
+    assert not rep.failed and ident.status == "pass"
+    assert ident.added_at_export == ["watermark", "ai_label", "provenance"]
     res = run_export(ws, pv.id)
     new = res.item
     assert new.kind == "ai_edited" and new.parent_id == item.id
