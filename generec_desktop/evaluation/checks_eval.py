@@ -149,7 +149,8 @@ def _lfw() -> tuple[list[np.ndarray], list[bool]]:
     import cv2
     import skimage.data
 
-    crops = skimage.data.lfw_subset()
+    sk: Any = skimage.data  # untyped
+    crops = sk.lfw_subset()
     out = []
     for c in crops:
         g = cv2.resize((c * 255).astype(np.uint8), (100, 100), interpolation=cv2.INTER_CUBIC)
@@ -163,7 +164,8 @@ def _detectors() -> dict[str, Callable[[np.ndarray], list[Any]]]:
 
     from generec_desktop.fidelity import checks
 
-    haar = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    cv: Any = cv2  # cv2.data is untyped
+    haar = cv.CascadeClassifier(cv.data.haarcascades + "haarcascade_frontalface_default.xml")
 
     def haar_detect(rgb: np.ndarray) -> list[Any]:
         s = min(1.0, 480 / max(rgb.shape[:2]))
@@ -173,9 +175,12 @@ def _detectors() -> dict[str, Callable[[np.ndarray], list[Any]]]:
     out: dict[str, Callable[[np.ndarray], list[Any]]] = {}
     if checks.face_detector_name() == "mtcnn":
         out[f"faces: MTCNN >= {checks.FACE_CONFIDENCE} (in use)"] = checks.detect_faces
+        def at(c: float) -> Callable[[np.ndarray], list[Any]]:
+            return lambda rgb: checks.detect_faces_scored(rgb, min_confidence=c)
+
         for c in (0.9, 0.95, 0.98):
             if c != checks.FACE_CONFIDENCE:
-                out[f"faces: MTCNN >= {c}"] = lambda rgb, c=c: checks.detect_faces_scored(rgb, min_confidence=c)
+                out[f"faces: MTCNN >= {c}"] = at(c)
     out["faces: scikit-image LBP cascade (before)"] = checks._detect_faces_lbp
     out["faces: OpenCV Haar frontal cascade"] = haar_detect
     return out
@@ -227,8 +232,11 @@ def _judge(original: np.ndarray, version: np.ndarray, intended: Any) -> tuple[st
 def _jpeg(img: np.ndarray, q: int = 60) -> np.ndarray:
     import cv2
 
-    _ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
-    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
+    dec = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if not ok or dec is None:
+        raise ValueError("JPEG round trip failed")
+    return np.ascontiguousarray(np.asarray(dec)[..., ::-1])
 
 
 def _reframe(img: np.ndarray, shift: float = 0.3) -> tuple[np.ndarray, dict[str, Any]]:

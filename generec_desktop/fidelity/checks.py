@@ -923,11 +923,15 @@ def run_checks(
     report(steps["sample"], 1.0, "Sampled the original")
     check_cancel(cancel)
     sub_faces = [detect_faces(f) for f in sub_frames]
+    orig_faces = [detect_faces(f) for f in orig] if orig is not None else None
+    if orig is not None and orig_faces is not None:
+        sub_faces = [_with_kept_faces(found, kept, a, b, edit.blurred_boxes(t))
+                     for found, kept, a, b, t in zip(sub_faces, orig_faces, orig, sub_frames, ts)]
     report(steps["faces"], 1.0, "Detected faces")
     check_cancel(cancel)
     results = [_privacy(ts, sub_frames, sub_faces, duration=duration, image=image), _safety(ts, sub_frames)]
     report(steps["checks"], 0.3, "Privacy and safety")
-    results.extend(compare_with_original(ctx, ts, sub_frames, orig, video=not image))
+    results.extend(compare_with_original(ctx, ts, sub_frames, orig, video=not image, orig_faces=orig_faces))
     results.append(_legal(ctx))
     check_cancel(cancel)
     results.append(_identifiability(ctx, sub_frames, tags, image))
@@ -937,11 +941,27 @@ def run_checks(
                           created_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
+def _with_kept_faces(found: list[Box], original: list[Box], a: np.ndarray, b: np.ndarray,
+                     blurred: Sequence[tuple[float, float, float, float]]) -> list[Box]:
+    """The faces found in a version frame plus the original's faces that are still there (their structure
+    kept, not blurred on purpose) but that the detector misses after a style (a faded or sketched face is
+    still that person's face)."""
+    out = list(found)
+    for box in original:
+        if any(_iou(box, f) > 0.2 for f in found) or _overlaps(box, blurred, b.shape):
+            continue
+        s = face_structure(_crop(a, box), _crop(b, box))
+        if s is not None and s >= FACE_STRUCT_WARN:
+            out.append(box)
+    return out
+
+
 def compare_with_original(ctx: CheckContext, ts: list[float], frames: list[np.ndarray],
-                          aligned: list[np.ndarray] | None, *, video: bool = True) -> list[CheckResult]:
+                          aligned: list[np.ndarray] | None, *, video: bool = True,
+                          orig_faces: list[list[Box]] | None = None) -> list[CheckResult]:
     """The authenticity and bias checks of ``frames`` (the version at times ``ts``) against ``aligned``
     (the original's frames with the intended edit applied, :func:`.intended.aligned_original`; None for a
-    fully generated item). Faces are found in the aligned originals."""
+    fully generated item). Faces are found in the aligned originals (or given as ``orig_faces``)."""
     from generec_desktop.encoders import get_encoder
 
     encoder = get_encoder("builtin")
@@ -949,7 +969,8 @@ def compare_with_original(ctx: CheckContext, ts: list[float], frames: list[np.nd
     def embed(images: list[np.ndarray]) -> np.ndarray:
         return encoder.encode_images(images)
 
-    orig_faces = [detect_faces(f) for f in aligned] if aligned is not None else [[] for _ in frames]
+    if orig_faces is None:
+        orig_faces = [detect_faces(f) for f in aligned] if aligned is not None else [[] for _ in frames]
     return [_authenticity(ctx, ts, frames, aligned, orig_faces, embed),
             _bias(ctx, ts, frames, aligned, orig_faces, video=video)]
 

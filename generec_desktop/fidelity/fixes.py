@@ -13,7 +13,6 @@ The version-level wrappers (a new pending version each, undoable like any other)
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,7 +103,8 @@ def track_regions(path: str | Path, *, kinds: tuple[str, ...] = ("face", "plate"
     next_t = 0.0
     total = max(1.0, float(info.duration))
     step = max(every_s, 1.0 / max(info.fps, 1.0))
-    with contextlib.closing(media.iter_frames(path, max_side=max_side)) as frames:
+    frames = media.iter_frames(path, max_side=max_side)
+    try:
         for fr in frames:
             check_cancel(cancel)
             if fr.timestamp + 1e-6 < next_t:
@@ -113,9 +113,14 @@ def track_regions(path: str | Path, *, kinds: tuple[str, ...] = ("face", "plate"
             s = w / fr.image.shape[1]
             for kind, boxes in (("face", detect_faces(fr.image) if "face" in kinds else []),
                                 ("plate", detect_plates(fr.image) if "plate" in kinds else [])):
-                _link(tracks, kind, fr.timestamp, [tuple(round(v * s) for v in b) for b in boxes],  # type: ignore[misc]
-                      step)
+                scaled: list[Box] = [(round(b[0] * s), round(b[1] * s), round(b[2] * s), round(b[3] * s))
+                                     for b in boxes]
+                _link(tracks, kind, fr.timestamp, scaled, step)
             report(progress, min(0.99, fr.timestamp / total), f"Tracking faces at {fr.timestamp:.1f} s")
+    finally:
+        close = getattr(frames, "close", None)  # a generator: stop its decoder now, not at garbage collection
+        if close is not None:
+            close()
     # a single detection flanked by none is kept (a face seen once is still a face), spans held by a step
     report(progress, 1.0, f"{len(tracks)} region(s) tracked")
     return tracks, (w, h)

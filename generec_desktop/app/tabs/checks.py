@@ -36,6 +36,12 @@ def _is_image(path: Any) -> bool:
     return str(path).lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".bmp"))
 
 
+def _shown_status(rep: Any) -> str:
+    """The status a person sees: a check that could not run (safety without NudeNet) does not make a
+    version look unchecked when every check that ran passed."""
+    return "pass" if rep.status == "not_checked" else str(rep.status)
+
+
 def _metric_text(key: str, value: Any) -> str:
     if isinstance(value, float):
         return f"{key}: {value:.3g}"
@@ -143,7 +149,7 @@ class ChecksTab(FeatureTab):
         self.tree = QTreeWidget()
         self.tree.setObjectName("checkReport")
         self.tree.setHeaderLabels(["Check", "Status", "What it found — what to do"])
-        self.tree.setColumnWidth(0, 170)
+        self.tree.setColumnWidth(0, 120)
         self.tree.setColumnWidth(1, 110)
         self.tree.setWordWrap(True)
         self.tree.itemActivated.connect(self._jump)
@@ -198,7 +204,7 @@ class ChecksTab(FeatureTab):
         self.list.clear()
         for pv in self.versions.versions():
             rep = self.versions.reports.get(pv.id)
-            status = rep.status if rep is not None else None
+            status = _shown_status(rep) if rep is not None else None
             icon = STATUS_ICONS.get(status, "○") if status else "○"
             entry = QListWidgetItem(f"{icon} {version_label(pv)}")
             entry.setData(Qt.ItemDataRole.UserRole, pv.id)
@@ -247,13 +253,16 @@ class ChecksTab(FeatureTab):
         if rep is None:
             self.summary.setText(f"<b>{version_label(pv)}</b> — not checked yet: <b>Run checks</b> (Ctrl+K).")
             return
-        colour = STATUS_COLOURS[rep.status]
+        shown = _shown_status(rep)
+        colour = STATUS_COLOURS[shown]
         attention = [c for c in rep.checks if c.status in ("warn", "fail")]
         added = rep.added_at_export
         lead = (f"{len(attention)} check(s) need your attention" if attention else "Nothing needs your attention")
         at_export = (" · added at export: " + ", ".join(a.replace("_", " ") for a in added)) if added else ""
-        self.summary.setText(f"<b>{version_label(pv)}</b> — <b style='color:{colour}'>{rep.status.upper()}</b>: "
-                             f"{lead}{at_export} ({rep.seconds:.1f} s).")
+        unchecked = [c.name for c in rep.checks if c.status == "not_checked"]
+        skipped = f" ({', '.join(unchecked)} not checked)" if unchecked and shown == "pass" else ""
+        self.summary.setText(f"<b>{version_label(pv)}</b> — <b style='color:{colour}'>{shown.upper()}</b>"
+                             f"{skipped}: {lead}{at_export} ({rep.seconds:.1f} s).")
         for c in rep.checks:
             row = QTreeWidgetItem([c.name, f"{STATUS_ICONS[c.status]} {c.status.replace('_', ' ')}", c.headline])
             row.setForeground(1, QColor(STATUS_COLOURS[c.status]))
