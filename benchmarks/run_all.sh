@@ -21,3 +21,4 @@ run export benchmarks/bench_export.py --repeat 2
 run mcvd benchmarks/bench_mcvd.py --threads 2
 run gui benchmarks/bench_gui.py --runs 3
 run chaos benchmarks/chaos.py
+run render benchmarks/render.py --seconds 30

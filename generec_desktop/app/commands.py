@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
@@ -58,3 +59,47 @@ class SetValueCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.apply(self.old)
+
+
+class AudienceCommand(QUndoCommand):
+    """An edit of an audience from examples (new, rename, remove, add or remove examples), undone by putting
+    back the audience's rows as they were (``before``; None: it did not exist) and redone with ``after``.
+
+    ``applied=True``: the edit already ran (in a background job, where the embedding happens), so the
+    first ``redo`` (QUndoStack.push calls it) does nothing. Restoring rows is a few inserts, no embedding.
+    """
+
+    def __init__(self, window: Any, text: str, before: Any, after: Any, *, on_change: Any = None,
+                 applied: bool = True) -> None:
+        super().__init__(text)
+        self.window, self.before, self.after = window, before, after
+        self.on_change = on_change
+        self.workspace = window.workspace
+        self._skip = applied
+
+    def _put(self, snapshot: Any, other: Any) -> None:
+        from generec_desktop.jobs import GenerecError
+        from generec_desktop.profiles import examples
+
+        if self.window.workspace is not self.workspace:
+            self.window.show_error("Cannot undo", "That edit belongs to a workspace that is no longer open.")
+            return
+        try:
+            if snapshot is not None:
+                examples.restore_audience(self.workspace, snapshot)
+            elif other is not None:
+                with contextlib.suppress(examples.UnknownAudienceError):  # already gone: nothing to undo
+                    examples.remove_audience(self.workspace, int(other.audience["id"]))
+        except GenerecError as exc:
+            self.window.show_error("Cannot undo" if snapshot is self.before else "Cannot redo", str(exc))
+        if self.on_change is not None:
+            self.on_change()
+
+    def redo(self) -> None:
+        if self._skip:
+            self._skip = False
+            return
+        self._put(self.after, self.before)
+
+    def undo(self) -> None:
+        self._put(self.before, self.after)

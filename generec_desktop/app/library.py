@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -58,7 +59,9 @@ class LibraryPanel(QWidget):
         self.list.setIconSize(QSize(112, 63))
         self.list.setUniformItemSizes(True)
         self.list.setSpacing(2)
-        self.list.setToolTip("Drop video files here to import them")
+        self.list.setToolTip("Drop video files here to import them; Ctrl-click selects several (e.g. as the "
+                             "examples of a new audience)")
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.currentItemChanged.connect(self._current_changed)
         layout.addWidget(self.filter)
         layout.addWidget(self.list, 1)
@@ -88,6 +91,11 @@ class LibraryPanel(QWidget):
 
     def item_ids(self) -> list[int]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+
+    def selected_item_ids(self) -> list[int]:
+        """The items selected in the list (Ctrl/Shift-click), in list order."""
+        return [int(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())
+                if self.list.item(i).isSelected()]
 
     def current_item_id(self) -> int | None:
         entry = self.list.currentItem()

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from generec_desktop import __version__
-from generec_desktop.app.audiences import AudiencesPanel
+from generec_desktop.app.audiences import AudienceEditor, AudiencesPanel
 from generec_desktop.app.jobs_panel import JobsPanel
 from generec_desktop.app.library import LibraryPanel
 from generec_desktop.app.preview import PreviewWidget
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         preview_layout.addWidget(self.item_info)
         self.tabs.addTab(preview_page, "Preview")
         self._add_feature_tabs()
+        self.audience_editor = AudienceEditor(self)
 
         self._build_menus()
         self.statusBar().showMessage("Ready")
@@ -139,11 +140,19 @@ class MainWindow(QMainWindow):
                                         "Open the demo workspace built from real sample media")
         self.import_action = self._action("&Import Videos…", self._ask_import, "Ctrl+I",
                                           "Copy videos into the workspace (originals are never modified)")
+        self.new_audience_action = self._action(
+            "New &Audience from Examples…", lambda: self.audience_editor.new_from_examples(), "Ctrl+Shift+A",
+            "People who like these: an audience from library items, images, videos or a folder")
+        self.import_interactions_action = self._action(
+            "Import I&nteractions…", self.show_interactions_dialog, None,
+            "Import who watched or liked what (CSV/Parquet) and build audiences from it")
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         for a in (self.new_action, self.open_action, self.demo_action):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(self.import_action)
+        file_menu.addAction(self.new_audience_action)
+        file_menu.addAction(self.import_interactions_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
 
@@ -229,7 +238,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(getattr(module, class_name)(self), title)
 
     def selected_audiences(self) -> list[str]:
-        """The audience ids selected in the audiences panel (``"segment:0"``, ``"user:42"``…)."""
+        """The audience ids selected in the audiences panel (``"segment:0"``, ``"examples:1"``, ``"user:42"``…)."""
         return self.audiences.selected_ids()
 
     def load_profiles(self) -> None:
@@ -262,15 +271,43 @@ class MainWindow(QMainWindow):
 
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop.jobs import Steps
-            from generec_desktop.profiles import build_profiles, train_recommender
+            from generec_desktop.profiles import NoInteractionsError, build_profiles, train_recommender
 
             steps = Steps(progress, {"profiles": 2, "recommender": 1})
-            profiles = build_profiles(ws, progress=steps["profiles"], cancel=cancel)
+            try:
+                profiles = build_profiles(ws, progress=steps["profiles"], cancel=cancel)
+            except NoInteractionsError:
+                return None  # a new workspace: offer the Import Interactions dialog instead of an error
             train_recommender(ws, progress=steps["recommender"], cancel=cancel)
             return profiles
 
-        self.jobs.submit("Build audience profiles", job, on_done=self._set_profiles,
+        def done(profiles: Any) -> None:
+            if profiles is None:
+                from generec_desktop.app.interactions_dialog import offer_interaction_import
+
+                offer_interaction_import(self)
+                return
+            self._set_profiles(profiles)
+
+        self.jobs.submit("Build audience profiles", job, on_done=done,
                          on_error=lambda m: self.show_error("Cannot build profiles", m))
+
+    def show_interactions_dialog(self, path: Path | str | None = None) -> Any:
+        """File ▸ Import Interactions…: the dialog (kept, so an import can finish while it is closed)."""
+        if self.workspace is None:
+            self.show_error("No workspace", "Open or create a workspace before importing interactions.")
+            return None
+        from generec_desktop.app.interactions_dialog import InteractionsDialog
+
+        dialog = getattr(self, "interactions_dialog", None)
+        if dialog is None:
+            dialog = self.interactions_dialog = InteractionsDialog(self)
+            self.workspace_opened.connect(lambda _ws: dialog.reset_for_workspace())
+        dialog.show()
+        dialog.raise_()
+        if path is not None:
+            dialog.open_file(Path(path))
+        return dialog
 
     def restore_last_workspace(self) -> None:
         last = self.settings.value("workspace/last")

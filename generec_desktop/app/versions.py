@@ -128,7 +128,9 @@ def version_label(pv: Any, workspace: Any = None) -> str:
     if params.get("style"):
         bits.append(str(params["style"]))
     if pv.target_profile:
-        bits.append(f"for {pv.target_profile}")
+        from generec_desktop.profiles.service import audience_title
+
+        bits.append(f"for {audience_title(pv.target_profile)}")
     if pv.parent_id is not None:
         bits.append(f"of #{pv.parent_id}")
     if "start" in params and "end" in params and params.get("end") is not None:
@@ -166,7 +168,12 @@ class PersonalResults(QObject):
         return self.results.get(item_id) if item_id is not None else None
 
     def clear(self, *_: Any) -> None:
+        """Forget every result (another workspace: its item ids name other videos) and tell the tabs,
+        which would otherwise keep showing the last workspace's thumbnails."""
+        had = bool(self.results)
         self.results.clear()
+        if had:
+            self.updated.emit(-1)
 
 
 def ensure_results(window: Any) -> PersonalResults:

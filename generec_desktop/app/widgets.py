@@ -291,16 +291,10 @@ class FeatureTab(QWidget):
         return w.workspace.item(w.current_item_id)
 
     def audience_label(self, audience_id: str) -> str:
-        profiles = self.window_.profiles
-        if profiles is not None:
-            try:
-                aud = profiles.audience(audience_id)
-                if aud.kind == "segment":
-                    return f"Segment {aud.segment_index + 1}: {aud.label}"
-                return f"User {aud.label}"
-            except Exception:  # an id from an older profile set: show the id itself
-                pass
-        return audience_id
+        """What a person reads for an audience: "Segment 2: travel" (numbered from 1), "Cyclists", "u042"."""
+        from generec_desktop.profiles.service import audience_title
+
+        return audience_title(audience_id, self.window_.profiles)
 
     def submit(self, key: str, title: str, fn: Any, on_done: Any, error_title: str | None = None) -> Any:
         """Run ``fn(progress, cancel)`` in the background once per ``key``; errors become a message."""

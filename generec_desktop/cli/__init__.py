@@ -24,12 +24,14 @@ COMMAND_MODULES = (
     "generec_desktop.cli.media",
     "generec_desktop.cli.encoders",
     "generec_desktop.cli.profiles",
+    "generec_desktop.cli.audiences",
     "generec_desktop.cli.editor",
     "generec_desktop.cli.personalize",
     "generec_desktop.cli.instructor",
     "generec_desktop.cli.mcvd",
     "generec_desktop.cli.fidelity",
     "generec_desktop.cli.export",
+    "generec_desktop.cli.render",
     "generec_desktop.cli.evaluation",
 )
 

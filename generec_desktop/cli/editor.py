@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--version", action="store_true",
                    help="make a pending version in the workspace (prints its id) to check and export")
     p.add_argument("--audience", dest="target_profile", metavar="AUDIENCE",
-                   help="the audience the version is for, e.g. segment:2 (recorded with it)")
+                   help="the audience the version is for: an id (segment:1, examples:2) or a name ('Segment 2', "
+                        "'Cyclists'); recorded with it")
     add_json_flag(p)
     p.set_defaults(func=_cmd_style)
 
@@ -111,6 +112,10 @@ def _cmd_style(args: argparse.Namespace) -> int:
                 raise GenerecError(f"Item {ref_id} has no cover to use as a reference.")
             ref_paths.append(cover)
         refs = _load_images(ref_paths) or None
+        if args.target_profile:
+            from generec_desktop.cli.audiences import resolve_audience_ids
+
+            args.target_profile = resolve_audience_ids(ws, [args.target_profile])[0]
         if args.version:
             with progress_bar(args, f"style {request.style}") as progress:
                 pv = style_version(ws, args.item, request.style, strength=request.strength,

@@ -58,12 +58,19 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                               cancel=args.cancel)
         tuning = tune_clip_frames(ws, encoder=args.encoder, rate=args.rate, runs=args.runs, seed=args.seed,
                                   cancel=args.cancel) if args.tune else None
-    data: dict[str, Any] = {"result": res}
+        from generec_desktop.evaluation.choice_eval import evaluate_choice, format_choice
+
+        choice = evaluate_choice(ws, encoder=args.encoder, rate=args.rate, clip_frames=args.clip_frames,
+                                 cancel=args.cancel)
+    data: dict[str, Any] = {"result": res, "segment_choice": choice}
     if tuning is not None:
         data["clip_frames_tuning"] = tuning
 
     def text() -> str:
         out = format_tables(res)
+        if choice:
+            out += "\n\n" + format_choice(choice, "Table 1b. Per-segment thumbnails and clips: plain Eq. 1/2 "
+                                                 "argmax vs the noise-aware default")
         if tuning:
             out += "\n\nTable 2 Personalized by L (Cosine@5 / GT hit): " + ", ".join(
                 f"L={k}: {v['cosine@5']:.4f} / " + (f"{v['gt_hit']:.3f}" if v["gt_hit"] is not None else "-")

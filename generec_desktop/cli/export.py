@@ -167,7 +167,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
                  f"manifest: {res.sidecar}"]
         for r in res.rank:
             target = "  (target: recommended directly)" if r.targeted else ""
-            lines.append(f"  {r.audience:<14} rank {r.rank}/{r.of}{target}  {r.label[:40]}")
+            lines.append(f"  {r.label[:40]:<40} rank {r.rank}/{r.of}{target}  ({r.audience})")
         return "\n".join(lines)
 
     data = {"item": res.item, "version_id": res.version_id, "payload_hex": f"{res.payload:08x}",
@@ -181,14 +181,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_versions(args: argparse.Namespace) -> int:
     from generec_desktop.corpus import Workspace
     from generec_desktop.fidelity import export as ex
+    from generec_desktop.profiles.service import describe_audience
 
     with Workspace.open(args.workspace) as ws:
         versions = ex.list_pending(ws)
+        names = {v.target_profile: describe_audience(ws, v.target_profile) for v in versions if v.target_profile}
     rows = [{"id": v.id, "operation": v.operation, "kind": v.kind, "parent_id": v.parent_id,
              "target_profile": v.target_profile, "exported_item_id": v.exported_item_id, "media": v.media}
             for v in versions]
     emit(args, rows, lambda: "\n".join(
-        f"{r['id']}  {r['operation']:<9} {r['kind']:<10} parent={r['parent_id']} target={r['target_profile']}"
+        f"{r['id']}  {r['operation']:<9} {r['kind']:<10} parent={r['parent_id']} "
+        f"for={names.get(r['target_profile'], 'everyone')}"
         + (f"  exported as item {r['exported_item_id']}" if r["exported_item_id"] else "") for r in rows)
         or "no pending versions")
     return 0

@@ -19,8 +19,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("workspace", metavar="W", help="workspace folder (its audiences and feedback are read)")
     p.add_argument("text", metavar="TEXT", help='the instruction, e.g. "a 10 second clip for the teens"')
     p.add_argument("--profile", metavar="P", default=None,
-                   help="audience targeted when the text names none, e.g. segment:2 or user:42 "
-                        "(its recent interactions are the feedback for a user)")
+                   help="audience targeted when the text names none: an id (segment:2, examples:1, user:42) or a "
+                        "name ('Segment 3', 'Cyclists'); its recent interactions are the feedback for a user")
     p.add_argument("--feedback", type=Path, default=None, metavar="FILE",
                    help='JSON list of feedback events, oldest first: [{"item_kind": "human", "signal": "negative"}]')
     p.add_argument("--no-model", action="store_true", help="keyword matching only (no MiniLM model)")
@@ -40,6 +40,7 @@ def _read_feedback(path: Path) -> list[Any]:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from generec_desktop.cli.audiences import resolve_audience_ids
     from generec_desktop.corpus import Workspace
     from generec_desktop.instructor.plan import make_plan
     from generec_desktop.instructor.workspace import workspace_audiences, workspace_feedback
@@ -49,6 +50,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         audiences, note = workspace_audiences(ws)
         if note:
             notes.append(note)
+        if args.profile:
+            args.profile = resolve_audience_ids(ws, [args.profile])[0]
         if args.feedback is not None:
             feedback: list[Any] = _read_feedback(args.feedback)
         elif args.profile:

@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audience, and apply the change to the full-resolution frames; audio kept.")
     p.add_argument("workspace", type=Path, help="workspace folder")
     p.add_argument("item", type=int, help="item id (see `generec items`)")
-    p.add_argument("--profile", required=True, help="audience id, e.g. segment:0 or user:42")
+    p.add_argument("--profile", required=True,
+                   help="audience: an id (segment:0, examples:1, user:42) or a name ('Segment 1', 'Cyclists')")
     p.add_argument("--strength", type=float, required=True, help="noise level in [0, 1] (0 = unchanged)")
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
     p.add_argument("--steps", type=int, default=25, help="sampling steps of the full schedule (default 25)")
@@ -74,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "create", help="create a new video for an audience with MCVD",
         description="Sample --frames frames from noise conditioned on the audience (8 fps, upscaled to --size).")
     p.add_argument("workspace", type=Path, help="workspace folder")
-    p.add_argument("--profile", required=True, help="audience id, e.g. segment:0 or user:42")
+    p.add_argument("--profile", required=True,
+                   help="audience: an id (segment:0, examples:1, user:42) or a name ('Segment 1', 'Cyclists')")
     p.add_argument("--frames", type=int, default=16, help="number of frames (default 16)")
     p.add_argument("--size", type=int, default=256, help="output width and height in pixels (default 256)")
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
@@ -109,10 +111,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolve_profile(ws: Any, args: argparse.Namespace) -> str:
+    """``--profile`` as an audience id (it may name the audience: "Segment 2", "Cyclists"); also sets
+    ``args.profile_name`` to what a person reads."""
+    from generec_desktop.cli.audiences import audience_name, resolve_audience_ids
+    from generec_desktop.profiles import ProfilesError
+    from generec_desktop.profiles.service import load_profiles
+
+    try:
+        profiles = load_profiles(ws)
+    except ProfilesError:
+        profiles = None
+    ids = resolve_audience_ids(ws, [args.profile], profiles=profiles)
+    if not ids:
+        raise GenerecError("Give the audience with --profile, e.g. --profile 'Segment 1' or --profile segment:0.")
+    args.profile = ids[0]
+    args.profile_name = audience_name(ids[0], profiles)
+    return ids[0]
+
+
 def _emit_version(args: argparse.Namespace, pv: Any) -> int:
+    who = getattr(args, "profile_name", None) or pv.target_profile
     emit(args, {"version": pv.id, "operation": pv.operation, "parent_id": pv.parent_id,
                 "target_profile": pv.target_profile, "media": pv.media, "params": pv.params},
-         f"Made pending version {pv.id} ({pv.operation} for {pv.target_profile}); check it with "
+         f"Made pending version {pv.id} ({pv.operation} for {who}); check it with "
          f"`generec check {args.workspace} {pv.id}`, export it with `generec export {args.workspace} {pv.id}`.")
     return 0
 
@@ -132,19 +154,21 @@ def _cmd_revise(args: argparse.Namespace) -> int:
         from generec_desktop.versions import mcvd_version, open_workspace
 
         with open_workspace(args.workspace) as ws, progress_bar(args, "Revising") as progress:
+            _resolve_profile(ws, args)
             pv = mcvd_version(ws, "revise", args.profile, args.model, revise_item, item_id=args.item,
                               progress=progress, cancel=args.cancel, strength=args.strength,
                               guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
                               end=args.end, condition=args.condition)
         return _emit_version(args, pv)
     ws = Workspace.open(args.workspace)
+    _resolve_profile(ws, args)
     with progress_bar(args, "Revising") as progress:
         r = revise_item(ws, args.item, audience=args.profile, out_path=args.out, strength=args.strength,
                         guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
                         end=args.end, condition=args.condition, checkpoint=args.model, progress=progress,
                         cancel=args.cancel)
     emit(args, r, lambda: (
-        f"Revised item {r.item_id} toward {r.audience} (strength {r.strength:g}, guidance {r.guidance:g}): "
+        f"Revised item {r.item_id} toward {args.profile_name} (strength {r.strength:g}, guidance {r.guidance:g}): "
         f"{r.output} ({r.width}×{r.height}, {r.start:g}–{r.end:g} s, mean low-res change "
         f"{r.mean_change:.1f} grey levels, {r.seconds:.1f} s)"))
     return 0
@@ -160,18 +184,20 @@ def _cmd_create(args: argparse.Namespace) -> int:
         from generec_desktop.versions import mcvd_version, open_workspace
 
         with open_workspace(args.workspace) as ws, progress_bar(args, "Creating") as progress:
+            _resolve_profile(ws, args)
             pv = mcvd_version(ws, "create", args.profile, args.model, create_video, progress=progress,
                               cancel=args.cancel, n_frames=args.frames, size=args.size,
                               guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
                               instruction=args.instruction, condition=args.condition)
         return _emit_version(args, pv)
     ws = Workspace.open(args.workspace)
+    _resolve_profile(ws, args)
     with progress_bar(args, "Creating") as progress:
         r = create_video(ws, audience=args.profile, out_path=args.out, n_frames=args.frames, size=args.size,
                          guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
                          instruction=args.instruction, condition=args.condition, checkpoint=args.model,
                          progress=progress, cancel=args.cancel)
     emit(args, r, lambda: (
-        f"Created {r.n_frames} frames for {r.audience} at {r.fps:g} fps, {r.size}×{r.size}: {r.output} "
+        f"Created {r.n_frames} frames for {args.profile_name} at {r.fps:g} fps, {r.size}×{r.size}: {r.output} "
         f"({r.seconds:.1f} s)"))
     return 0

@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("workspace", type=Path)
     p.add_argument("item", help="item id or external id (e.g. demo-007)")
     p.add_argument("--profiles", required=True,
-                   help="comma-separated audience ids, e.g. segment:0,segment:1,user:12 (see `generec profiles list`)")
+                   help="comma-separated audiences: ids (segment:0,examples:1,user:12) or names "
+                        "('Segment 1,Cyclists'); see `generec audiences list` and `generec profiles list`")
     p.add_argument("--thumbnails", action="store_true", help="thumbnails only (default: both)")
     p.add_argument("--clips", action="store_true", help="clips only (default: both)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created)")
@@ -28,13 +29,37 @@ def register(subparsers: Any) -> None:
     p.add_argument("--clip-frames", type=int, default=None, help="L of Eq. 2 in sampled frames (default 8)")
     p.add_argument("--min-clip", type=float, default=1.0, help="minimum clip length, seconds")
     p.add_argument("--max-clip", type=float, default=60.0, help="maximum clip length, seconds")
-    p.add_argument("--diversity", type=float, default=0.0,
-                   help="let audiences take different frames within this share of their score range (e.g. 0.1)")
+    p.add_argument("--diversity", type=_diversity, default="auto",
+                   help="auto (default): one frame for all when the video offers no real choice, different "
+                        "scenes within the score noise measured on the video when scores are close; off: the "
+                        "paper's plain argmax; a number (e.g. 0.1): different frames within that share of "
+                        "each audience's score range")
     p.add_argument("--reframe", default=None, help="crop the exported clips to this aspect, e.g. 9:16")
     p.add_argument("--aspects", default="16:9,9:16,1:1", help="aspect variants of the generated thumbnail")
     p.add_argument("--no-generate", action="store_true", help="skip the generated thumbnails")
     add_json_flag(p)
     p.set_defaults(func=_cmd_personalize)
+
+
+def _diversity(text: str) -> float | str:
+    """``auto``, ``off`` (0) or a non-negative number (argparse turns a ValueError into one line)."""
+    t = text.strip().lower()
+    if t in ("auto", ""):
+        return "auto"
+    if t in ("off", "none", "0"):
+        return 0.0
+    value = float(t)
+    if not value >= 0:
+        raise ValueError(text)
+    return value
+
+
+def _choice(rep: Any) -> dict[str, Any] | None:
+    if rep is None:
+        return None
+    return {"kind": rep.kind, "real_choice": rep.real_choice, "message": rep.message, "noise": list(rep.noise),
+            "near_duplicate_pairs": rep.pairs, "shots": rep.shots, "scenes": rep.scenes, "moved": rep.moved,
+            "cost": rep.cost, "distinct": rep.distinct, "audiences": rep.audiences}
 
 
 def _slug(text: str) -> str:
@@ -72,11 +97,14 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     with Workspace.open(args.workspace) as ws, progress_bar(args, "personalize") as bar:
+        from generec_desktop.cli.audiences import resolve_audience_ids
+        from generec_desktop.profiles import load_profiles
+
+        profiles = load_profiles(ws, encoder_id=None)
+        ids = resolve_audience_ids(ws, ids, profiles=profiles)
         encoder = args.encoder
         if encoder is None:
-            from generec_desktop.profiles import load_profiles
-
-            encoder = load_profiles(ws).encoder_id
+            encoder = profiles.encoder_id
         steps = Steps(bar, {"select": 1.0, "export": 2.0 if do_clips else 0.01})
         res = personalize(ws, args.item, ids, thumbnails=do_thumbs, clips=do_clips, generate=not args.no_generate,
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
@@ -84,7 +112,9 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                           max_clip=args.max_clip, diversity=args.diversity, aspects=aspects,
                           progress=steps["select"], cancel=args.cancel)
         summary: dict[str, Any] = {"item_id": res.item_id, "video": str(res.video), "encoder_id": res.encoder_id,
-                                   "rate": res.rate, "cut_times": res.cut_times, "audiences": []}
+                                   "rate": res.rate, "cut_times": res.cut_times,
+                                   "choice": _choice(res.choice), "clip_choice": _choice(res.clip_choice),
+                                   "notices": res.notices(), "audiences": []}
         exported: dict[tuple[float, float], tuple[Path, Any]] = {}
         for k, a in enumerate(res.audiences):
             folder = out / _slug(a.audience_id)
@@ -123,8 +153,9 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
 
     def text() -> str:
         lines = [f"Personalised item {res.item_id} for {len(res.audiences)} audiences into {out}"]
+        lines += [f"Note: {n}" for n in res.notices()]
         for e in summary["audiences"]:
-            parts = [e["audience"]]
+            parts = [e["label"] or e["audience"]]
             if "thumbnail" in e:
                 parts.append(f"thumbnail at {e['thumbnail']['timestamp']:.2f} s (score {e['thumbnail']['score']:.3f})")
             if "clip" in e:

@@ -4,7 +4,8 @@ The files are the truth: every original in ``media/<sha[:2]>/<sha>.<ext>`` (its 
 checked) becomes a ``human`` item, every file in ``versions/`` an ``ai_edited`` or ``ai_created`` item
 described by its provenance (the sidecar in ``provenance/``, else the manifest embedded in the file's
 tags). Whatever can still be read from the old database (titles, owners, licences, users,
-interactions) is salvaged row by row and mapped onto the new items by content hash. The old database is
+interactions, audiences built from examples with their stored vectors) is salvaged row by row and mapped
+onto the new items by content hash. The old database is
 moved to ``backups/``, never deleted, and the new one is built beside it and renamed into place only
 when complete, so a failed rebuild changes nothing.
 """
@@ -41,6 +42,7 @@ class RebuildResult:
     versions: int = 0
     users: int = 0
     interactions: int = 0
+    audiences: int = 0  # audiences built from examples (profiles.examples) kept with their examples
     salvaged_items: int = 0
     old_database: str | None = None
     salvaged_from: str | None = None
@@ -49,7 +51,8 @@ class RebuildResult:
     def summary(self) -> str:
         """A few human lines."""
         lines = [f"Rebuilt the catalogue: {self.originals} original(s), {self.versions} version(s), "
-                 f"{self.users} user(s), {self.interactions} interaction(s) "
+                 f"{self.users} user(s), {self.interactions} interaction(s), "
+                 f"{self.audiences} audience(s) from examples "
                  f"({self.salvaged_items} item(s) kept their titles from the old database)."]
         if self.salvaged_from:
             lines.append(f"Titles, users and interactions came from the backup {self.salvaged_from}.")
@@ -65,7 +68,8 @@ class RebuildResult:
 
 def _salvage(db: Path) -> dict[str, list[dict[str, Any]]]:
     """Rows of items, users, interactions that can still be read from a (damaged) database."""
-    out: dict[str, list[dict[str, Any]]] = {"items": [], "users": [], "interactions": []}
+    out: dict[str, list[dict[str, Any]]] = {"items": [], "users": [], "interactions": [], "audiences": [],
+                                            "audience_examples": [], "audience_example_vectors": []}
     if not db.is_file() or db.stat().st_size == 0:
         return out
     try:
@@ -299,6 +303,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
             for i in range(0, len(rows), 5000):
                 s.execute(insert(Interaction), rows[i:i + 5000])
             result.interactions = len(rows)
+            result.audiences = _restore_example_audiences(s, old, old_item_sha, sha_to_id, result.skipped)
         engine.dispose()
         report(progress, 0.95, "Switching to the new catalogue")
         # the old database (and its log) to backups/, never deleted; then the new one into place
@@ -322,6 +327,67 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                 c.unlink(missing_ok=True)
     report(progress, 1.0, "Rebuilt")
     return result
+
+
+def _restore_example_audiences(s: Any, old: dict[str, list[dict[str, Any]]], old_item_sha: dict[Any, str],
+                               sha_to_id: dict[str, int], skipped: list[str]) -> int:
+    """Audiences built from examples (migration m004's tables), with their examples and stored vectors,
+    mapped onto the new items by content hash; returns how many were kept.
+
+    Plain SQL on purpose: the corpus is below the profiles package that owns these tables, so it may not
+    import its declarations. Rows a damaged page garbled (no name, unknown kind, a vector of the wrong
+    length) are left out; an example whose item is gone keeps its vector (it still counts).
+    """
+    from sqlalchemy import text
+
+    def when(value: Any) -> str:  # as SQLAlchemy's DateTime stores it on SQLite
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            moment = datetime.now(UTC).replace(tzinfo=None)
+        return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    vectors: dict[Any, list[dict[str, Any]]] = {}
+    for v in old.get("audience_example_vectors", []):
+        blob, dim, enc = v.get("vector"), v.get("dim"), _text(v.get("encoder_id"))
+        if isinstance(blob, bytes) and isinstance(dim, int) and dim > 0 and len(blob) == 4 * dim and enc:
+            vectors.setdefault(v.get("example_id"), []).append({"encoder_id": enc, "dim": dim, "vector": blob})
+    examples: dict[Any, list[dict[str, Any]]] = {}
+    for e in old.get("audience_examples", []):
+        examples.setdefault(e.get("audience_id"), []).append(e)
+    kept, names = 0, set()
+    for a in old.get("audiences", []):
+        name = _text(a.get("name"))
+        if not name or name.casefold() in names:
+            continue
+        rows = []
+        for e in examples.get(a.get("id"), []):
+            kind = _text(e.get("kind"), 16)
+            vecs = vectors.get(e.get("id"), [])
+            if kind not in ("item", "image", "video") or not vecs:
+                continue
+            item_id = sha_to_id.get(old_item_sha.get(e.get("item_id"), "")) if e.get("item_id") is not None \
+                else None
+            sha = _text(e.get("sha256"), 64)
+            if kind == "item" and item_id is None and sha:
+                item_id = sha_to_id.get(sha)
+            rows.append((kind, item_id, _text(e.get("path"), 1024), sha, when(e.get("added_at")), vecs))
+        if not rows:
+            skipped.append(f"the audience {name!r} (none of its examples could be read back)")
+            continue
+        names.add(name.casefold())
+        aid = s.execute(text("INSERT INTO audiences (name, created_at, updated_at) VALUES (:n, :c, :u)"),
+                        {"n": name, "c": when(a.get("created_at")), "u": when(a.get("updated_at"))}).lastrowid
+        for kind, item_id, path, sha, added, vecs in rows:
+            eid = s.execute(text("INSERT INTO audience_examples (audience_id, kind, item_id, path, sha256, added_at) "
+                                 "VALUES (:a, :k, :i, :p, :s, :t)"),
+                            {"a": aid, "k": kind, "i": item_id, "p": path, "s": sha, "t": added}).lastrowid
+            for v in vecs:
+                s.execute(text("INSERT INTO audience_example_vectors (example_id, encoder_id, dim, vector) "
+                               "VALUES (:e, :n, :d, :v)"), {"e": eid, "n": v["encoder_id"], "d": v["dim"],
+                                                            "v": v["vector"]})
+        kept += 1
+    return kept
 
 
 def _text(value: Any, limit: int = 256) -> str | None:

@@ -20,9 +20,13 @@ from generec_desktop.editor.errors import EditorError
 from generec_desktop.jobs import CancelToken, Progress
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from generec_desktop.editor.choice import ChoiceReport
     from generec_desktop.media import MediaInfo
 
-__all__ = ["DEFAULT_CLIP_FRAMES", "ClipRange", "clip_window_scores", "export_clip", "select_clips", "snap_clip"]
+__all__ = ["DEFAULT_CLIP_FRAMES", "ClipRange", "choose_clips", "clip_window_scores", "export_clip", "select_clips",
+           "snap_clip"]
 
 #: L, chosen by ``generec eval --tune`` on the default demo workspace (4 samples/s): Personalized GT hit
 #: L=4: 0.525, L=8: 0.525, L=16: 0.445, L=32: 0.376. Cosine@5 (the paper's criterion) always prefers the
@@ -101,17 +105,18 @@ def select_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
                  window: int = DEFAULT_CLIP_FRAMES, cuts: np.ndarray | None = None,
                  cut_ends: np.ndarray | None = None, sample_period: float,
                  min_duration: float = 1.0, max_duration: float = 60.0,
-                 snap: float | None = None) -> list[ClipRange]:
+                 snap: float | None = None, starts: np.ndarray | None = None) -> list[ClipRange]:
     """Eq. 2 per audience, then snapped and bounded (see :func:`snap_clip`).
 
     A window spans from its first sample's time to one ``sample_period`` after its last. ``snap``
-    defaults to a quarter of the window's length.
+    defaults to a quarter of the window's length. ``starts``: each audience's window (first sample)
+    when chosen elsewhere (:func:`choose_clips`), else the argmax.
     """
     if min_duration > max_duration:
         raise EditorError(f"The minimum clip duration {min_duration} s exceeds the maximum {max_duration} s.")
     w = clip_window_scores(scores, window)
     L = min(int(window), len(sample_times))
-    first = w.argmax(axis=1)
+    first = w.argmax(axis=1) if starts is None else np.asarray(starts, np.int64)
     st = np.asarray(sample_times, np.float64)
     snap = 0.25 * L * sample_period if snap is None else float(snap)
     c = np.zeros(0) if cuts is None else np.asarray(cuts, np.float64)
@@ -123,6 +128,44 @@ def select_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
                                    min_duration=min_duration, max_duration=max_duration, cut_ends=cut_ends)
         out.append(ClipRange(s1, e1, float(w[a, i]), int(i), L, ss, se))
     return out
+
+
+def choose_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.ndarray, video_end: float, *,
+                 window: int = DEFAULT_CLIP_FRAMES, cut_after: Sequence[int] = (), cuts: np.ndarray | None = None,
+                 cut_ends: np.ndarray | None = None, sample_period: float, min_duration: float = 1.0,
+                 max_duration: float = 60.0, snap: float | None = None, diversity: float | str | None = "auto",
+                 embeddings: np.ndarray | None = None, noise_floor: tuple[np.ndarray, int] | None = None,
+                 ) -> tuple[list[ClipRange], ChoiceReport]:
+    """:func:`select_clips` that knows when the video offers no real choice (:mod:`.choice`).
+
+    Windows are the positions; their noise is the frames' score noise (measured on consecutive
+    samples of one shot; ``embeddings``, the samples', tell cross-fades from near-duplicates; see
+    :mod:`.choice` for why it is not divided by ``sqrt(L)``); its shot is the shot of its middle sample; diversification
+    avoids windows that overlap the ones other audiences took. One scene, or window scores within
+    noise for every audience, gives every audience the same clip. Returns ``(clips, report)``.
+    """
+    from generec_desktop.editor.choice import choose, score_noise, shot_ids, with_distinct
+
+    s = np.atleast_2d(np.asarray(scores, np.float64))
+    w = clip_window_scores(s, window)
+    n = s.shape[1]
+    L = min(int(window), n)
+    noise, pairs = score_noise(s, cut_after, embeddings)
+    if noise_floor is not None and noise_floor[1]:  # see choose_thumbnails
+        noise, pairs = np.maximum(noise, noise_floor[0]), pairs + int(noise_floor[1])
+    positions = np.arange(w.shape[1])
+    shots = shot_ids(n, cut_after)[np.minimum(positions + L // 2, n - 1)]
+
+    def overlap(k: int) -> np.ndarray:
+        return np.maximum(0, L - np.abs(positions - k)) / L
+
+    starts, report = choose(w, positions, noise, shots, pairs=pairs, diversity=diversity,
+                            similarity=overlap, unit="clip", spacing=L)
+    clips = select_clips(s, sample_times, frame_times, video_end, window=window, cuts=cuts, cut_ends=cut_ends,
+                         sample_period=sample_period, min_duration=min_duration, max_duration=max_duration,
+                         snap=snap, starts=starts)
+    distinct = len({(c.start, c.end) for c in clips})
+    return clips, (with_distinct(report, distinct) if distinct != report.distinct else report)
 
 
 def export_clip(video: str | os.PathLike[str], clip: ClipRange | tuple[float, float], out_path: str | os.PathLike[str],

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from generec_desktop.editor.analysis import DEFAULT_RATE, analyze_video
-from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES, ClipRange, select_clips
+from generec_desktop.editor.choice import ChoiceReport
+from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES, ClipRange, choose_clips
 from generec_desktop.editor.errors import EditorError
 from generec_desktop.editor.quality import QualityGates
-from generec_desktop.editor.thumbnails import build_candidates, score_matrix, select_thumbnails
+from generec_desktop.editor.thumbnails import build_candidates, choose_thumbnails, score_matrix
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
 
 if TYPE_CHECKING:
@@ -27,10 +28,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AudienceResult",
+    "ChoiceReport",
     "PersonalizeResult",
     "Target",
     "Thumbnail",
     "ThumbnailCandidate",
+    "noise_floor",
     "personalize",
     "resolve_item",
     "resolve_targets",
@@ -39,12 +42,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Target:
-    """An audience to personalise for: its id, label, Eq. 1 vector ``t*`` and liked items (for palettes)."""
+    """An audience to personalise for: its id, label, Eq. 1 vector ``t*`` and liked items (for palettes);
+    ``reference_paths`` are further pictures it likes (an example audience's image and video examples)."""
 
     id: str
     vector: np.ndarray
     label: str = ""
     liked_item_ids: tuple[int, ...] = ()
+    reference_paths: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,18 @@ class PersonalizeResult:
     gates_relaxed: bool = False
     from_cache: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    #: whether the video offered these audiences a real choice of thumbnail / clip, and why not
+    #: (:mod:`generec_desktop.editor.choice`); None when that part was not computed
+    choice: ChoiceReport | None = None
+    clip_choice: ChoiceReport | None = None
+
+    def notices(self) -> list[str]:
+        """The sentences a person should read before the columns (no real choice, or diversified)."""
+        out = []
+        for rep in (self.choice, self.clip_choice):
+            if rep is not None and rep.message and rep.message not in out:
+                out.append(rep.message)
+        return out
 
 
 def resolve_item(ws: Workspace, item: ItemInfo | int | str) -> ItemInfo:
@@ -116,17 +133,34 @@ def resolve_item(ws: Workspace, item: ItemInfo | int | str) -> ItemInfo:
 
 
 def _liked_items(ws: Workspace, audience: Any, profiles: Any) -> tuple[int, ...]:
-    if getattr(audience, "kind", None) == "user" and audience.user_id is not None:
+    """Items the audience likes: a user's likes, a segment's characteristic items, an example audience's
+    example items."""
+    kind = getattr(audience, "kind", None)
+    if kind == "user" and audience.user_id is not None:
         return tuple(sorted({i.item_id for i in ws.interactions(user_id=audience.user_id) if i.weight > 0}))
-    if getattr(audience, "kind", None) == "segment":
-        seg = profiles.segments[audience.segment_index]
-        return tuple(seg.top_item_ids)
+    if kind in ("segment", "examples"):
+        return tuple(getattr(audience, "item_ids", ()) or ())
     return ()
 
 
+def _reference_paths(ws: Workspace, audience: Any) -> tuple[Path, ...]:
+    """Pictures of an example audience's file examples (its image and video examples' small covers)."""
+    if getattr(audience, "kind", None) != "examples" or getattr(audience, "examples_id", None) is None:
+        return ()
+    from generec_desktop.profiles.errors import ProfilesError
+    from generec_desktop.profiles.examples import example_cover_paths, get_audience
+
+    try:
+        aud = get_audience(ws, int(audience.examples_id))
+    except ProfilesError:
+        return ()
+    return tuple(example_cover_paths(ws, aud, limit=12, files_only=True))
+
+
 def resolve_targets(ws: Workspace | None, audiences: Sequence[Any], encoder_id: str) -> list[Target]:
-    """Audience ids ("user:3", "segment:1"), ``profiles.Audience`` objects, :class:`Target` s or
-    ``(id, vector)`` pairs -> targets in ``encoder_id``'s space."""
+    """Audience ids ("user:3", "segment:1", "examples:2") or names ("Segment 2", "Cyclists"),
+    ``profiles.Audience`` objects, :class:`Target` s or ``(id, vector)`` pairs -> targets in
+    ``encoder_id``'s space."""
     out: list[Target] = []
     profiles = None
     for a in audiences:
@@ -143,15 +177,52 @@ def resolve_targets(ws: Workspace | None, audiences: Sequence[Any], encoder_id: 
                 from generec_desktop.profiles import load_profiles
 
                 profiles = load_profiles(ws, encoder_id=encoder_id)
-            a = profiles.audience(a)
+            a = profiles.resolve(a)
         if hasattr(a, "vector") and hasattr(a, "id"):
-            liked = _liked_items(ws, a, profiles) if (ws is not None and profiles is not None) else ()
-            out.append(Target(a.id, np.asarray(a.vector, np.float32), getattr(a, "label", a.id), liked))
+            liked = _liked_items(ws, a, profiles) if ws is not None else ()
+            refs = _reference_paths(ws, a) if ws is not None else ()
+            label = getattr(a, "title", None) or getattr(a, "label", a.id)
+            out.append(Target(a.id, np.asarray(a.vector, np.float32), label, liked, refs))
             continue
-        raise EditorError(f"Cannot use {a!r} as an audience; give an id like 'segment:0' or 'user:12'.")
+        raise EditorError(f"Cannot use {a!r} as an audience; give an id like 'segment:0' or 'user:12', or a name "
+                          "like 'Segment 1'.")
     if not out:
         raise EditorError("Give at least one audience (e.g. --profiles segment:0,segment:1).")
     return out
+
+
+def sample_pictures(analysis: Any, path: Path, indices: Sequence[int], *,
+                    cancel: CancelToken | None = None) -> dict[int, np.ndarray]:
+    """The analysis's sample pictures by index: from memory or its cache, else decoded (only those)."""
+    need = sorted({int(i) for i in indices})
+    picture = analysis.pictures(need)
+    if picture is None:  # cached without pictures: decode only the frames we need
+        from generec_desktop import media
+        from generec_desktop.editor.analysis import SAMPLE_MAX_SIDE
+
+        got = media.sample_frames(path, timestamps=[float(analysis.sample_times[i]) for i in need],
+                                  max_side=SAMPLE_MAX_SIDE, cancel=cancel)
+        picture = {i: f.image for i, f in zip(need, got)}
+    return picture
+
+
+#: candidate frames copied for :func:`noise_floor` (spread over the video)
+NOISE_FLOOR_FRAMES = 4
+
+
+def noise_floor(analysis: Any, path: Path, encoder: Any, vectors: np.ndarray, eligible: np.ndarray, *,
+                cancel: CancelToken | None = None) -> tuple[np.ndarray, int]:
+    """:func:`generec_desktop.editor.choice.perturbation_noise` of a few eligible frames spread over the
+    video: a floor under the score noise measured on its frames (``(noise (A,), copies)``)."""
+    from generec_desktop.editor.choice import perturbation_noise
+
+    el = np.asarray(eligible, np.int64)
+    if el.size == 0:
+        return np.zeros(len(vectors)), 0
+    idx = sorted({int(el[k]) for k in np.linspace(0, el.size - 1, min(NOISE_FLOOR_FRAMES, el.size)).astype(int)})
+    pics = sample_pictures(analysis, path, idx, cancel=cancel)
+    images = [pics[i] for i in idx if i in pics]
+    return perturbation_noise(lambda ims: encoder.encode_images(ims), images, vectors)
 
 
 def _cover_image(ws: Workspace, item: ItemInfo) -> np.ndarray | None:
@@ -177,6 +248,12 @@ def _liked_palettes(ws: Workspace, targets: Sequence[Target]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for t in targets:
         stats = []
+        for ref in t.reference_paths:  # an example audience's own pictures
+            try:
+                with Image.open(ref) as im:
+                    stats.append(palette_stats([np.asarray(im.convert("RGB"))]))
+            except OSError:
+                continue
         for iid in t.liked_item_ids:
             if iid not in per_item:
                 try:
@@ -209,7 +286,7 @@ def personalize(
     clip_frames: int = DEFAULT_CLIP_FRAMES,
     min_clip: float = 1.0,
     max_clip: float = 60.0,
-    diversity: float = 0.0,
+    diversity: float | str | None = "auto",
     top_k: int = 5,
     gates: QualityGates | None = None,
     aspects: Sequence[str] = (),
@@ -225,6 +302,12 @@ def personalize(
     chosen thumbnail, the baselines (original cover, a random frame), a generated thumbnail (palette
     transfer toward the audience's liked covers, plus reframes to ``aspects``) and the Eq. 2 clip of
     ``clip_frames`` samples snapped to shot cuts within [``min_clip``, ``max_clip``] seconds.
+
+    ``diversity="auto"`` (default): when the video offers no real choice (one scene, or scores within
+    the noise measured on its near-duplicate frames) every audience gets the same frame and clip and
+    ``result.choice`` / ``result.clip_choice`` say why; when scores are close on a video with several
+    shots, audiences get different frames (clips) within the noise of their best. ``0``: the paper's
+    plain argmax (still reported); a number > 0: the older tolerance (a share of the score range).
     """
     from generec_desktop.corpus import Workspace
 
@@ -252,20 +335,16 @@ def personalize(
         cand = build_candidates(n, analysis.cut_after, analysis.passed)
         results: list[dict[str, Any]] = [{"audience_id": t.id, "label": t.label} for t in targets]
         chosen = ranked = None
+        choice = clip_choice = None
+        floor = noise_floor(analysis, path, encoder, vectors, cand.index[cand.eligible], cancel=cancel)
         if thumbnails:
-            chosen, ranked = select_thumbnails(scores, cand, frame_embeddings=analysis.embeddings,
-                                               diversity=diversity, top_k=top_k)
+            chosen, ranked, choice = choose_thumbnails(scores, cand, cut_after=analysis.cut_after,
+                                                       frame_embeddings=analysis.embeddings, diversity=diversity,
+                                                       top_k=top_k, noise_floor=floor)
             rng = np.random.default_rng(seed)
             random_pick = rng.integers(0, n, size=len(targets))
             need = sorted({int(i) for i in chosen} | {int(i) for i in random_pick})
-            picture = analysis.pictures(need)
-            if picture is None:  # cached without pictures: decode only the frames we show
-                from generec_desktop import media
-                from generec_desktop.editor.analysis import SAMPLE_MAX_SIDE
-
-                got = media.sample_frames(path, timestamps=[float(analysis.sample_times[i]) for i in need],
-                                          max_side=SAMPLE_MAX_SIDE, cancel=cancel)
-                picture = {i: f.image for i, f in zip(need, got)}
+            picture = sample_pictures(analysis, path, need, cancel=cancel)
             cover = _cover_image(ws, info)
             cover_scores = None
             if cover is not None:
@@ -288,10 +367,12 @@ def personalize(
         t2 = time.perf_counter()
         if clips:
             period = 1.0 / analysis.rate
-            picks = select_clips(scores, analysis.sample_times, analysis.frame_times, analysis.video_end,
-                                 window=clip_frames, cuts=analysis.cut_times, cut_ends=analysis.cut_ends,
-                                 sample_period=period,
-                                 min_duration=min_clip, max_duration=max_clip)
+            picks, clip_choice = choose_clips(scores, analysis.sample_times, analysis.frame_times,
+                                              analysis.video_end, window=clip_frames, cut_after=analysis.cut_after,
+                                              cuts=analysis.cut_times, cut_ends=analysis.cut_ends,
+                                              sample_period=period, min_duration=min_clip, max_duration=max_clip,
+                                              diversity=diversity, embeddings=analysis.embeddings,
+                                              noise_floor=floor)
             for r, clip in zip(results, picks):
                 r["clip"] = clip
         timings["select_clips"] = time.perf_counter() - t2
@@ -322,6 +403,7 @@ def personalize(
             sample_times=analysis.sample_times, scores=scores, cut_times=analysis.cut_times,
             failed=analysis.failed, audiences=[AudienceResult(**r) for r in results],
             gates_relaxed=cand.gates_relaxed, from_cache=analysis.from_cache, timings=timings,
+            choice=choice, clip_choice=clip_choice,
         )
     finally:
         if own:

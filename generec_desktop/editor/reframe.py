@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from generec_desktop.editor.errors import EditorError
 from generec_desktop.jobs import CancelToken
 
-__all__ = ["ASPECTS", "crop_box", "crop_to", "crop_track", "parse_aspect", "saliency_map", "salient_centre"]
+__all__ = ["ASPECTS", "CropPath", "crop_box", "crop_path", "crop_to", "crop_track", "parse_aspect", "saliency_map",
+           "salient_centre"]
 
 ASPECTS = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:5": 4 / 5}
 _SR = 64  # spectral residual working size
@@ -98,13 +100,57 @@ def crop_to(image: np.ndarray, aspect: str | float, *, faces: bool = True) -> np
     return np.ascontiguousarray(image[y:y + h, x:x + w])
 
 
-def crop_track(video: str | os.PathLike[str], start: float, end: float, aspect: str | float, *,
-               rate: float = 4.0, smooth_s: float = 1.0, record: dict[str, object] | None = None,
-               cancel: CancelToken | None = None) -> Callable[[np.ndarray, float], np.ndarray]:
-    """A per-frame crop function for :func:`media.transform_video` that follows the salient region.
+@dataclass(frozen=True)
+class CropPath:
+    """A fixed-size crop box whose centre follows the salient region smoothly over time.
 
-    Centres are measured on low-res samples at ``rate`` per second, smoothed with a Gaussian of
-    ``smooth_s`` seconds (no jitter), and interpolated to each frame's time; the crop size is fixed.
+    ``width``/``height``: the video's display size; ``box``: the crop's (w, h) in those pixels;
+    ``times`` (n,) and ``centres`` (n, 2): the smoothed centres, relative [0, 1], at the sampled times
+    (interpolated linearly between them, held beyond the ends).
+    """
+
+    width: int
+    height: int
+    box: tuple[int, int]
+    times: np.ndarray
+    centres: np.ndarray
+    rate: float = 4.0
+    smooth_s: float = 1.0
+
+    def centre_at(self, t: float) -> tuple[float, float]:
+        """The smoothed relative centre at time ``t`` (seconds)."""
+        return (float(np.interp(t, self.times, self.centres[:, 0])),
+                float(np.interp(t, self.times, self.centres[:, 1])))
+
+    def origin_at(self, t: float, width: int | None = None, height: int | None = None) -> tuple[float, float]:
+        """The crop's top-left corner (x, y) at ``t`` in pixels of a ``width``×``height`` frame (default the
+        video's), unrounded and kept inside the frame."""
+        w, h = width or self.width, height or self.height
+        cw, ch = self.box
+        cx, cy = self.centre_at(t)
+        return float(np.clip(cx * w - cw / 2, 0, w - cw)), float(np.clip(cy * h - ch / 2, 0, h - ch))
+
+    def summary(self, points: int = 12) -> dict[str, object]:
+        """A short description for a provenance manifest: the box, the range the corner moved over and
+        ``points`` (t, x, y) corner positions in pixels spread over the path."""
+        xs = np.array([self.origin_at(float(t))[0] for t in self.times])
+        ys = np.array([self.origin_at(float(t))[1] for t in self.times])
+        pick = np.unique(np.linspace(0, len(self.times) - 1, min(points, len(self.times))).round().astype(int))
+        return {"source_size": [self.width, self.height], "box": list(self.box), "samples": len(self.times),
+                "rate": self.rate, "smooth_s": self.smooth_s,
+                "x_range": [round(float(xs.min()), 1), round(float(xs.max()), 1)],
+                "y_range": [round(float(ys.min()), 1), round(float(ys.max()), 1)],
+                "path": [[round(float(self.times[i]), 3), round(float(xs[i]), 1), round(float(ys[i]), 1)]
+                         for i in pick]}
+
+
+def crop_path(video: str | os.PathLike[str], start: float, end: float, aspect: str | float, *,
+              rate: float = 4.0, smooth_s: float = 1.0, faces: bool = True,
+              cancel: CancelToken | None = None) -> CropPath:
+    """The ``aspect`` crop of ``video`` over [start, end) that follows its faces or salient region.
+
+    Centres are measured on low-res samples at ``rate`` per second and smoothed with a Gaussian of
+    ``smooth_s`` seconds (no jitter); the crop is the largest ``aspect`` box that fits (fixed size).
     """
     from scipy.ndimage import gaussian_filter1d
 
@@ -113,25 +159,33 @@ def crop_track(video: str | os.PathLike[str], start: float, end: float, aspect: 
     n = max(2, int(np.ceil((end - start) * rate)))
     ts = np.linspace(start, max(start, end - 1e-3), n)
     frames = media.sample_frames(video, timestamps=list(ts), max_side=256, cancel=cancel)
-    centres = np.array([salient_centre(f.image) for f in frames], np.float64)
+    centres = np.array([salient_centre(f.image, faces=faces) for f in frames], np.float64)
     times = np.array([f.timestamp for f in frames])
     sigma = max(0.0, smooth_s * rate)
     if sigma > 0 and len(centres) > 1:
         centres = gaussian_filter1d(centres, sigma, axis=0, mode="nearest")
     info = media.probe(video)
     box = crop_box(info.width, info.height, aspect, (0.5, 0.5))
-    cw, ch = box[2], box[3]
+    return CropPath(info.width, info.height, (box[2], box[3]), times, centres, rate, smooth_s)
+
+
+def crop_track(video: str | os.PathLike[str], start: float, end: float, aspect: str | float, *,
+               rate: float = 4.0, smooth_s: float = 1.0, record: dict[str, object] | None = None,
+               cancel: CancelToken | None = None) -> Callable[[np.ndarray, float], np.ndarray]:
+    """A per-frame crop function for :func:`media.transform_video` that follows the salient region
+    (:func:`crop_path`), the corner rounded to whole pixels. ``record`` (a dict) receives the window's
+    path, ``{"size": [w, h], "times": [...], "centres": [[cx, cy], ...]}`` in fractions of the frame and
+    source seconds, so the version can say which crop it is (the fidelity checks compare like with like)."""
+    path = crop_path(video, start, end, aspect, rate=rate, smooth_s=smooth_s, cancel=cancel)
+    cw, ch = path.box
     if record is not None:
-        record.update(size=[round(cw / info.width, 5), round(ch / info.height, 5)],
-                      times=[round(float(t), 4) for t in times],
-                      centres=[[round(float(x), 5), round(float(y), 5)] for x, y in centres])
+        record.update(size=[round(cw / path.width, 5), round(ch / path.height, 5)],
+                      times=[round(float(t), 4) for t in path.times],
+                      centres=[[round(float(x), 5), round(float(y), 5)] for x, y in path.centres])
 
     def fn(image: np.ndarray, t: float) -> np.ndarray:
-        cx = float(np.interp(t, times, centres[:, 0]))
-        cy = float(np.interp(t, times, centres[:, 1]))
         h, w = image.shape[:2]
-        x = round(np.clip(cx * w - cw / 2, 0, w - cw))
-        y = round(np.clip(cy * h - ch / 2, 0, h - ch))
+        x, y = (round(v) for v in path.origin_at(t, w, h))
         return np.ascontiguousarray(image[y:y + ch, x:x + cw])
 
     return fn

@@ -7,20 +7,26 @@ decode and one encode pass of the video serve any number of audiences.
 
 Further than the paper (DESIGN §6): candidates are the regular samples plus the first good frame
 after each shot cut; frames failing the quality gates are excluded while any frame passes; and an
-optional diversity term lets an audience take a different frame from the ones other audiences
-already got when its score is within a tolerance of its best.
+diversity term lets an audience take a different frame from the ones other audiences already got
+when its score is within the noise of its best (the noise is measured on the video, and a video
+with no real choice says so: :func:`choose_thumbnails`, :mod:`generec_desktop.editor.choice`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from generec_desktop.editor.choice import ChoiceReport
 
 __all__ = [
     "Candidates",
     "build_candidates",
+    "choose_thumbnails",
     "score_matrix",
     "select_thumbnails",
     "user_vector",
@@ -123,3 +129,37 @@ def select_thumbnails(scores: np.ndarray, candidates: Candidates, *, frame_embed
         taken = np.maximum(taken, sim[pick])
         any_taken = True
     return cand[chosen], ranked
+
+
+def choose_thumbnails(scores: np.ndarray, candidates: Candidates, *, cut_after: Sequence[int] = (),
+                      frame_embeddings: np.ndarray | None = None, diversity: float | str | None = "auto",
+                      top_k: int = 5, noise_floor: tuple[np.ndarray, int] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray, ChoiceReport]:
+    """:func:`select_thumbnails` that knows when the video offers no real choice (:mod:`.choice`).
+
+    The score noise is measured on this video's near-duplicate frames (consecutive samples of one
+    shot); one scene, or scores within that noise for every audience, gives every audience the same
+    frame and a report saying why; with ``diversity="auto"`` close scores on a video with several
+    shots give audiences frames of different shots, each within the noise of its own best.
+    ``diversity=0`` is the paper's plain argmax (reported the same way). ``noise_floor``: ``(noise (A,),
+    copies)`` from :func:`generec_desktop.editor.choice.perturbation_noise`, a floor under the measured
+    noise. Returns ``(chosen (A,), ranked (A, k), report)``.
+    """
+    from generec_desktop.editor.choice import choose, score_noise, shot_ids
+
+    s = np.asarray(scores, np.float32)
+    _, ranked = select_thumbnails(s, candidates, top_k=top_k)
+    cand = candidates.index[candidates.eligible]
+    noise, pairs = score_noise(s, cut_after, frame_embeddings)
+    if noise_floor is not None and noise_floor[1]:
+        noise, pairs = np.maximum(noise, noise_floor[0]), pairs + int(noise_floor[1])
+    shots = shot_ids(s.shape[1], cut_after)
+    sim = None
+    if frame_embeddings is not None:
+        f = np.asarray(frame_embeddings, np.float32)[cand]
+
+        def sim(k: int) -> np.ndarray:
+            return f @ f[k]
+
+    chosen, report = choose(s, cand, noise, shots, pairs=pairs, diversity=diversity, similarity=sim)
+    return chosen, ranked, report

@@ -110,6 +110,8 @@ def evaluate_editor(
     try:
         ps_set = prof.load_profiles(ws, encoder_id=enc.id)
     except prof.ModelNotFoundError:
+        ps_set = None
+    if ps_set is None or len(ps_set.user_ids) == 0:  # audiences from examples alone: the tables need users
         ps_set = prof.build_profiles(ws, encoder=encoder, cancel=cancel)
         notes.append("profiles were built for this evaluation")
     try:

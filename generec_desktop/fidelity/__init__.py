@@ -13,7 +13,8 @@ Modules (import them directly; none is imported here):
   ``restore_face_colours``; the version-level fixes are ``export.blur_version``, ``export.restore_faces_version``,
   ``export.set_version_licence``.
 - ``watermark``: ``embed_image``, ``detect_images``, ``watermark_video``, ``detect_video`` (32-bit payload +
-  CRC-16 + pilot; aggregated over frames with a confidence).
+  CRC-16 + pilot; aggregated over frames with a confidence); ``luma_embedder`` (the per-frame Y-plane mark of
+  ``watermark_video``, for a caller that runs its own encode: ``versions.render``).
 - ``provenance``: manifests as a JSON sidecar and container tags; ``verify_file``.
 - ``export``: pending versions (``create_pending``) and ``run_export`` — watermark + provenance in one
   re-encode, verified, then committed atomically through ``Workspace.add_version``; ``ranking.rank_preview``.

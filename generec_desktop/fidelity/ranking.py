@@ -7,7 +7,8 @@ audience (segments, and the target audience), where the recommender would rank t
 Scores: the trained recommender's ``s(u, i, f)``. A new item has no ID embedding, so an ``ai_edited``
 version is scored as its parent with the version's thumbnail features (how PS@K scores a new
 thumbnail), and an ``ai_created`` item by the visual part alone. Without a trained recommender the
-audience's User_Hist vector (Eq. 1) is compared with thumbnail embeddings (cosine) instead.
+audience's User_Hist vector (Eq. 1) is compared with thumbnail embeddings (cosine) instead; so are
+audiences built from examples always (they are no users of the recommender, only a User_Hist vector).
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def _rank(new: np.ndarray, humans: np.ndarray) -> tuple[int, float]:
 
 
 def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> list[RankPreview]:
-    """Rank previews of ``item`` for the target audience and the audience segments; [] without profiles."""
+    """Rank previews of ``item`` for the target audience, the audience segments and the audiences built
+    from examples; [] without profiles. Labels are what a person reads ("Segment 2: …", "Cyclists")."""
     from generec_desktop.profiles import ModelNotFoundError, ProfilesError, load_profiles, load_recommender
     from generec_desktop.profiles.store import get_encoder, thumbnail_embeddings
 
@@ -69,21 +71,43 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
     enc = get_encoder(rec.encoder_id if rec is not None else profiles.encoder_id, ws)  # type: ignore[union-attr]
     feat = thumbnail_embeddings(ws, enc, [item])[0]
     audiences: list[tuple[str, str, np.ndarray]] = []  # (id, label, corpus user ids)
+    by_examples: list[tuple[str, str, np.ndarray]] = []  # (id, label, User_Hist): always profile-cosine
     if profiles is not None:
         for seg in profiles.segments[:max_audiences]:
             users = profiles.user_ids[profiles.user_segment == seg.index]
-            audiences.append((seg.audience_id, seg.label, users))
+            audiences.append((seg.audience_id, profiles.audience(seg.audience_id).title, users))
+        for aud in profiles.audiences(users=False):
+            if aud.kind == "examples" and len(by_examples) < max_audiences:
+                by_examples.append((aud.id, aud.title, aud.vector))
         if item.target_profile and item.target_profile.startswith("user:"):
             uid = int(item.target_profile.split(":", 1)[1])
-            audiences.append((item.target_profile, f"user {uid}", np.array([uid])))
+            try:
+                label = profiles.audience(item.target_profile).title
+            except ProfilesError:
+                label = f"user {uid}"
+            audiences.append((item.target_profile, label, np.array([uid])))
+        if item.target_profile and item.target_profile.startswith("examples:") and not any(
+                a == item.target_profile for a, _, _ in by_examples):
+            try:
+                aud = profiles.audience(item.target_profile)
+                by_examples.append((aud.id, aud.title, aud.vector))
+            except ProfilesError:
+                pass
     elif rec is not None:
         audiences.append(("all", "all users", rec.user_ids))
     out: list[RankPreview] = []
+    h_feat: np.ndarray | None = None
+    if by_examples:
+        h_feat = thumbnail_embeddings(ws, enc, humans)
+        for aid, label, v in by_examples:
+            rank, s = _rank(np.array([float(feat @ v)]), h_feat @ v)
+            out.append(RankPreview(aid, label, rank, len(humans) + 1, s, aid == item.target_profile,
+                                   "profile-cosine"))
     if rec is not None:
         known = set(rec.item_ids.tolist())
         h_idx = np.array([rec.item_index(it.id) for it in humans if it.id in known], np.int64)
         if h_idx.size == 0:
-            return []
+            return _ordered(out, by_examples)
         parent_idx = rec.item_index(item.parent_id) if item.parent_id in known else None
         vis = feat @ rec.projection + rec.projection_bias if rec.feature_dim else np.zeros(rec.dim, np.float32)
         for aid, label, users in audiences:
@@ -99,12 +123,19 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
             rank, s = _rank(new, hs)
             out.append(RankPreview(aid, label, rank, int(h_idx.size) + 1, s, aid == item.target_profile,
                                    "recommender"))
-        return out
-    h_feat = thumbnail_embeddings(ws, enc, humans)
+        return _ordered(out, by_examples)
+    if h_feat is None:
+        h_feat = thumbnail_embeddings(ws, enc, humans)
     for aid, label, _users in audiences:
         v = profiles.vector(aid) if aid.startswith(("segment:", "user:")) else None  # type: ignore[union-attr]
         if v is None:
             continue
         rank, s = _rank(np.array([float(feat @ v)]), h_feat @ v)
         out.append(RankPreview(aid, label, rank, len(humans) + 1, s, aid == item.target_profile, "profile-cosine"))
-    return out
+    return _ordered(out, by_examples)
+
+
+def _ordered(out: list[RankPreview], by_examples: list[tuple[str, str, np.ndarray]]) -> list[RankPreview]:
+    """Segments (and a target user) first, then the audiences from examples, as the audience panel lists them."""
+    ex_ids = {a for a, _, _ in by_examples}
+    return [r for r in out if r.audience not in ex_ids] + [r for r in out if r.audience in ex_ids]

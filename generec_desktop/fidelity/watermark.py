@@ -75,6 +75,7 @@ __all__ = [
     "detect_images",
     "detect_video",
     "embed_image",
+    "luma_embedder",
     "payload_for_version",
     "psnr",
     "watermark_video",
@@ -1083,6 +1084,17 @@ def watermark_video(
         info = media.transform_video(src, dst, _LumaEmbedder(value, key, amp), crf=crf, preset=preset,
                                      metadata=tags, luma=True, progress=progress, cancel=cancel)
     return WatermarkVideoResult(path=dst, payload=value, frames=int(info.frame_count), strength=amp)
+
+
+def luma_embedder(payload: bytes | int, *, strength: float | None = None,
+                  key: str | None = None) -> Callable[[np.ndarray, float], np.ndarray]:
+    """The per-frame embedder of :func:`watermark_video`, for a caller that runs its own decode and encode
+    (``versions.render``: crop, scale, then mark at the output size): call it on each output frame's
+    (H, W) uint8 Y plane (yuv420p, limited range) in order; it marks the plane in place and returns it."""
+    amp = DEFAULT_STRENGTH if strength is None else float(strength)
+    if not 0.0 < amp <= 32.0:
+        raise WatermarkError("The strength must be in (0, 32] luma levels.")
+    return _LumaEmbedder(_payload_int(payload), _resolve_key(key), amp)
 
 
 def detect_video(

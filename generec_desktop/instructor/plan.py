@@ -27,6 +27,7 @@ __all__ = [
     "Feedback",
     "InstructorError",
     "Plan",
+    "audience_display",
     "make_plan",
     "prepare",
 ]
@@ -58,7 +59,9 @@ class InstructorError(GenerecError):
 
 @dataclass(frozen=True)
 class AudienceRef:
-    """An audience the instruction may name: ``id`` ("segment:3", "user:42") and a readable ``label``."""
+    """An audience the instruction may name: ``id`` ("segment:3", "examples:2", "user:42") and a readable
+    ``label`` (a segment's description, an example audience's name). "segment N" in a text means the
+    audience a person sees as Segment N, i.e. the id ``segment:N-1``."""
 
     id: str
     label: str = ""
@@ -87,6 +90,7 @@ class Plan:
     matched_by: str                   # "minilm" | "keywords"
     instruction: str = ""
     corrections: dict[str, str] = field(default_factory=dict)
+    audience_names: dict[str, str] = field(default_factory=dict)  # id -> what a person reads ("Segment 2")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -96,7 +100,8 @@ class Plan:
 
     def summary(self) -> str:
         """A few human lines: the decision, then every explanation."""
-        head = (f"{self.operation} for {', '.join(self.audiences)}"
+        shown = [self.audience_names.get(a) or audience_display(a) for a in self.audiences]
+        head = (f"{self.operation} for {', '.join(shown)}"
                 + (f" {json.dumps(self.params)}" if self.params else "")
                 + f"; generator {'on' if self.start_generator else 'off'}"
                 + (f", delivery {self.delivery}" if self.delivery else "")
@@ -254,6 +259,18 @@ def _choose_style(parsed: text.Parsed, catalogue: Sequence[tuple[str, str]], que
     return style, softened
 
 
+def audience_display(audience_id: str, label: str = "") -> str:
+    """How a plan names an audience to a person: "Segment 2 (travel)" for ``segment:1`` (numbered from 1,
+    as the window labels it), an example audience's or user's label, else the id itself."""
+    kind, _, num = str(audience_id).partition(":")
+    if kind == "segment" and num.isdigit():
+        head = f"Segment {int(num) + 1}"
+        return f"{head} ({label})" if label and label != head else head
+    if audience_id == "all":
+        return "every audience"
+    return label or str(audience_id)
+
+
 def _audiences(parsed: text.Parsed, known: Sequence[AudienceRef], defaults: Sequence[str],
                expl: list[str]) -> list[str]:
     t = parsed.text
@@ -261,7 +278,12 @@ def _audiences(parsed: text.Parsed, known: Sequence[AudienceRef], defaults: Sequ
     for m in re.finditer(r"\buser\s*(?:#|no\.?|number)?\s*(\d+)", t):
         found.append(f"user:{m.group(1)}")
     for m in re.finditer(r"\bsegment\s*(?:#|no\.?|number)?\s*(\d+)", t):
-        found.append(f"segment:{m.group(1)}")
+        # people read segments numbered from 1 ("Segment 2" is the id segment:1), so the text means that one
+        n = int(m.group(1))
+        if n < 1:
+            expl.append(f"There is no segment {n}: segments are numbered from 1.")
+            continue
+        found.append(f"segment:{n - 1}")
     vocab = {w for kws in lexicon.KEYWORDS.values() for w in kws} | {
         w for syn in lexicon.STYLE_SYNONYMS.values() for s in syn for w in s.split()}
     words = [w for w in parsed.words(positive_only=False) if w not in vocab]
@@ -270,16 +292,20 @@ def _audiences(parsed: text.Parsed, known: Sequence[AudienceRef], defaults: Sequ
             found.append(ref.id)
     everyone = any(text.contains(t, c) for c in lexicon.EVERYONE_CUES)
     all_ids = [r.id for r in known] or ["all"]
+    labels = {r.id: r.label for r in known}
+
+    def names(ids: Sequence[str]) -> str:
+        return ", ".join(audience_display(a, labels.get(a, "")) for a in ids)
+
     if everyone and not found:
         expl.append("For every audience (the instruction says so).")
         return all_ids
     if found:
-        labels = {r.id: r.label for r in known}
-        expl.append("For " + ", ".join(f"{a} ({labels[a]})" if labels.get(a) else a for a in found)
-                    + " (named in the instruction).")
+        found = list(dict.fromkeys(found))
+        expl.append(f"For {names(found)} (named in the instruction).")
         return found
     if defaults:
-        expl.append(f"For {', '.join(defaults)} (no audience named; the selected profile).")
+        expl.append(f"For {names(defaults)} (no audience named; the selected profile).")
         return list(defaults)
     expl.append("For every audience (none named).")
     return all_ids
@@ -477,5 +503,7 @@ def make_plan(
         else:
             delivery = "rank"
             expl.append("Rank it with the human items (no explicit request and no run of rejections).")
+    labels = {r.id: r.label for r in known}
     return Plan(operation, targets, params, start, delivery, expl, round(float(confidence), 3), matched_by,
-                instruction, dict(parsed.corrections))
+                instruction, dict(parsed.corrections),
+                {a: audience_display(a, labels.get(a, "")) for a in targets})

@@ -15,13 +15,14 @@ RECENT = 20
 
 
 def workspace_audiences(ws: Any) -> tuple[list[AudienceRef], str]:
-    """The workspace's audience segments (id + label) and a note when there are none."""
+    """The workspace's audience segments and audiences from examples (id + label) and a note when there are
+    none. A segment's label is its description; the text reaches it as "Segment N" too (numbered from 1)."""
     try:
         from generec_desktop.profiles.service import load_profiles
 
         profiles = load_profiles(ws)
     except Exception as exc:  # no profiles built yet, or the profiles package is unavailable
-        return [], f"No audience profiles ({exc}); audiences are read as 'segment:N' / 'user:N' only."
+        return [], f"No audience profiles ({exc}); audiences are read as 'segment N' / 'user N' only."
     return [AudienceRef(a.id, a.label) for a in profiles.audiences(users=False)], ""
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,13 +92,20 @@ def workspace_config(cond_dim: int, *, condition: str, encoder_id: str, **overri
 
 @dataclass
 class ConditionSource:
-    """Condition vectors of one kind for a workspace: per corpus user, and per audience id."""
+    """Condition vectors of one kind for a workspace: per corpus user, and per audience id.
+
+    ``audiences`` holds the vectors of audiences built from examples ("examples:<id>", User_Hist only: they
+    have no recommender embedding); ``aliases`` maps what a person calls an audience ("segment 2",
+    "cyclists", lower case) to its id.
+    """
 
     condition: str
     encoder_id: str
     user_ids: np.ndarray        # (U,) corpus user ids
     vectors: np.ndarray         # (U, D) float32
     segment_of_user: np.ndarray  # (U,) segment index or -1
+    audiences: dict[str, np.ndarray] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
@@ -111,7 +118,11 @@ class ConditionSource:
         return self.vectors[idx[0]]
 
     def audience_vector(self, audience_id: str) -> np.ndarray:
-        """``"user:<id>"`` -> that user's vector; ``"segment:<k>"`` -> mean of its users' vectors."""
+        """``"user:<id>"`` -> that user's vector; ``"segment:<k>"`` -> mean of its users' vectors;
+        ``"examples:<id>"`` -> the example audience's User_Hist; a name ("Segment 2") -> its audience's."""
+        audience_id = self.aliases.get(" ".join(str(audience_id).split()).casefold(), str(audience_id))
+        if audience_id in self.audiences:
+            return self.audiences[audience_id]
         kind, _, num = str(audience_id).partition(":")
         try:
             n = int(num)
@@ -127,7 +138,12 @@ class ConditionSource:
             if self.condition == "user_hist":  # User_Hist vectors are unit vectors; keep the segment one so too
                 v = v / max(float(np.linalg.norm(v)), 1e-8)
             return v.astype(np.float32)
-        raise DiffusionError(f"Audience ids look like 'segment:0' or 'user:42', got {audience_id!r}.")
+        if kind == "examples":
+            if self.condition != "user_hist":
+                raise DiffusionError(f"An audience from examples has no recommender embedding ({self.condition}); "
+                                     "use the user_hist condition for it.")
+            raise DiffusionError(f"There is no audience {audience_id!r}; list them with `generec audiences list`.")
+        raise DiffusionError(f"Audience ids look like 'segment:0', 'examples:1' or 'user:42', got {audience_id!r}.")
 
 
 def condition_source(ws: Workspace, condition: str = "user_hist") -> ConditionSource:
@@ -136,13 +152,19 @@ def condition_source(ws: Workspace, condition: str = "user_hist") -> ConditionSo
 
     _check_condition(condition)
     prof = load_profiles(ws)
+    aliases: dict[str, str] = {}
+    for a in reversed(prof.audiences()):  # ids first, then names; segments win over users with the same name
+        aliases[" ".join(a.name.split()).casefold()] = a.id
     if condition == "user_hist":
+        extra = {a.id: np.asarray(a.vector, np.float32) for a in prof.audiences(users=False)
+                 if a.kind == "examples"}
         return ConditionSource(condition, prof.encoder_id, prof.user_ids, prof.user_hist.astype(np.float32),
-                               prof.user_segment)
+                               prof.user_segment, extra, aliases)
     rec = load_recommender(ws, encoder_id=prof.encoder_id)
     emb = np.asarray(rec.user_embeddings, dtype=np.float32)
     rows = [rec.user_index(int(u)) for u in prof.user_ids]
-    return ConditionSource(condition, prof.encoder_id, prof.user_ids, emb[rows], prof.user_segment)
+    vectors = emb[rows] if rows else np.zeros((0, emb.shape[1]), np.float32)
+    return ConditionSource(condition, prof.encoder_id, prof.user_ids, vectors, prof.user_segment, {}, aliases)
 
 
 # --- training ---------------------------------------------------------------------------------------

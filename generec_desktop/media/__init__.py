@@ -12,6 +12,7 @@ display rotation applied; timestamps are seconds from the first video frame.
 - ``transform_video(src, dst, fn, *, start=0.0, end=None, crf=23, preset, metadata, ...)``
 - ``VideoWriter(out_path, fps, *, audio_from, crf, preset, metadata, time_base, odd="exact")``
 - ``read_audio(AudioSource) -> (samples (ch, n) float32, rate, layout) | None``
+- ``rgb_to_yuv420p(rgb) -> (3H/2, W) planes`` (as ``VideoWriter.write`` converts); ``AudioFormat`` (writer's AAC)
 - ``MediaError``, ``MediaInfo``, ``Frame``, ``AudioSource``
 
 Damaged files are read by one tolerance policy (``media.tolerance``) and what it repaired is in
@@ -26,14 +27,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from generec_desktop.media.types import AudioSource, Frame, MediaError, MediaInfo
+from generec_desktop.media.types import AudioFormat, AudioSource, Frame, MediaError, MediaInfo
 
 if TYPE_CHECKING:
     from generec_desktop.media.decode import decode_range, frame_times, head_lumas, iter_frames, sample_frames
-    from generec_desktop.media.encode import VideoWriter, cut, encode_frames, read_audio, transform_video
+    from generec_desktop.media.encode import (
+        VideoWriter,
+        cut,
+        encode_frames,
+        read_audio,
+        rgb_to_yuv420p,
+        transform_video,
+    )
     from generec_desktop.media.probing import probe, read_cover
 
 __all__ = [
+    "AudioFormat",
     "AudioSource",
     "Frame",
     "MediaError",
@@ -48,6 +57,7 @@ __all__ = [
     "probe",
     "read_audio",
     "read_cover",
+    "rgb_to_yuv420p",
     "sample_frames",
     "transform_video",
 ]
@@ -56,7 +66,7 @@ _LAZY = {
     "probe": "probing", "read_cover": "probing",
     "sample_frames": "decode", "iter_frames": "decode", "decode_range": "decode",
     "VideoWriter": "encode", "cut": "encode", "encode_frames": "encode", "read_audio": "encode",
-    "transform_video": "encode",
+    "transform_video": "encode", "rgb_to_yuv420p": "encode",
     "frame_times": "decode", "head_lumas": "decode",
 }
 

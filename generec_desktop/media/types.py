@@ -71,3 +71,19 @@ class AudioSource:
     path: Path
     start: float = 0.0
     end: float | None = None
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """How a writer encodes its AAC track; ``None`` fields keep the source's own value.
+
+    ``rate``: resample to this sample rate (Hz). ``channels``: at most this many channels (more are
+    downmixed by libswresample, e.g. 5.1 to stereo). ``bit_rate``: the AAC bitrate in bit/s (default
+    64 kbit/s per channel). ``silence``: when the source has no audio, write a silent track as long as
+    the video (stereo unless ``channels`` is 1) instead of none.
+    """
+
+    rate: int | None = None
+    channels: int | None = None
+    bit_rate: int | None = None
+    silence: bool = False

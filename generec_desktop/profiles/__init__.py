@@ -2,11 +2,25 @@
 
 Public API (imported lazily so ``import generec_desktop.profiles`` stays cheap)::
 
-    import_interactions(ws, path, *, max_rows=5_000_000, progress, cancel) -> InteractionImportReport
+    preview_interactions(path, n=20, *, ws=None) -> InteractionPreview   # columns, first rows, guessed mapping
+    ColumnMapping(user, item, item_match="auto"|"id"|"external"|"filename", weight=None, timestamp=None)
+    validate_interactions(ws, path, mapping=None, *, max_errors=200, progress, cancel) -> InteractionCheck
+        # line-numbered row errors and what an import would do; writes nothing
+    import_interactions(ws, path, *, mapping=None, max_rows=5_000_000, progress, cancel) -> InteractionImportReport
+    import_and_build(ws, path, *, mapping=None, encoder=..., epochs=..., progress, cancel) -> ImportBuildResult
+        # import + build_profiles + train_recommender as one job; ImportBuildCancelled says what finished
     build_profiles(ws, *, encoder="builtin", n_segments=None, basis="items", seed=0, progress, cancel) -> ProfileSet
-    load_profiles(ws, *, encoder_id=None) -> ProfileSet
-        ProfileSet.audiences() -> list[Audience]     # "segment:3" / "user:42", label, size, vector (User_Hist)
-        ProfileSet.audience(id) / .vector(id)        # t* of Eq. 1 in the encoder's space
+    load_profiles(ws, *, encoder_id=None) -> ProfileSet   # also with only example audiences (no users)
+        ProfileSet.audiences(users=True, examples=True) -> list[Audience]   # segments, example audiences, users
+            Audience: id "segment:3" / "examples:2" / "user:42", kind, name ("Segment 4", "Cyclists", "u042"),
+            label, title, size, vector (User_Hist), item_ids
+        ProfileSet.audience(id) / .resolve(id or name) / .vector(id)   # t* of Eq. 1 in the encoder's space
+        ProfileSet.notes                             # what could not be used (examples not embeddable)
+    audience_title(audience_id, profiles=None) / segment_name(index)   # what a person reads; numbered from 1
+    examples.add_audience(ws, name, examples, *, encoder=None, progress, cancel) -> ExamplesChange
+        # "people who like these": items, image/video files, folders; User_Hist of the examples (Eq. 1)
+    examples.add_examples / remove_examples / rename_audience / remove_audience / list_audiences /
+        get_audience / snapshot_audience / restore_audience (undo) / example_cover_paths
     train_recommender(ws | InteractionArrays, *, encoder="builtin", dim=64, epochs=20, seed=0, progress, cancel)
         -> Recommender                               # saved as W/models/recommender-<encoder>.{safetensors,json}
     load_recommender(ws, *, encoder_id=None) -> Recommender
@@ -16,7 +30,8 @@ Public API (imported lazily so ``import generec_desktop.profiles`` stays cheap):
     cluster_users(vectors, *, k=None) / describe_segments(...)                       # pure
 
 Errors: ``ProfilesError`` (base), ``InteractionFileError`` (with ``row_errors``), ``NoInteractionsError``,
-``ModelNotFoundError``.
+``ModelNotFoundError``, ``AudienceNameError``, ``UnknownAudienceError``, ``UnknownItemError``,
+``ExampleFileError`` (with ``problems``).
 """
 
 from __future__ import annotations
@@ -25,20 +40,35 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from generec_desktop.profiles.errors import (
+    AudienceNameError,
+    ExampleFileError,
     InteractionFileError,
     ModelNotFoundError,
     NoInteractionsError,
     ProfilesError,
+    UnknownAudienceError,
+    UnknownItemError,
 )
 
 if TYPE_CHECKING:
     from generec_desktop.profiles.algorithms import cluster_users, describe_segments, user_hist
-    from generec_desktop.profiles.interactions import InteractionImportReport, import_interactions
+    from generec_desktop.profiles.examples import ExampleAudience, ExamplesChange, add_audience, list_audiences
+    from generec_desktop.profiles.interaction_files import ColumnMapping
+    from generec_desktop.profiles.interactions import (
+        InteractionCheck,
+        InteractionImportReport,
+        InteractionPreview,
+        import_interactions,
+        preview_interactions,
+        validate_interactions,
+    )
+    from generec_desktop.profiles.pipeline import ImportBuildCancelled, ImportBuildResult, import_and_build
     from generec_desktop.profiles.recommender import InteractionArrays, Recommender, train_arrays
     from generec_desktop.profiles.service import (
         Audience,
         ProfileSet,
         Segment,
+        audience_title,
         build_profiles,
         load_profiles,
         load_recommender,
@@ -47,31 +77,54 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Audience",
+    "AudienceNameError",
+    "ColumnMapping",
+    "ExampleAudience",
+    "ExampleFileError",
+    "ExamplesChange",
+    "ImportBuildCancelled",
+    "ImportBuildResult",
     "InteractionArrays",
+    "InteractionCheck",
     "InteractionFileError",
     "InteractionImportReport",
+    "InteractionPreview",
     "ModelNotFoundError",
     "NoInteractionsError",
     "ProfileSet",
     "ProfilesError",
     "Recommender",
     "Segment",
+    "UnknownAudienceError",
+    "UnknownItemError",
+    "add_audience",
+    "audience_title",
     "build_profiles",
     "cluster_users",
     "describe_segments",
+    "import_and_build",
     "import_interactions",
+    "list_audiences",
     "load_profiles",
     "load_recommender",
+    "preview_interactions",
     "train_arrays",
     "train_recommender",
     "user_hist",
+    "validate_interactions",
 ]
 
 _LAZY = {
     "cluster_users": "algorithms", "describe_segments": "algorithms", "user_hist": "algorithms",
-    "InteractionImportReport": "interactions", "import_interactions": "interactions",
+    "ColumnMapping": "interaction_files",
+    **{n: "interactions" for n in ("InteractionCheck", "InteractionImportReport", "InteractionPreview",
+                                   "import_interactions", "preview_interactions", "validate_interactions")},
+    **{n: "pipeline" for n in ("ImportBuildCancelled", "ImportBuildResult", "import_and_build")},
+    "ExampleAudience": "examples", "ExamplesChange": "examples", "add_audience": "examples",
+    "list_audiences": "examples",
     "InteractionArrays": "recommender", "Recommender": "recommender", "train_arrays": "recommender",
-    **{n: "service" for n in ("Audience", "ProfileSet", "Segment", "build_profiles", "load_profiles",
+    **{n: "service" for n in ("Audience", "ProfileSet", "Segment", "audience_title", "build_profiles",
+                              "load_profiles",
                               "load_recommender", "train_recommender")},
 }
 

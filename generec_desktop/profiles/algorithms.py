@@ -113,26 +113,38 @@ def _characteristic(counts: np.ndarray) -> np.ndarray:
 
 def name_terms(name: str) -> list[str]:
     """The tags of an item name: its comma-separated list ("Demo 004: retina, deep field" -> retina,
-    deep field; the part before a colon is a heading), else its words. Lower case, English stop words
-    and tokens without a letter dropped, so "Demo 001" never labels anything by its number."""
+    deep field; the part before a colon is a heading), else its real words. Lower case; English stop
+    words, tokens without a letter and file-name parts (``IMG_2041``, ``VID_20240101_1200``: see
+    :func:`generec_desktop.profiles.tags.title_words`) dropped, so "Demo 001" or a camera's file name
+    never labels anything."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from generec_desktop.profiles.tags import title_words
 
     _head, colon, tail = str(name).partition(":")
     text = tail if colon and tail.strip() else str(name)
     parts = [" ".join(p.split()).lower() for p in re.split(r"[,;|]", text)]
     if len(parts) < 2:
-        parts = re.findall(r"[^\W\d_][\w'-]*", text.lower())
-    return [p for p in parts if p and p not in ENGLISH_STOP_WORDS and re.search(r"[^\W\d_]", p)]
+        return title_words(text)
+    return [p for p in parts if p and p not in ENGLISH_STOP_WORDS and re.search(r"[^\W\d_]", p)
+            and title_words(p)]
 
 
-def _item_terms(item_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Binary item × tag matrix of the names (:func:`name_terms`, counted by scikit-learn) and the tags."""
+def _item_terms(item_names: Sequence[str],
+                item_tags: Sequence[Sequence[str]] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Binary item × term matrix (counted by scikit-learn) and the terms: each item's name terms
+    (:func:`name_terms`) together with its content tags."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    vec = CountVectorizer(analyzer=name_terms, binary=True)
+    tags = list(item_tags) if item_tags is not None else [()] * len(item_names)
+
+    def terms(doc: tuple[str, Sequence[str]]) -> list[str]:
+        return list(dict.fromkeys([*name_terms(doc[0]), *(str(t) for t in doc[1])]))
+
+    vec = CountVectorizer(analyzer=terms, binary=True)
     try:
-        m = vec.fit_transform([str(n) for n in item_names])
-    except ValueError:  # no tag at all in any name
+        m = vec.fit_transform([(str(n), tuple(g)) for n, g in zip(item_names, tags)])
+    except ValueError:  # no term at all for any item
         return np.zeros((len(item_names), 0), np.float64), []
     return m.toarray().astype(np.float64), list(vec.get_feature_names_out())
 
@@ -155,15 +167,19 @@ def describe_segments(
     item_idx: np.ndarray,
     item_names: Sequence[str],
     *,
+    item_tags: Sequence[Sequence[str]] | None = None,
     top: int = 3,
     max_chars: int = LABEL_MAX_CHARS,
 ) -> list[SegmentSummary]:
-    """A short, unique label per segment: the tags of its liked items' names it over-represents.
+    """A short, unique label per segment: the terms of its liked items it over-represents.
 
-    Items and words are ranked by ``count × log lift`` (:func:`_characteristic`); the label joins the
-    ``top`` best words ("astronaut · camera · coffee", at most ``max_chars`` characters). Two segments
-    with the same words get more words, then a " #n" suffix, so labels stay unique. Without any
-    over-represented word the best item's name is used.
+    An item's terms are its name's real words (:func:`name_terms`) and its content tags
+    (``item_tags``, e.g. "red", "fast-moving": :mod:`generec_desktop.profiles.tags`). Items and terms
+    are ranked by ``count × log lift`` (:func:`_characteristic`); the label joins the ``top`` best
+    ("red · fast-moving", at most ``max_chars`` characters). Two segments with the same terms get more
+    terms, then a " #n" suffix, so labels stay unique. Without any over-represented term the segment's
+    most frequent terms are used, then the best item's name if it is not a file name, else "no
+    distinct tags".
     """
     assignment = np.asarray(assignment, dtype=np.int64)
     user_idx = np.asarray(user_idx, dtype=np.int64)
@@ -173,7 +189,7 @@ def describe_segments(
     counts = np.zeros((k, n_items), np.float64)
     np.add.at(counts, (assignment[user_idx], item_idx), 1.0)
     item_score = _characteristic(counts)
-    terms, vocab = _item_terms(item_names)
+    terms, vocab = _item_terms(item_names, item_tags)
     term_score = _characteristic(counts @ terms) if vocab else np.full((k, 0), -np.inf)
     out: list[SegmentSummary] = []
     used: set[str] = set()
@@ -186,8 +202,15 @@ def describe_segments(
             order = [int(i) for i in np.argsort(-c, kind="stable") if c[i] > 0]
         words = [vocab[j] for j in np.argsort(-term_score[s], kind="stable")
                  if np.isfinite(term_score[s, j]) and term_score[s, j] > 0]
+        if not words and vocab:  # nothing over-represented (one segment): its most frequent terms
+            seg_counts = (counts[s] @ terms) if c.any() else np.zeros(len(vocab))
+            words = [vocab[j] for j in np.argsort(-seg_counts, kind="stable") if seg_counts[j] > 0]
         if not words:
-            words = [str(item_names[order[0]]).strip() or f"item {order[0]}"] if order else ["no likes yet"]
+            from generec_desktop.profiles.tags import is_file_name
+
+            name = str(item_names[order[0]]).strip() if order else ""
+            words = ([name] if name and not is_file_name(name) else ["no distinct tags"]) if order else \
+                ["no likes yet"]
         label = _compose(words[:top], max_chars)
         n = top
         while label in used and n < len(words):  # a twin label: add the next word (fits or replaces)

@@ -27,3 +27,26 @@ class NoInteractionsError(ProfilesError):
 
 class ModelNotFoundError(ProfilesError):
     """No trained recommender or stored profiles where one was expected."""
+
+
+class AudienceNameError(ProfilesError):
+    """An audience name that is empty, too long, reserved ("Segment 2", "user:4") or already taken."""
+
+
+class UnknownAudienceError(ProfilesError):
+    """No audience built from examples has that id or name."""
+
+
+class UnknownItemError(ProfilesError):
+    """An example names a library item (id or external id) the workspace does not have."""
+
+
+class ExampleFileError(ProfilesError):
+    """None of the given examples could be used; nothing was written.
+
+    ``problems`` holds ``(example, why)`` pairs: unreadable files, unsupported or hidden ones, duplicates.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[tuple[str, str]] = list(problems or [])

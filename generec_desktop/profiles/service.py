@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -9,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
+from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, check_cancel, report
 from generec_desktop.profiles import store
 from generec_desktop.profiles.algorithms import cluster_users, describe_segments, normalise_rows, user_hist
 from generec_desktop.profiles.errors import ModelNotFoundError, NoInteractionsError, ProfilesError
+from generec_desktop.profiles.examples import ExampleProfile, example_profiles
 from generec_desktop.profiles.recommender import InteractionArrays, Recommender, train_arrays
 
 if TYPE_CHECKING:
@@ -24,10 +26,14 @@ FRAMES_PER_ITEM = 16
 
 @dataclass(frozen=True)
 class Audience:
-    """A target audience for the editor: one user (``"user:42"``) or one segment (``"segment:3"``).
+    """A target audience for the editor: one user (``"user:42"``), one segment (``"segment:3"``) or an
+    audience built from examples (``"examples:2"``, kind ``"examples"``).
 
     ``vector`` is User_Hist (Eq. 1) in the encoder's space, unit length; ``size`` is the number of
-    users (1 for a user); ``user_id`` is the corpus user id of a user audience.
+    users (1 for a user) or of examples; ``user_id`` is the corpus user id of a user audience.
+    ``name`` is what a person calls it: "Segment 2" (numbered from 1; the id stays ``segment:1``), the
+    name given to an example audience, a user's external id or name. ``item_ids`` are items it likes
+    most (a segment's characteristic items, an example audience's example items).
     """
 
     id: str
@@ -37,6 +43,63 @@ class Audience:
     vector: np.ndarray
     user_id: int | None = None
     segment_index: int | None = None
+    name: str = ""
+    examples_id: int | None = None
+    item_ids: tuple[int, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """The name and, for a segment, its description: "Segment 2: astronaut · camera"."""
+        name = self.name or self.label or self.id
+        if self.label and self.label != name:
+            return f"{name}: {self.label}"
+        return name
+
+
+def segment_name(index: int) -> str:
+    """What a person calls segment ``index``: numbering starts at 1 (``segment:0`` is "Segment 1")."""
+    return f"Segment {int(index) + 1}"
+
+
+def audience_title(audience_id: str | None, profiles: ProfileSet | None = None) -> str:
+    """A person's name for an audience id, without failing: the profiles' title when they know it, else
+    "Segment k+1" for ``segment:k``, "user N", "audience N" for ``examples:N``, "everyone" for none/"all"."""
+    if not audience_id or audience_id == "all":
+        return "everyone"
+    if profiles is not None:
+        try:
+            return profiles.audience(audience_id).title
+        except ProfilesError:
+            pass
+    kind, _, num = str(audience_id).partition(":")
+    if num.strip().isdigit():
+        if kind == "segment":
+            return segment_name(int(num))
+        if kind == "examples":
+            return f"audience {int(num)}"
+        if kind == "user":
+            return f"user {int(num)}"
+    return str(audience_id)
+
+
+def describe_audience(ws: Workspace, audience_id: str | None) -> str:
+    """A person's name for an audience id read cheaply from the workspace (no profiles loaded): "Segment 2"
+    for ``segment:1``, an example audience's name, a user's name or external id; else
+    :func:`audience_title`'s fallback. For titles of versions and jobs."""
+    kind, _, num = str(audience_id or "").partition(":")
+    if num.isdigit():
+        try:
+            if kind == "examples":
+                from generec_desktop.profiles.examples import get_audience
+
+                return get_audience(ws, int(num)).name
+            if kind == "user":
+                for u in ws.users():
+                    if u.id == int(num):
+                        return str(u.name or u.external_id)
+        except GenerecError:
+            pass
+    return audience_title(audience_id)
 
 
 @dataclass(frozen=True)
@@ -53,12 +116,19 @@ class Segment:
     def audience_id(self) -> str:
         return f"segment:{self.index}"
 
+    @property
+    def name(self) -> str:
+        return segment_name(self.index)
+
 
 @dataclass
 class ProfileSet:
-    """Profiles of every user with likes, in one encoder's space, and the audience segments.
+    """Profiles of every user with likes, in one encoder's space, the audience segments and the audiences
+    built from examples (:mod:`.examples`). Any part may be empty: a workspace with only example
+    audiences has no users and no segments.
 
     ``user_hist[k]`` is User_Hist of corpus user ``user_ids[k]``; ``user_segment[k]`` its segment.
+    ``notes`` say what could not be used (e.g. examples that could not be embedded in this encoder).
     """
 
     encoder_id: str
@@ -71,36 +141,85 @@ class ProfileSet:
     recomputed_users: int = 0
     reused_users: int = 0
     seconds: float = 0.0
+    examples: list[ExampleProfile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     _index: dict[int, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {int(u): k for k, u in enumerate(self.user_ids)}
 
-    def audiences(self, *, users: bool = True) -> list[Audience]:
-        """Segments first (they are what an uploader targets), then users."""
-        out = [Audience(s.audience_id, "segment", s.label, s.size, s.vector, segment_index=s.index)
-               for s in self.segments]
+    def _segment(self, s: Segment) -> Audience:
+        return Audience(s.audience_id, "segment", s.label, s.size, s.vector, segment_index=s.index, name=s.name,
+                        item_ids=tuple(s.top_item_ids))
+
+    def _example(self, e: ExampleProfile) -> Audience:
+        a = e.audience
+        return Audience(a.audience_id, "examples", a.name, a.n_examples, e.vector, name=a.name, examples_id=a.id,
+                        item_ids=a.item_ids)
+
+    def _user(self, k: int) -> Audience:
+        u = int(self.user_ids[k])
+        seg = int(self.user_segment[k]) if k < len(self.user_segment) else -1
+        return Audience(f"user:{u}", "user", self.user_labels[k], 1, self.user_hist[k], user_id=u,
+                        segment_index=seg, name=self.user_labels[k])
+
+    def audiences(self, *, users: bool = True, examples: bool = True) -> list[Audience]:
+        """Segments first (they are what an uploader targets), then audiences from examples, then users."""
+        out = [self._segment(s) for s in self.segments]
+        if examples:
+            out += [self._example(e) for e in self.examples]
         if users:
-            out += [Audience(f"user:{int(u)}", "user", self.user_labels[k], 1, self.user_hist[k], user_id=int(u),
-                             segment_index=int(self.user_segment[k]))
-                    for k, u in enumerate(self.user_ids)]
+            out += [self._user(k) for k in range(len(self.user_ids))]
         return out
 
     def audience(self, audience_id: str) -> Audience:
-        """One audience by id (``"user:<corpus user id>"`` or ``"segment:<index>"``)."""
-        kind, _, num = audience_id.partition(":")
+        """One audience by id (``"user:<corpus user id>"``, ``"segment:<index>"``, ``"examples:<id>"``)."""
+        kind, _, num = str(audience_id).partition(":")
         try:
             n = int(num)
         except ValueError:
             n = -1
-        if kind == "segment" and 0 <= n < len(self.segments):
-            s = self.segments[n]
-            return Audience(s.audience_id, "segment", s.label, s.size, s.vector, segment_index=s.index)
+        if kind == "segment":
+            for s in self.segments:
+                if s.index == n:
+                    return self._segment(s)
+        if kind == "examples":
+            for e in self.examples:
+                if e.audience.id == n:
+                    return self._example(e)
         if kind == "user" and n in self._index:
-            k = self._index[n]
-            return Audience(audience_id, "user", self.user_labels[k], 1, self.user_hist[k], user_id=n,
-                            segment_index=int(self.user_segment[k]))
-        raise ProfilesError(f"There is no audience {audience_id!r}; list them with `generec profiles list`.")
+            return self._user(self._index[n])
+        raise ProfilesError(f"There is no audience {audience_id!r}; list them with `generec profiles list` or "
+                            "`generec audiences list`.")
+
+    def resolve(self, ref: str) -> Audience:
+        """An audience by id or by what a person calls it (without case): "Segment 2", "segment 2",
+        an example audience's name ("Cyclists"), a user's external id or name. Ids win, then segments,
+        then example audiences, then users."""
+        text = " ".join(str(ref).split())
+        try:
+            return self.audience(text)
+        except ProfilesError:
+            pass
+        m = re.fullmatch(r"segment\s*(?:#|no\.?|number)?\s*(\d+)", text, re.IGNORECASE)
+        if m is not None:
+            index = int(m.group(1)) - 1
+            for s in self.segments:
+                if s.index == index:
+                    return self._segment(s)
+        folded = text.casefold()
+        for s in self.segments:
+            if s.label.casefold() == folded or s.name.casefold() == folded:
+                return self._segment(s)
+        for e in self.examples:
+            if e.audience.name.casefold() == folded:
+                return self._example(e)
+        for k, label in enumerate(self.user_labels):
+            if str(label).casefold() == folded:
+                return self._user(k)
+        names = [a.name for a in self.audiences(users=False)][:8]
+        raise ProfilesError(f"There is no audience {ref!r}" + (f" (there are: {', '.join(names)})" if names else "")
+                            + "; list them with `generec audiences list`.")
 
     def vector(self, audience_id: str) -> np.ndarray:
         """The audience's User_Hist vector (t* of Eq. 1)."""
@@ -166,7 +285,7 @@ def build_profiles(
     from sqlalchemy import delete, insert, select
 
     start = time.perf_counter()
-    steps = Steps(progress, {"load": 1, "thumbs": 6, "hist": 1, "segments": 2, "store": 1})
+    steps = Steps(progress, {"load": 1, "thumbs": 6, "tags": 3, "hist": 1, "segments": 2, "store": 1})
     enc = store.get_encoder(encoder, ws)
     users, items, weights = _positive_interactions(ws)
     report(steps["load"], 1.0, f"{users.size:,} likes")
@@ -175,6 +294,9 @@ def build_profiles(
     item_infos = [all_items[int(i)] for i in liked_ids]
     emb = store.thumbnail_embeddings(ws, enc, item_infos, progress=steps["thumbs"], cancel=cancel)
     check_cancel(cancel)
+    from generec_desktop.profiles.tags import item_tags
+
+    tags = item_tags(ws, item_infos, progress=steps["tags"], cancel=cancel)  # what each liked item shows
 
     user_ids, u_rows = np.unique(users, return_inverse=True)
     i_rows = np.searchsorted(liked_ids, items)
@@ -204,7 +326,7 @@ def build_profiles(
     basis_vecs = _segment_basis(hist, u_rows, i_rows, liked_ids.size, basis, seed)
     assign = cluster_users(basis_vecs, k=n_segments, seed=seed)
     names = [(all_items[int(i)].title or all_items[int(i)].external_id or f"item {int(i)}") for i in liked_ids]
-    summaries = describe_segments(assign, u_rows, i_rows, names)
+    summaries = describe_segments(assign, u_rows, i_rows, names, item_tags=tags)
     segments = []
     for sm in summaries:
         members = assign[u_rows] == sm.index
@@ -230,12 +352,14 @@ def build_profiles(
                 {"encoder_id": enc.id, "segment_index": sg.index, "label": sg.label[:512], "size": sg.size,
                  "dim": enc.dim, "vector": store.to_blob(sg.vector), "top_items_json": list(sg.top_item_ids),
                  "built_at": now} for sg in segments])
+    report(steps["store"], 0.5, "Profiles stored")
+    ex_profiles, notes = example_profiles(ws, enc.id, cancel=cancel)  # audiences from examples, in this encoder
     report(steps["store"], 1.0, "Profiles stored")
     return ProfileSet(
         encoder_id=enc.id, user_ids=user_ids, user_labels=[str(user_names.get(int(u), u)) for u in user_ids],
         user_hist=hist, user_likes=n_likes, user_segment=assign, segments=segments,
         recomputed_users=int(changed.sum()), reused_users=int((~changed).sum()),
-        seconds=round(time.perf_counter() - start, 3),
+        seconds=round(time.perf_counter() - start, 3), examples=ex_profiles, notes=notes,
     )
 
 
@@ -245,32 +369,54 @@ def profile_cols() -> Any:
     return (c.user_id, c.fingerprint, c.dim, c.vector, c.updated_at)
 
 
+#: What to do when a workspace has no audience at all (both ways to get one).
+NO_AUDIENCES = ("This workspace has no audiences yet: make one from example images, videos or library items with "
+                "`generec audiences add W --name NAME --examples PATH_OR_ITEM...`, or import interactions and run "
+                "`generec profiles build`.")
+
+
 def load_profiles(ws: Workspace, *, encoder_id: str | None = None) -> ProfileSet:
-    """The stored profiles (of ``encoder_id``, default: the most recently built encoder)."""
-    from sqlalchemy import func, select
+    """The stored profiles and the audiences from examples, in one encoder's space.
+
+    ``encoder_id`` None: the encoder of the most recently built profiles, else the one the example
+    audiences were embedded with (:func:`~generec_desktop.profiles.examples.workspace_encoder_id`).
+    Works with no interactions and no built profiles when example audiences exist (then there are no
+    users or segments); :class:`ModelNotFoundError` when there is no audience of either kind.
+    Examples with no vector in the encoder are embedded now when reachable; ``notes`` name the others.
+    """
+    from sqlalchemy import select
+
+    from generec_desktop.profiles.examples import workspace_encoder_id
 
     pu, ps = store.profile_users, store.profile_segments
+    if encoder_id is None:
+        encoder_id = workspace_encoder_id(ws)
+    if encoder_id is None:
+        raise ModelNotFoundError(NO_AUDIENCES)
     with ws.session() as s:
-        if encoder_id is None:
-            encoder_id = s.execute(select(pu.c.encoder_id).group_by(pu.c.encoder_id)
-                                   .order_by(func.max(pu.c.updated_at).desc()).limit(1)).scalar()
-        if encoder_id is None:
-            raise ModelNotFoundError("This workspace has no profiles yet; run `generec profiles build` first.")
         urows = s.execute(select(pu).where(pu.c.encoder_id == encoder_id).order_by(pu.c.user_id)).all()
         srows = s.execute(select(ps).where(ps.c.encoder_id == encoder_id).order_by(ps.c.segment_index)).all()
-    if not urows:
-        raise ModelNotFoundError(f"No profiles were built with encoder {encoder_id}; run `generec profiles build`.")
-    names = {u.id: (u.name or u.external_id) for u in ws.users()}
+    ex_profiles, notes = example_profiles(ws, encoder_id)
+    if not urows and not ex_profiles:
+        raise ModelNotFoundError(f"No profiles were built with encoder {encoder_id} and no audience from examples "
+                                 "has a vector in it; run `generec profiles build`, or make an audience with "
+                                 "`generec audiences add W --name NAME --examples PATH_OR_ITEM...`."
+                                 + (f" ({notes[0]})" if notes else ""))
+    names = {u.id: (u.name or u.external_id) for u in ws.users()} if urows else {}
     segments = [Segment(r.segment_index, r.label, r.size, store.from_blob(r.vector, r.dim),
                         tuple(r.top_items_json or ())) for r in srows]
+    dim = int(urows[0].dim) if urows else int(ex_profiles[0].vector.shape[0])
     return ProfileSet(
         encoder_id=encoder_id,
         user_ids=np.array([r.user_id for r in urows], np.int64),
         user_labels=[str(names.get(r.user_id, r.user_id)) for r in urows],
-        user_hist=np.stack([store.from_blob(r.vector, r.dim) for r in urows]),
+        user_hist=(np.stack([store.from_blob(r.vector, r.dim) for r in urows]) if urows
+                   else np.zeros((0, dim), np.float32)),
         user_likes=np.array([r.n_likes for r in urows], np.int64),
         user_segment=np.array([-1 if r.segment_index is None else r.segment_index for r in urows], np.int64),
         segments=segments,
+        examples=ex_profiles,
+        notes=notes,
     )
 
 

@@ -1,4 +1,5 @@
-"""Where profiles live: the tables of migration ``_m002_profiles`` and the thumbnail-embedding cache.
+"""Where profiles live: the tables of migrations ``_m002_profiles`` and ``_m004_example_audiences``, and
+the thumbnail-embedding cache.
 
 The tables are declared here with SQLAlchemy Core (their creation is the frozen migration in
 ``generec_desktop/corpus/migrations.py``); a test checks that both agree.
@@ -12,7 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
 
@@ -63,6 +75,35 @@ recommender_runs = Table(
     Column("metrics_json", JSON),
 )
 
+# m004: audiences built from examples ("people who like these"); see profiles/examples.py
+audiences = Table(
+    "audiences", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+audience_examples = Table(
+    "audience_examples", metadata,
+    Column("id", Integer, primary_key=True),
+    # the foreign keys are the migration's (items is the corpus's table, declared here only as a name)
+    Column("audience_id", Integer, ForeignKey("audiences.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # "item" | "image" | "video"
+    Column("item_id", Integer),
+    Column("path", String(1024)),
+    Column("sha256", String(64)),
+    Column("added_at", DateTime, nullable=False),
+)
+
+audience_example_vectors = Table(
+    "audience_example_vectors", metadata,
+    Column("example_id", Integer, ForeignKey("audience_examples.id", ondelete="CASCADE"), primary_key=True),
+    Column("encoder_id", String(256), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
 
 def to_blob(vector: np.ndarray) -> bytes:
     """float32 little-endian bytes (portable across SQLite and PostgreSQL ``bytea``)."""
@@ -103,6 +144,11 @@ def _thumbnail(ws: Workspace, item: ItemInfo) -> np.ndarray:
     if not frames:
         raise media.MediaError(f"Item {item.id} has no decodable frame for a thumbnail; re-import it.")
     return frames[0].image
+
+
+def item_thumbnail(ws: Workspace, item: ItemInfo) -> np.ndarray:
+    """The item's thumbnail as shown today (cover, attached picture, else the frame at 1 s), RGB uint8."""
+    return _thumbnail(ws, item)
 
 
 def get_encoder(name: str, ws: Workspace | None = None) -> Encoder:

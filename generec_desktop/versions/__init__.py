@@ -7,6 +7,12 @@ command line and the window's tabs make versions the same way; the window's undo
 :func:`discard_version` / :func:`restore_version`. :func:`open_workspace` opens a workspace and finishes
 what a crashed export left (sidecars, markers) on top of the corpus's own recovery.
 
+Files to upload (issue 16 part 6), imported from their modules (they load PyAV and OpenCV):
+``versions.render.render`` makes an item or a pending version into an MP4 for a platform preset
+(``versions.render.PRESETS``: vertical, square, landscape-1080, landscape-720, original), watermark and
+provenance kept; ``versions.package.package`` makes one audience's folder (its clip rendered, its artwork
+or thumbnail, ``summary.json``).
+
 Layer: above editor, creator, fidelity and corpus; below cli and app.
 """
 

@@ -84,8 +84,10 @@ def style_version(ws: Workspace, item_id: int, style: str, *, strength: float = 
                               "instruction": instruction}
     if start or end is not None or trim:
         params.update(start=start, end=end, trim=trim)
+    who = f" for {_who(ws, target_profile)}" if target_profile else ""
     return make_version(ws, "style", produce, parent_id=item_id, params=params, target_profile=target_profile,
-                        time_offset=start if trim else 0.0, title=f"#{item_id} in {style} ({int(strength * 100)} %)")
+                        time_offset=start if trim else 0.0,
+                        title=f"#{item_id} in {style} ({int(strength * 100)} %){who}")
 
 
 def clip_version(ws: Workspace, item_id: int, start: float, end: float, *, reframe: str | None = None,
@@ -103,7 +105,7 @@ def clip_version(ws: Workspace, item_id: int, start: float, end: float, *, refra
         export_clip(src, (start, end), out, reframe=reframe, crop_record=crop, progress=progress, cancel=cancel)
         return {"crop": crop} if crop else None  # the reframe's window: the checks compare the same crop
 
-    who = label or target_profile or "everyone"
+    who = label or _who(ws, target_profile)
     # a reframed clip's frames start at ``start`` too (transform_video shifts them to 0)
     return make_version(ws, "clip", produce, parent_id=item_id,
                         params={"start": start, "end": end, "reframe": reframe, "score": score},
@@ -126,7 +128,7 @@ def thumbnail_version(ws: Workspace, item_id: int, image: np.ndarray, *, timesta
     def produce(out: Path) -> None:
         Image.fromarray(arr).save(out)
 
-    who = label or target_profile or "everyone"
+    who = label or _who(ws, target_profile)
     return make_version(ws, "thumbnail", produce, suffix=".png", parent_id=item_id,
                         params={"timestamp": timestamp, "score": score, "kind": kind},
                         target_profile=target_profile, title=f"Thumbnail of #{item_id} for {who}")
@@ -155,9 +157,19 @@ def mcvd_version(ws: Workspace, which: str, audience: str, checkpoint: Path | No
         return {"checkpoint": used["checkpoint"].name}
 
     params = {k: v for k, v in kwargs.items() if isinstance(v, int | float | str | bool) or v is None}
+    title = (f"MCVD revision of #{item_id} for {_who(ws, audience)}" if which == "revise"
+             else f"MCVD creation for {_who(ws, audience)}")
     pv = make_version(ws, which, produce, parent_id=item_id if which == "revise" else None, params=params,
-                      target_profile=audience, generator=f"mcvd:{Path(checkpoint).name if checkpoint else 'auto'}")
+                      target_profile=audience, generator=f"mcvd:{Path(checkpoint).name if checkpoint else 'auto'}",
+                      title=title)
     return pv
+
+
+def _who(ws: Workspace, audience_id: str | None) -> str:
+    """What a person calls the audience in a version's title ("Segment 2" for ``segment:1``, "Cyclists")."""
+    from generec_desktop.profiles.service import describe_audience
+
+    return describe_audience(ws, audience_id)
 
 
 def _trash(ws: Workspace) -> Path:

@@ -125,7 +125,8 @@ def test_numbers():
 def test_audience_references():
     known = [AudienceRef("segment:0", "teens"), AudienceRef("segment:1", "home cooks"), "segment:2=travel"]
     assert make_plan("a clip for user 42", use_model=False).audiences == ["user:42"]
-    assert make_plan("a clip for segment 1", audiences=known, use_model=False).audiences == ["segment:1"]
+    # people read segments numbered from 1: "segment 1" is the id segment:0 (see test_segment_numbering)
+    assert make_plan("a clip for segment 1", audiences=known, use_model=False).audiences == ["segment:0"]
     assert make_plan("a clip for the teen segment", audiences=known, use_model=False).audiences == ["segment:0"]
     assert make_plan("a clip for everyone", audiences=known, use_model=False).audiences == [
         "segment:0", "segment:1", "segment:2"]
@@ -134,6 +135,34 @@ def test_audience_references():
     # profiles.Audience-like objects are accepted
     obj = SimpleNamespace(id="segment:5", label="cat lovers")
     assert make_plan("a clip for the cat people", audiences=[obj], use_model=False).audiences == ["segment:5"]
+
+
+def test_segment_numbering_for_segment_2_targets_the_audience_labelled_segment_2():
+    """The window labels segment:k as "Segment k+1"; an instruction's "segment 2" must mean that audience."""
+    from generec_desktop.profiles.service import segment_name
+
+    known = [AudienceRef("segment:0", "teens"), AudienceRef("segment:1", "home cooks"),
+             AudienceRef("segment:2", "travel")]
+    labelled_2 = next(r.id for r in known if segment_name(int(r.id.split(":")[1])) == "Segment 2")
+    for text_ in ("a clip for segment 2", "thumbnail for Segment #2", "for segment number 2, a 10 second clip"):
+        p = make_plan(text_, audiences=known, use_model=False)
+        assert p.audiences == [labelled_2] == ["segment:1"], text_
+        assert any("For Segment 2 (home cooks)" in e for e in p.explanations), p.explanations
+        assert p.summary().split(" for ", 1)[1].startswith("Segment 2 (home cooks)")
+    p = make_plan("a clip for segment 0", audiences=known, use_model=False)
+    assert "segment:0" not in p.audiences or p.audiences == [r.id for r in known]
+    assert any("numbered from 1" in e for e in p.explanations)
+    # the default audience is shown by its name too, its id kept in the plan
+    p = make_plan("a clip", audiences=known, default_audiences=["segment:2"], use_model=False)
+    assert p.audiences == ["segment:2"] and any("For Segment 3 (travel)" in e for e in p.explanations)
+    assert p.audience_names == {"segment:2": "Segment 3 (travel)"}
+
+
+def test_example_audiences_are_named_by_their_name():
+    known = [AudienceRef("segment:0", "teens"), AudienceRef("examples:4", "Cyclists")]
+    p = make_plan("a thumbnail for the cyclists", audiences=known, use_model=False)
+    assert p.audiences == ["examples:4"]
+    assert any("For Cyclists (named" in e for e in p.explanations)
 
 
 def test_feedback_decides_generator_and_delivery():

@@ -32,7 +32,8 @@ def test_plan_text_with_feedback_file_and_profile(workspace, tmp_path, capsys):
     assert main(["plan", str(workspace), "make it cartoonn", "--profile", "segment:2", "--feedback", str(fb),
                  "--no-model"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("style for segment:2") and "delivery direct" in out and "'cartoonn' as 'cartoon'" in out
+    # segment:2 is what a person reads as Segment 3
+    assert out.startswith("style for Segment 3") and "delivery direct" in out and "'cartoonn' as 'cartoon'" in out
 
 
 def test_plan_bad_inputs_exit_2(workspace, tmp_path, capsys):

@@ -64,8 +64,8 @@ def test_segment_labels_are_short_and_unique_even_for_twin_segments():
     assert len(set(labels)) == 3
     assert all(0 < len(x) <= 40 for x in labels)
     assert {"kitten", "garden", "sunflower"} <= set(labels[2].split(" · "))
-    # Names without any word still give a label.
-    assert describe_segments(np.array([0]), np.array([0]), np.array([0]), ["123"])[0].label == "123"
+    # Names without any word still give a label, never the file name itself.
+    assert describe_segments(np.array([0]), np.array([0]), np.array([0]), ["123"])[0].label == "no distinct tags"
 
 
 def test_frame_augmentation_teaches_the_visual_pathway_what_covers_do_not_show():

@@ -23,3 +23,21 @@ def test_store_tables_match_the_migrated_database(tmp_path):
             declared = {tuple(col.name for col in u.columns) for u in table.constraints
                         if type(u).__name__ == "UniqueConstraint"}
             assert uniques == declared, (table.name, uniques, declared)
+
+
+def test_example_audience_tables_are_declared_and_agree_on_keys(tmp_path):
+    """m004's tables are among the declared ones (so the test above covers them) and their foreign keys
+    between themselves and indexes agree too (items is the corpus's table: named by the migration only)."""
+    declared = {t.name for t in store.metadata.sorted_tables}
+    assert {"audiences", "audience_examples", "audience_example_vectors"} <= declared
+    with Workspace.create(tmp_path / "W") as ws:
+        insp = inspect(ws.engine)
+        for table in (store.audience_examples, store.audience_example_vectors):
+            migrated = {(tuple(fk["constrained_columns"]), fk["referred_table"], fk["options"].get("ondelete"))
+                        for fk in insp.get_foreign_keys(table.name)}
+            ours = {((fk.parent.name,), fk.column.table.name, fk.ondelete) for fk in table.foreign_keys}
+            assert ours <= migrated, (table.name, ours, migrated)
+            assert all(t != "items" for _, t, _ in ours)
+        indexed = {tuple(ix["column_names"]) for ix in insp.get_indexes("audience_examples")}
+        assert ("audience_id",) in indexed
+        assert any(c.index for c in store.audience_examples.columns if c.name == "audience_id")

@@ -18,8 +18,8 @@ def personalize_blocker(tab: FeatureTab) -> str:
     if w.current_item_id is None:
         return "Select a video in the library on the left."
     if w.profiles is None:
-        return ("No audience profiles yet: click <b>Build profiles</b> in the Audiences panel "
-                "(it needs interactions in the workspace).")
+        return ("No audiences yet: click <b>New audience from examples…</b> in the Audiences panel (pictures, "
+                "videos or library items people like), or import interactions and click <b>Build profiles</b>.")
     if not w.selected_audiences():
         return "Select one or more audiences on the right (Ctrl-click to compare several)."
     return ""

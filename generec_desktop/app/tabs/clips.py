@@ -24,7 +24,7 @@ from generec_desktop.app.commands import AddVersionCommand, SetValueCommand
 from generec_desktop.app.preview import format_time
 from generec_desktop.app.tabs._personal import JOB_KEY, personalize_blocker, start_personalize
 from generec_desktop.app.versions import ensure_results
-from generec_desktop.app.widgets import PALETTE, FeatureTab, TimelineStrip, add_action, local_preview
+from generec_desktop.app.widgets import PALETTE, FeatureTab, Notice, TimelineStrip, add_action, local_preview
 
 REFRAMES = (("Original frame", None), ("Vertical 9:16", "9:16"), ("Square 1:1", "1:1"), ("Wide 16:9", "16:9"))
 
@@ -50,6 +50,9 @@ class ClipsTab(FeatureTab):
         top.addWidget(self.cancel_button)
         top.addStretch(1)
 
+        # the clip choice's verdict (one scene, scores within the noise, diversified), above the timeline
+        self.choice_notice = Notice()
+        self.choice_notice.setObjectName("choiceNotice")
         self.timeline = TimelineStrip()
         self.timeline.seek_requested.connect(lambda t: self.preview.seek_time(t))
         self.timeline.track_clicked.connect(self._select_row)
@@ -99,6 +102,7 @@ class ClipsTab(FeatureTab):
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addLayout(top)
+        layout.addWidget(self.choice_notice)
         layout.addWidget(self.timeline)
         layout.addWidget(split, 1)
         add_action(window, "&Actions", "Make C&lip Version", self.export_selected, "Ctrl+Shift+L",
@@ -142,6 +146,12 @@ class ClipsTab(FeatureTab):
         self.ranges.clear()
         self.scores.clear()
         self.snapped: dict[str, str] = {}
+        rep = getattr(result, "clip_choice", None)
+        if rep is not None and rep.message:
+            self.choice_notice.set_text(rep.message[0].upper() + rep.message[1:] + ".",
+                                        "info" if rep.real_choice else "warn")
+        else:
+            self.choice_notice.set_text("")
         if result is not None:
             for aud in result.audiences:
                 if aud.clip is not None:

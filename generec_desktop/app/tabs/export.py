@@ -1,13 +1,18 @@
-"""Export tab: choose versions, watermark on, export into the corpus, show where each new item would rank."""
+"""Export tab: choose versions, watermark on, export into the corpus, show where each new item would rank;
+and files to upload: render an item or a version with a platform preset, or package one audience's clip."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
+    QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,9 +29,14 @@ from PySide6.QtWidgets import (
 from generec_desktop.app.versions import version_label
 from generec_desktop.app.widgets import STATUS_COLOURS, STATUS_ICONS, FeatureTab, add_action, setting
 
+RENDER_KEY = "render-upload"
+PACKAGE_KEY = "package-upload"
+
 
 class ExportTab(FeatureTab):
-    """Runs :func:`generec_desktop.fidelity.export.run_export` for the ticked versions, one job for all."""
+    """Runs :func:`generec_desktop.fidelity.export.run_export` for the ticked versions, one job for all;
+    "Render for upload…" runs :func:`generec_desktop.versions.render.render` and "Package for audience…"
+    :func:`generec_desktop.versions.package.package`, each as one background job with Cancel."""
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -59,6 +69,34 @@ class ExportTab(FeatureTab):
         row.addWidget(self.export_button)
         row.addWidget(self.cancel_button)
         ll.addLayout(row)
+
+        upload = QGroupBox("Files to upload (TikTok, Reels, Shorts, YouTube)")
+        ul = QVBoxLayout(upload)
+        self.render_button = QPushButton("Render for upload…")
+        self.render_button.setObjectName("renderForUpload")
+        self.render_button.setToolTip("Render the selected item or a pending version to an MP4 with a platform "
+                                      "preset (watermark and provenance kept)")
+        self.render_button.clicked.connect(lambda: self.render_for_upload())
+        self.package_button = QPushButton("Package for audience…")
+        self.package_button.setObjectName("packageForAudience")
+        self.package_button.setToolTip("A folder with one audience's clip of the selected item, its image and a "
+                                       "summary")
+        self.package_button.clicked.connect(lambda: self.package_for_audience())
+        self.upload_cancel = QPushButton("Cancel")
+        self.upload_cancel.setObjectName("uploadCancel")
+        self.upload_cancel.clicked.connect(self.cancel_upload)
+        urow = QHBoxLayout()
+        urow.addWidget(self.render_button)
+        urow.addWidget(self.package_button)
+        urow.addWidget(self.upload_cancel)
+        ul.addLayout(urow)
+        self.upload_label = QLabel("")
+        self.upload_label.setObjectName("uploadResult")
+        self.upload_label.setWordWrap(True)
+        self.upload_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        ul.addWidget(self.upload_label)
+        ll.addWidget(upload)
+        self.last_upload: Any = None
 
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
@@ -97,6 +135,13 @@ class ExportTab(FeatureTab):
             self.notice.set_text("")
         self.export_button.setEnabled(bool(self.checked_ids()) and not running)
         self.cancel_button.setEnabled(running)
+        uploading = RENDER_KEY in self.running or PACKAGE_KEY in self.running
+        has_item = self.ws is not None and self.window_.current_item_id is not None
+        self.render_button.setEnabled(self.ws is not None and (has_item or bool(len(self.versions)))
+                                      and RENDER_KEY not in self.running)
+        self.package_button.setEnabled(has_item and self.window_.profiles is not None
+                                       and PACKAGE_KEY not in self.running)
+        self.upload_cancel.setEnabled(uploading)
 
     def fill_versions(self) -> None:
         ticked = set(self.checked_ids())
@@ -187,3 +232,123 @@ class ExportTab(FeatureTab):
         if errors:
             self.window_.show_error("Some versions were not exported", "\n".join(errors))
         self.refresh()
+
+    # ------------------------------------------------------------------------------ files to upload
+
+    def render_choices(self) -> list[tuple[str, Any]]:
+        """What can be rendered: the selected library item first, then each pending version (by id)."""
+        out: list[tuple[str, Any]] = []
+        item = self.current_item()
+        if item is not None:
+            out.append((f"Library item #{item.id}: {item.title or item.original_name or ''}", item.id))
+        for pv in self.versions.versions():
+            out.append((f"Version: {version_label(pv)}", pv.id))
+        return out
+
+    def render_for_upload(self, target: Any = None, preset: str | None = None, out: str | None = None, *,
+                          fit: str = "crop", trim: bool = False, force: bool = False) -> Any:
+        """Render ``target`` (item id or version id) with ``preset`` to ``out`` in the background; missing
+        values are asked for (preset dialog, then a save dialog)."""
+        ws = self.ws
+        if ws is None:
+            self.window_.statusBar().showMessage("Open a workspace first", 4000)
+            return None
+        if target is None or preset is None:
+            from generec_desktop.app.upload import RenderDialog
+
+            choices = self.render_choices()
+            if not choices:
+                self.window_.statusBar().showMessage("Select a video in the library first", 4000)
+                return None
+            dialog = RenderDialog(choices, self, preset=preset or "vertical")
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            v = dialog.values()
+            target, preset, fit, trim = v["target"], v["preset"], v["fit"], v["trim"]
+        if out is None:
+            suggested = str(Path.home() / f"generec-{target}-{preset}.mp4")
+            out, _ = QFileDialog.getSaveFileName(self, "Save the file to upload", suggested, "MP4 video (*.mp4)")
+            if not out:
+                return None
+            if not out.lower().endswith((".mp4", ".m4v", ".mov")):
+                out += ".mp4"
+            force = force or Path(out).exists()  # the save dialog asked before replacing it
+        dest = Path(out)
+
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.versions.render import render
+
+            return render(ws, target, preset, dest, fit=fit, trim=trim, force=force, progress=progress,
+                          cancel=cancel)
+
+        self.upload_label.setText(f"Rendering {dest.name} ({preset})…")
+        return self.submit(RENDER_KEY, f"Render {dest.name} ({preset})", job, self._rendered, "Render failed")
+
+    def _rendered(self, res: Any) -> None:
+        self.last_upload = res
+        notes = "".join(f"<br>Note: {w}" for w in res.warnings)
+        self.upload_label.setText(
+            f"Rendered <b>{res.path.name}</b>: {res.preset}, {res.width}×{res.height}, {res.fps:g} fps, "
+            f"{res.duration:.1f} s, {res.size / 1e6:.1f} MB{' (trimmed)' if res.trimmed else ''}; watermark "
+            f"{res.payload:08x}; provenance in the file and in {res.sidecar.name}.<br>{res.path.parent}{notes}")
+        self.window_.statusBar().showMessage(f"Rendered {res.path}", 8000)
+
+    def package_audiences(self) -> list[tuple[str, str]]:
+        """The audiences to package for: those selected in the audiences panel, else every segment."""
+        ids = list(self.window_.selected_audiences())
+        if not ids and self.window_.profiles is not None:
+            ids = [a.id for a in self.window_.profiles.audiences(users=False)]
+        return [(self.audience_label(a), a) for a in ids]
+
+    def package_for_audience(self, audience: str | None = None, out: str | None = None,
+                             preset: str | None = None) -> Any:
+        """Package the selected item for ``audience`` into the new folder ``out``, in the background."""
+        ws, item = self.ws, self.current_item()
+        if ws is None or item is None:
+            self.window_.statusBar().showMessage("Select a video in the library first", 4000)
+            return None
+        if audience is None or preset is None:
+            from generec_desktop.app.upload import PackageDialog
+
+            audiences = self.package_audiences()
+            if not audiences:
+                self.window_.statusBar().showMessage("Build audience profiles first", 4000)
+                return None
+            dialog = PackageDialog(audiences, self, preset=preset or "vertical")
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            v = dialog.values()
+            audience, preset = v["audience"], v["preset"]
+        if out is None:
+            slug = "".join(c if c.isalnum() else "-" for c in str(audience)).strip("-")
+            suggested = str(Path.home() / f"generec-{item.id}-{slug}")
+            out, _ = QFileDialog.getSaveFileName(self, "Name the new package folder", suggested, "Folder (*)")
+            if not out:
+                return None
+        dest = Path(out)
+        item_id = item.id
+
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.versions.package import package
+
+            return package(ws, item_id, audience, dest, preset=preset, progress=progress, cancel=cancel)
+
+        self.upload_label.setText(f"Packaging item #{item_id} for {self.audience_label(audience)}…")
+        return self.submit(PACKAGE_KEY, f"Package #{item_id} for {self.audience_label(audience)}", job,
+                           self._packaged, "Packaging failed")
+
+    def _packaged(self, res: Any) -> None:
+        self.last_upload = res
+        image = "its artwork" if res.image_kind == "artwork" else "its personalised thumbnail"
+        notes = "".join(f"<br>Note: {w}" for w in res.warnings)
+        self.upload_label.setText(
+            f"Packaged for <b>{self.audience_label(res.audience_id)}</b> into <b>{res.folder.name}</b>: the clip "
+            f"{res.clip_start:.2f}–{res.clip_end:.2f} s ({res.render.preset}, {res.render.width}×{res.render.height}),"
+            f" {image}, summary.json.<br>{res.folder}{notes}")
+        self.window_.statusBar().showMessage(f"Packaged into {res.folder}", 8000)
+
+    def cancel_upload(self) -> None:
+        """Cancel a running render or package job (nothing is left behind)."""
+        for key in (RENDER_KEY, PACKAGE_KEY):
+            self.cancel(key)
+        self.upload_label.setText("Cancelling…")

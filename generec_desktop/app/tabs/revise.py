@@ -124,4 +124,5 @@ class ReviseTab(FeatureTab):
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"MCVD {which}"))
 
-        return self.submit("mcvd", f"MCVD {which} for {audience}", job, done, f"MCVD {which} failed")
+        return self.submit("mcvd", f"MCVD {which} for {self.audience_label(audience)}", job, done,
+                           f"MCVD {which} failed")

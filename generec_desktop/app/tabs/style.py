@@ -134,21 +134,23 @@ class StyleTab(FeatureTab):
         return selected[0] if selected else None
 
     def reference_images(self, audience_id: str | None, limit: int = 12) -> list[Any]:
-        """Covers of the items the audience liked (a segment's characteristic items, a user's likes)."""
+        """Covers of the items the audience liked (a segment's characteristic items, a user's likes, an
+        example audience's examples)."""
         ws, profiles = self.ws, self.window_.profiles
         if ws is None or profiles is None or not audience_id:
             return []
-        from generec_desktop.editor.personalize import _liked_items
+        from generec_desktop.editor.personalize import _liked_items, _reference_paths
 
         try:
-            item_ids = _liked_items(ws, profiles.audience(audience_id), profiles)[:limit]
+            aud = profiles.audience(audience_id)
+            item_ids = _liked_items(ws, aud, profiles)[:limit]
+            files = _reference_paths(ws, aud)  # an example audience's own pictures
         except Exception:  # an unknown audience id: no references
             return []
         import cv2
 
         images = []
-        for item_id in item_ids:
-            cover = ws.cover_path(item_id)
+        for cover in [*(ws.cover_path(item_id) for item_id in item_ids), *files][:limit]:
             img = cv2.imread(str(cover)) if cover is not None else None
             if img is not None:
                 images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))

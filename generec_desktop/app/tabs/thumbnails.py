@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from generec_desktop.app.commands import AddVersionCommand
 from generec_desktop.app.tabs._personal import JOB_KEY, personalize_blocker, start_personalize
 from generec_desktop.app.versions import ensure_results
-from generec_desktop.app.widgets import PALETTE, FeatureTab, ImageCard, add_action
+from generec_desktop.app.widgets import PALETTE, FeatureTab, ImageCard, Notice, add_action
 
 ROWS = (("original", "Original cover"), ("random", "Random frame"), ("selected", "Personalised (Eq. 1)"),
         ("generated", "Generated"))
@@ -50,6 +50,10 @@ class ThumbnailsTab(FeatureTab):
         top.addWidget(self.cancel_button)
         top.addWidget(self.summary, 1)
 
+        # what the video's choice was (one scene, scores within the noise, diversified): above the columns
+        self.choice_notice = Notice()
+        self.choice_notice.setObjectName("choiceNotice")
+
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(6)
@@ -59,6 +63,7 @@ class ThumbnailsTab(FeatureTab):
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addLayout(top)
+        layout.addWidget(self.choice_notice)
         layout.addWidget(scroll, 1)
         self.cards: dict[tuple[str, str], ImageCard] = {}
         self.use_buttons: dict[str, QPushButton] = {}
@@ -88,6 +93,7 @@ class ThumbnailsTab(FeatureTab):
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
+                w.hide()  # deleted later: until then it would still paint under the new cards
                 w.deleteLater()
         self.cards.clear()
         self.use_buttons.clear()
@@ -100,7 +106,9 @@ class ThumbnailsTab(FeatureTab):
         self.refresh()
         if result is None:
             self.summary.setText("")
+            self.choice_notice.set_text("")
             return
+        self.show_choice(result)
         for r, (_, title) in enumerate(ROWS):
             label = QLabel(f"<b>{title}</b>")
             label.setWordWrap(True)
@@ -146,6 +154,15 @@ class ThumbnailsTab(FeatureTab):
         if result.from_cache:
             notes.append("analysis from cache")
         self.summary.setText(" · ".join(notes) + " — ★ best score in the column")
+
+    def show_choice(self, result: Any) -> None:
+        """The thumbnail choice's verdict, as a visible notice above the columns (hidden when there is none)."""
+        rep = getattr(result, "choice", None)
+        if rep is None or not rep.message:
+            self.choice_notice.set_text("")
+            return
+        text = rep.message[0].upper() + rep.message[1:] + "."
+        self.choice_notice.set_text(text, "info" if rep.real_choice else "warn")
 
     def use_thumbnail(self, aud: Any, *, generated: bool = False) -> Any:
         """Save the audience's thumbnail as a pending version (PNG) in the background; undoable."""
