@@ -93,6 +93,14 @@ class VersionsModel(QObject):
         self.changed.emit()
         return pv
 
+    def update(self, pv: Any) -> None:
+        """Replace a shown version's record after its version.json changed (a declared licence); its
+        report is dropped: the checks must run again."""
+        if pv.id in self._versions:
+            self._versions[pv.id] = pv
+            self.reports.pop(pv.id, None)
+            self.changed.emit()
+
     def set_report(self, version_id: str, report: Any) -> None:
         self.reports[version_id] = report
         self.report_changed.emit(version_id)

@@ -1,8 +1,13 @@
 """``generec check``, ``generec export``, ``generec versions`` and ``generec provenance verify``.
 
-``check W (FILE | VERSION | ITEM_ID) [--json] [--blur]``: the six checks of a pending version (by id or
-path), an item of the corpus (by id), or any file. ``export W VERSION [--override-reason TEXT]``: the
-atomic export. ``versions W``: pending versions. ``provenance verify FILE``: file and manifest match.
+``check W (FILE | VERSION | ITEM_ID) [--json] [--details] [--fix FIX ...]``: the six checks of a pending
+version (by id or path), an item of the corpus (by id), or any file; each check leads with one plain
+sentence (``--details``: the reasons, metrics and evidence behind it; ``--json``: all of it). ``--fix``
+applies a check's remedy to a pending version: ``blur`` / ``pixelate`` (faces and plates over their
+tracked spans, a new version), ``restore-faces`` (a style's face colours back, a new version),
+``licence=TEXT`` / ``author=TEXT`` (recorded in the version); the result is checked again.
+``export W VERSION [--override-reason TEXT]``: the atomic export.
+``versions W``: pending versions. ``provenance verify FILE``: file and manifest match.
 """
 
 from __future__ import annotations
@@ -21,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("target", help="a pending version id or path, an item id, or a media file")
     c.add_argument("--original", type=Path, default=None, help="for a plain file: its original")
     c.add_argument("--frames", type=int, default=8, help="frames sampled (default 8)")
-    c.add_argument("--blur", action="store_true", help="also make a new pending version with faces blurred")
+    c.add_argument("--blur", action="store_true", help="same as --fix blur")
+    c.add_argument("--fix", action="append", default=[], metavar="FIX",
+                   help="apply a fix to a pending version: blur | pixelate | restore-faces | licence=TEXT | "
+                        "author=TEXT (repeatable); the result is checked again")
+    c.add_argument("--details", action="store_true", help="show the reasons, metrics and evidence of each check")
     add_json_flag(c)
     c.set_defaults(func=_cmd_check)
 
@@ -61,15 +70,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pv.set_defaults(func=_cmd_verify)
 
 
+def _parse_fixes(raw: list[str]) -> list[tuple[str, str | None]]:
+    from generec_desktop.jobs import GenerecError
+
+    out: list[tuple[str, str | None]] = []
+    for f in raw:
+        name, eq, value = f.partition("=")
+        name = name.strip().lower().replace("_", "-")
+        if name in ("blur", "pixelate", "restore-faces") and not eq:
+            out.append((name, None))
+        elif name in ("licence", "license", "author") and eq:
+            out.append(("licence" if name == "license" else name, value))
+        else:
+            raise GenerecError(f"Unknown fix {f!r}; use blur, pixelate, restore-faces, licence=TEXT or author=TEXT.")
+    return out
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from generec_desktop.corpus import Workspace
     from generec_desktop.fidelity import export as ex
     from generec_desktop.fidelity.checks import CheckContext, run_checks
+    from generec_desktop.jobs import GenerecError
 
-    extra: dict[str, Any] = {}
+    fixes = _parse_fixes(list(args.fix) + (["blur"] if args.blur else []))
+    applied: list[dict[str, Any]] = []
     with Workspace.open(args.workspace) as ws, progress_bar(args, "check") as progress:
         target = str(args.target)
-        if target.isdigit() and not Path(target).exists():
+        pv = None
+        # an all-digit name is an item id unless a pending version has that id (version ids are hex)
+        if target.isdigit() and not Path(target).exists() and not (ws.root / ex.PENDING_DIR / target).is_dir():
+            if fixes:
+                raise GenerecError("Fixes apply to pending versions; give a version id (see `generec versions`).")
             rep = ex.check_item(ws, int(target), frames=args.frames, progress=progress, cancel=args.cancel)
         else:
             try:
@@ -77,22 +108,47 @@ def _cmd_check(args: argparse.Namespace) -> int:
             except ex.VersionError:
                 if not Path(target).is_file():
                     raise
-                pv = None
             if pv is not None:
                 rep = ex.check_version(ws, pv, frames=args.frames, progress=progress, cancel=args.cancel)
-                if args.blur and rep.check("privacy").evidence:
-                    extra["blurred_version"] = ex.blur_version(ws, pv, cancel=args.cancel).id
             else:
+                if fixes:
+                    raise GenerecError("Fixes apply to pending versions of the workspace, not to a plain file.")
                 ctx = CheckContext(original=args.original, kind="ai_edited" if args.original else "ai_created")
                 rep = run_checks(Path(target), ctx, frames=args.frames, progress=progress, cancel=args.cancel)
+        meta = {k: v for k, v in fixes if k in ("licence", "author")}
+        if pv is not None and meta:
+            pv, old = ex.set_version_licence(ws, pv, licence=meta.get("licence"), author=meta.get("author"))
+            rep = ex.check_version(ws, pv, frames=args.frames, cancel=args.cancel)
+            applied.append({"fix": "licence", "version": pv.id, "licence": pv.licence, "author": pv.author,
+                            "previous": old, "status": rep.status})
+        for name, _ in fixes:
+            if pv is None or name not in ("blur", "pixelate", "restore-faces"):
+                continue
+            if name == "restore-faces":
+                new = ex.restore_faces_version(ws, pv, cancel=args.cancel)
+            else:
+                new = ex.blur_version(ws, pv, method=name, cancel=args.cancel)
+            new_rep = ex.check_version(ws, new, frames=args.frames, cancel=args.cancel)
+            applied.append({"fix": name, "version": new.id, "from": pv.id, "status": new_rep.status,
+                            "report": new_rep.to_dict(), "_report": new_rep})
 
     def text() -> str:
-        s = rep.summary()
-        if "blurred_version" in extra:
-            s += f"\nfaces blurred into the new pending version {extra['blurred_version']}"
+        s = rep.summary(details=args.details)
+        for a in applied:
+            if a["fix"] == "licence":
+                s += (f"\nrecorded in version {a['version']}: licence {a['licence'] or '-'}, author "
+                      f"{a['author'] or '-'} (checked again above)")
+            else:
+                done = {"blur": "faces and plates blurred", "pixelate": "faces and plates pixelated",
+                        "restore-faces": "face colours restored"}[a["fix"]]
+                s += f"\n{done} into the new pending version {a['version']}:\n" + a["_report"].summary(
+                    details=args.details)
         return s
 
-    emit(args, {**rep.to_dict(), **extra}, text)
+    data = {**rep.to_dict(), "fixes_applied": [{k: v for k, v in a.items() if k != "_report"} for a in applied]}
+    if any(a["fix"] == "blur" for a in applied):
+        data["blurred_version"] = next(a["version"] for a in applied if a["fix"] == "blur")
+    emit(args, data, text)
     return 1 if rep.failed else 0
 
 

@@ -170,11 +170,13 @@ def choose_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
 
 def export_clip(video: str | os.PathLike[str], clip: ClipRange | tuple[float, float], out_path: str | os.PathLike[str],
                 *, reframe: str | None = None, crf: int = 20, preset: str = "veryfast",
-                progress: Progress | None = None, cancel: CancelToken | None = None) -> MediaInfo:
+                crop_record: dict[str, object] | None = None, progress: Progress | None = None,
+                cancel: CancelToken | None = None) -> MediaInfo:
     """Write the clip (frames ``start <= t < end``, with that span's audio) to ``out_path``; returns MediaInfo.
 
     ``reframe="9:16"`` (or "1:1", "16:9") crops each frame to that aspect, following the salient region
     (smoothed over time, see :mod:`.reframe`); ``None`` keeps the picture (media layer's frame-exact cut).
+    ``crop_record`` (a dict) receives the reframe's window path (:func:`.reframe.crop_track`).
     """
     from generec_desktop import media
 
@@ -185,6 +187,6 @@ def export_clip(video: str | os.PathLike[str], clip: ClipRange | tuple[float, fl
         return media.cut(src, start, end, dst, crf=crf, preset=preset, progress=progress, cancel=cancel)
     from generec_desktop.editor.reframe import crop_track
 
-    fn = crop_track(src, start, end, reframe, cancel=cancel)
+    fn = crop_track(src, start, end, reframe, record=crop_record, cancel=cancel)
     return media.transform_video(src, dst, fn, start=start, end=end, crf=crf, preset=preset,
                                  progress=progress, cancel=cancel)

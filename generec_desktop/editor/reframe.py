@@ -170,12 +170,18 @@ def crop_path(video: str | os.PathLike[str], start: float, end: float, aspect: s
 
 
 def crop_track(video: str | os.PathLike[str], start: float, end: float, aspect: str | float, *,
-               rate: float = 4.0, smooth_s: float = 1.0,
+               rate: float = 4.0, smooth_s: float = 1.0, record: dict[str, object] | None = None,
                cancel: CancelToken | None = None) -> Callable[[np.ndarray, float], np.ndarray]:
     """A per-frame crop function for :func:`media.transform_video` that follows the salient region
-    (:func:`crop_path`), the corner rounded to whole pixels."""
+    (:func:`crop_path`), the corner rounded to whole pixels. ``record`` (a dict) receives the window's
+    path, ``{"size": [w, h], "times": [...], "centres": [[cx, cy], ...]}`` in fractions of the frame and
+    source seconds, so the version can say which crop it is (the fidelity checks compare like with like)."""
     path = crop_path(video, start, end, aspect, rate=rate, smooth_s=smooth_s, cancel=cancel)
     cw, ch = path.box
+    if record is not None:
+        record.update(size=[round(cw / path.width, 5), round(ch / path.height, 5)],
+                      times=[round(float(t), 4) for t in path.times],
+                      centres=[[round(float(x), 5), round(float(y), 5)] for x, y in path.centres])
 
     def fn(image: np.ndarray, t: float) -> np.ndarray:
         h, w = image.shape[:2]

@@ -2,9 +2,16 @@
 
 Modules (import them directly; none is imported here):
 
-- ``checks``: ``run_checks(subject, context) -> FidelityReport`` — privacy (faces, licence plates), safety
+- ``checks``: ``run_checks(subject, context) -> FidelityReport`` — each check a plain ``summary`` sentence,
+  its ``fixes`` and the details behind it: privacy (faces by MTCNN, licence plates), safety
   (NudeNet when installed, else "not checked"), authenticity, bias, legal, identifiability; ``detect_faces``,
   ``detect_plates``, ``blur_regions``.
+- ``intended``: ``intended_edit(operation, params)`` — what a version was meant to change (clip shift, reframe
+  crop, style, intended blur) and ``aligned_original`` (the same edit applied to an original frame), so the
+  checks count only changes beyond it.
+- ``fixes``: ``track_regions`` / ``blur_tracked`` (faces and plates blurred over their tracked spans),
+  ``restore_face_colours``; the version-level fixes are ``export.blur_version``, ``export.restore_faces_version``,
+  ``export.set_version_licence``.
 - ``watermark``: ``embed_image``, ``detect_images``, ``watermark_video``, ``detect_video`` (32-bit payload +
   CRC-16 + pilot; aggregated over frames with a confidence); ``luma_embedder`` (the per-frame Y-plane mark of
   ``watermark_video``, for a caller that runs its own encode: ``versions.render``).

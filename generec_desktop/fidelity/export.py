@@ -55,10 +55,12 @@ __all__ = [
     "list_pending",
     "load_pending",
     "recover_exports",
+    "restore_faces_version",
     "run_export",
+    "set_version_licence",
 ]
 
-OPERATIONS = ("style", "clip", "revise", "create", "thumbnail", "blur", "edit")
+OPERATIONS = ("style", "clip", "revise", "create", "thumbnail", "blur", "edit", "restore_faces")
 PENDING_DIR = "pending"
 PROVENANCE_DIR = "provenance"
 _TMP = ".tmp-"
@@ -66,6 +68,8 @@ _TMP = ".tmp-"
 #: back after CRF 23-28 on bigbuckbunny and bikes (pilot z 7.8-19) and keeps the size growth at CRF 28 under
 #: 15 %. Content where it does not read back gets one retry at twice the strength (recorded in the manifest).
 EXPORT_STRENGTH = 1.75
+#: Bumped when the checks change what they judge: a report cached by an older version is run again.
+CHECKS_VERSION = 2
 
 
 class VersionError(GenerecError):
@@ -99,6 +103,8 @@ class PendingVersion:
     time_offset: float = 0.0
     uploader: str | None = None
     created_at: str = ""
+    licence: str | None = None  # declared by the uploader where the source has none (legal check's fix)
+    author: str | None = None
 
     @property
     def exported_item_id(self) -> int | None:
@@ -212,7 +218,7 @@ def _from_folder(folder: Path) -> PendingVersion:
         parent_id=meta.get("parent_id"), params=meta.get("params") or {}, target_profile=meta.get("target_profile"),
         generator=meta.get("generator"), models=meta.get("models") or [], title=meta.get("title"),
         time_offset=float(meta.get("time_offset") or 0.0), uploader=meta.get("uploader"),
-        created_at=meta.get("created_at", ""))
+        created_at=meta.get("created_at", ""), licence=meta.get("licence") or None, author=meta.get("author") or None)
 
 
 def load_pending(ws: Workspace, version: str | Path | PendingVersion) -> PendingVersion:
@@ -250,11 +256,17 @@ def list_pending(ws: Workspace) -> list[PendingVersion]:
 
 
 def _context(ws: Workspace, pv: PendingVersion, uploader: str | None, **extra: Any) -> CheckContext:
+    """What the checks of a pending version need: its original, the intended edit (operation + params
+    from version.json, so only changes beyond it count), and the licence/author the uploader declared."""
+    from generec_desktop.fidelity.intended import intended_edit
+
     parent = ws.item(pv.parent_id) if pv.parent_id is not None else None
     return CheckContext(
         kind=pv.kind, original=ws.media_path(parent) if parent is not None and pv.kind == "ai_edited" else None,
         time_offset=pv.time_offset, uploader=uploader or pv.uploader,
-        source_owner=parent.owner if parent else None, source_licence=parent.licence if parent else None, **extra)
+        source_owner=parent.owner if parent else None, source_licence=parent.licence if parent else None,
+        intended=intended_edit(pv.operation, pv.params, pv.time_offset),
+        declared_licence=pv.licence, declared_author=pv.author, pending=True, **extra)
 
 
 def check_version(ws: Workspace, version: str | Path | PendingVersion, *, uploader: str | None = None,
@@ -263,8 +275,14 @@ def check_version(ws: Workspace, version: str | Path | PendingVersion, *, upload
     """Run the checks on a pending version and cache the report beside it (reused by the export)."""
     pv = load_pending(ws, version)
     rep = run_checks(pv.media, _context(ws, pv, uploader), frames=frames, progress=progress, cancel=cancel)
-    write_sidecar_json(pv.folder / "report.json", {"uploader": uploader or pv.uploader, **rep.to_dict()})
+    write_sidecar_json(pv.folder / "report.json", {"uploader": uploader or pv.uploader, **_meta_key(pv),
+                                                   **rep.to_dict()})
     return rep
+
+
+def _meta_key(pv: PendingVersion) -> dict[str, Any]:
+    """What besides the media decides a cached report: the declared licence/author and the checks' version."""
+    return {"declared": {"licence": pv.licence, "author": pv.author}, "checks_version": CHECKS_VERSION}
 
 
 def check_item(ws: Workspace, item_id: int, *, frames: int = 8, progress: Progress | None = None,
@@ -273,13 +291,17 @@ def check_item(ws: Workspace, item_id: int, *, frames: int = 8, progress: Progre
     it = ws.item(item_id)
     parent = ws.item(it.parent_id) if it.parent_id is not None else None
     payload = int(it.watermark_payload, 16) if it.watermark_payload else None
-    offset = float(((it.params or {}).get("params") or {}).get("start", 0.0) or 0.0) if it.params else 0.0
+    from generec_desktop.fidelity.intended import intended_edit
+
+    params = (it.params or {}).get("params") or {}
+    offset = float(params.get("start", 0.0) or 0.0) if it.params else 0.0
+    edit = intended_edit(str((it.params or {}).get("operation") or "edit"), params, offset)
     ctx = CheckContext(kind=it.kind, original=ws.media_path(parent) if parent and it.kind == "ai_edited" else None,
                        time_offset=offset, uploader=it.owner if it.kind != "ai_created" else None,
                        source_owner=parent.owner if parent else None, source_licence=parent.licence if parent else None,
-                       expected_payload=payload, require_watermark=it.kind != "human")
+                       expected_payload=payload, require_watermark=it.kind != "human", intended=edit, pending=False)
     if it.kind == "ai_created":
-        ctx = CheckContext(kind="ai_created", expected_payload=payload, require_watermark=True)
+        ctx = CheckContext(kind="ai_created", expected_payload=payload, require_watermark=True, pending=False)
     return run_checks(ws.media_path(it), ctx, frames=frames, progress=progress, cancel=cancel)
 
 
@@ -300,6 +322,9 @@ def _cached_report(pv: PendingVersion, uploader: str | None) -> FidelityReport |
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if data.get("uploader") != (uploader or pv.uploader) or rep.subject_sha256 != file_sha256(pv.media):
+        return None
+    key = _meta_key(pv)
+    if data.get("declared") != key["declared"] or data.get("checks_version") != CHECKS_VERSION:
         return None
     return rep
 
@@ -485,7 +510,7 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
         item = ws.add_version(
             moved, kind=pv.kind, parent_id=pv.parent_id, operation=pv.operation,
             title=pv.title or (f"{parent.title} ({pv.operation})" if parent else f"generated ({pv.operation})"),
-            owner=owner, author=author, licence=parent.licence if parent else None,
+            owner=owner, author=author, licence=(parent.licence if parent else None) or pv.licence,
             target_profile=pv.target_profile, generator=pv.generator,
             params={"operation": pv.operation, "params": pv.params, "models": pv.models, "provenance": core},
             fidelity=fidelity, watermark_payload=f"{payload:08x}", external_id=external_id_for(pv.id),
@@ -556,19 +581,96 @@ def recover_exports(ws: Workspace) -> list[str]:
     return done
 
 
-def blur_version(ws: Workspace, version: str | Path | PendingVersion, *,
+def _derived(pv: PendingVersion, operation: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The params of a fix's new version: the edit it fixes (base operation, clip range, crop, style) and
+    what the fix did, so the checks still judge it against the intended edit."""
+    return {**pv.params, "base_operation": pv.params.get("base_operation") or pv.operation, **extra}
+
+
+def blur_version(ws: Workspace, version: str | Path | PendingVersion, *, method: str = "blur",
+                 kinds: tuple[str, ...] = ("face", "plate"), progress: Progress | None = None,
                  cancel: CancelToken | None = None) -> PendingVersion:
-    """A new pending version of ``version`` with detected faces blurred (the privacy check's remedy)."""
-    from generec_desktop.fidelity.checks import blur_faces_video
+    """A new pending version of ``version`` with its faces and licence plates blurred (or pixelated) over
+    their tracked time spans (the privacy check's fix); the spans are recorded in its params."""
+    from generec_desktop.fidelity.fixes import blur_tracked, track_regions
     from generec_desktop.safefiles import temp_path
 
     pv = load_pending(ws, version)
+    if pv.media.suffix.lower() not in (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"):
+        raise VersionError("Only videos can be blurred here; for a thumbnail, pick another frame.")
+    steps = Steps(progress, {"track": 2, "encode": 3})
+    tracks, (w, h) = track_regions(pv.media, kinds=kinds, progress=steps["track"], cancel=cancel)
+    if not tracks:
+        raise VersionError(f"No faces or licence plates were found in version {pv.id}; nothing to blur.")
     tmp = temp_path(pv.folder, ".mp4")
     try:
-        blur_faces_video(pv.media, tmp, cancel=cancel)
-        return create_pending(ws, tmp, operation="blur", parent_id=pv.parent_id, kind=pv.kind,
-                              params={**pv.params, "blurred_from": pv.id}, target_profile=pv.target_profile,
-                              generator=pv.generator, models=pv.models, title=pv.title,
+        blur_tracked(pv.media, tmp, tracks, method=method, progress=steps["encode"], cancel=cancel)
+        params = _derived(pv, "blur", {"blurred_from": pv.id, "blur_method": method,
+                                        "blurred": [t.to_dict(w, h) for t in tracks]})
+        return create_pending(ws, tmp, operation="blur", parent_id=pv.parent_id, kind=pv.kind, params=params,
+                              target_profile=pv.target_profile, generator=pv.generator, models=pv.models,
+                              title=f"{pv.title or pv.operation} ({method}red)" if method == "blur"
+                              else f"{pv.title or pv.operation} (pixelated)",
                               time_offset=pv.time_offset, uploader=pv.uploader, move=True)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def restore_faces_version(ws: Workspace, version: str | Path | PendingVersion, *,
+                          progress: Progress | None = None, cancel: CancelToken | None = None) -> PendingVersion:
+    """A new pending version of a styled ``version`` whose faces have the original's colours again
+    (the bias check's fix for a style that shifted skin tones)."""
+    from generec_desktop.fidelity.fixes import FixError, restore_face_colours
+    from generec_desktop.fidelity.intended import intended_edit
+    from generec_desktop.safefiles import temp_path
+
+    pv = load_pending(ws, version)
+    if pv.parent_id is None:
+        raise VersionError("A fully generated version has no original whose colours could be restored.")
+    edit = intended_edit(pv.operation, pv.params, pv.time_offset)
+    if edit.geometric:
+        raise VersionError("This version is reframed: its faces' colours cannot be restored frame by frame.")
+    original = ws.media_path(ws.item(pv.parent_id))
+    tmp = temp_path(pv.folder, ".mp4")
+    try:
+        try:
+            _, fixed = restore_face_colours(pv.media, original, tmp, time_offset=edit.time_offset,
+                                            progress=progress, cancel=cancel)
+        except FixError as exc:
+            raise VersionError(str(exc)) from exc
+        if not fixed:
+            raise VersionError(f"No faces were found in the original of version {pv.id}; nothing to restore.")
+        params = _derived(pv, "restore_faces", {"restored_from": pv.id, "face_frames_restored": fixed})
+        return create_pending(ws, tmp, operation="restore_faces", parent_id=pv.parent_id, kind=pv.kind,
+                              params=params, target_profile=pv.target_profile, generator=pv.generator,
+                              models=pv.models, title=f"{pv.title or pv.operation} (face colours restored)",
+                              time_offset=pv.time_offset, uploader=pv.uploader, move=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def set_version_licence(ws: Workspace, version: str | Path | PendingVersion, *, licence: str | None = None,
+                        author: str | None = None) -> tuple[PendingVersion, dict[str, str | None]]:
+    """Record the licence (and author) the uploader states for a version's source where the catalogue has
+    none (the legal check's fix): an atomic edit of its version.json. Returns the updated version and the
+    previous values (pass them back to undo). Empty strings clear a field."""
+    from generec_desktop.safefiles import atomic_write_json
+
+    pv = load_pending(ws, version)
+    if pv.exported_item_id is not None:
+        raise VersionError(f"Version {pv.id} was exported as item {pv.exported_item_id}; it can no longer change.")
+    path = pv.folder / "version.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    old = {"licence": meta.get("licence"), "author": meta.get("author")}
+    for key, value in (("licence", licence), ("author", author)):
+        if value is None:
+            continue
+        value = value.strip()
+        if len(value) > 200:
+            raise VersionError(f"The {key} is too long (at most 200 characters).")
+        if value:
+            meta[key] = value
+        else:
+            meta.pop(key, None)
+    atomic_write_json(path, meta)
+    return load_pending(ws, pv.id), old

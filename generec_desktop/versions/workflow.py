@@ -100,13 +100,16 @@ def clip_version(ws: Workspace, item_id: int, start: float, end: float, *, refra
         raise GenerecError(f"A clip needs an end after its start (got {start:.2f}–{end:.2f} s).")
     src = ws.media_path(ws.item(item_id))
 
-    def produce(out: Path) -> None:
-        export_clip(src, (start, end), out, reframe=reframe, progress=progress, cancel=cancel)
+    def produce(out: Path) -> dict[str, Any] | None:
+        crop: dict[str, object] = {}
+        export_clip(src, (start, end), out, reframe=reframe, crop_record=crop, progress=progress, cancel=cancel)
+        return {"crop": crop} if crop else None  # the reframe's window: the checks compare the same crop
 
     who = label or _who(ws, target_profile)
+    # a reframed clip's frames start at ``start`` too (transform_video shifts them to 0)
     return make_version(ws, "clip", produce, parent_id=item_id,
                         params={"start": start, "end": end, "reframe": reframe, "score": score},
-                        target_profile=target_profile, time_offset=start if reframe is None else 0.0,
+                        target_profile=target_profile, time_offset=start,
                         title=f"Clip of #{item_id} for {who} ({start:.2f}–{end:.2f} s)")
 
 

@@ -36,7 +36,8 @@ def test_astronaut_face_found_and_unchanged_copy_passes(astronaut_png: Path) -> 
     assert rep.check("bias").status == "pass"
     assert rep.check("legal").status == "pass"
     assert rep.check("safety").status in ("not_checked", "pass")
-    assert rep.check("identifiability").status == "warn"  # not watermarked yet: the export adds it
+    ident = rep.check("identifiability")  # not watermarked yet: the export adds it, which is no warning
+    assert ident.status == "pass" and "watermark" in ident.added_at_export and "Added at export" in ident.summary
     assert not rep.failed
     assert FidelityReport.from_dict(rep.to_dict()).to_dict() == rep.to_dict()
 

@@ -40,7 +40,9 @@ def test_export_makes_a_watermarked_item_with_provenance(ws_item) -> None:
     original_sha = sha(ws.media_path(item))
     pending_sha = sha(pv.media)
     rep = check_version(ws, pv)
-    assert not rep.failed and rep.check("identifiability").status == "warn"
+    ident = rep.check("identifiability")  # the export adds the mark: "added at export", not a warning
+    assert not rep.failed and ident.status == "pass"
+    assert ident.added_at_export == ["watermark", "ai_label", "provenance"]
     res = run_export(ws, pv.id)
     new = res.item
     assert new.kind == "ai_edited" and new.parent_id == item.id

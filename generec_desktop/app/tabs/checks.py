@@ -1,15 +1,21 @@
-"""Checks tab: the fidelity report of each pending version — pass / warn / fail, reasons, jump to the evidence."""
+"""Checks tab: the fidelity report of each pending version — one plain sentence per check, its fix as a
+button (blur faces, restore face colours, add a licence: each undoable), and the metrics and evidence frames
+behind a *Show details* toggle (click an evidence row to see that frame)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QColor, QPixmap, QUndoCommand
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -20,14 +26,75 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from generec_desktop.app.commands import RemoveVersionCommand
+from generec_desktop.app.commands import AddVersionCommand, RemoveVersionCommand
 from generec_desktop.app.versions import version_label
 from generec_desktop.app.widgets import STATUS_COLOURS, STATUS_ICONS, FeatureTab, add_action, local_preview
-from generec_desktop.fidelity.report import STATUSES
+from generec_desktop.fidelity.report import FIXES, STATUSES
 
 
 def _is_image(path: Any) -> bool:
     return str(path).lower().endswith((".png", ".jpg", ".jpeg", ".webp", ".bmp"))
+
+
+def _shown_status(rep: Any) -> str:
+    """The status a person sees: a check that could not run (safety without NudeNet) does not make a
+    version look unchecked when every check that ran passed."""
+    return "pass" if rep.status == "not_checked" else str(rep.status)
+
+
+def _metric_text(key: str, value: Any) -> str:
+    if isinstance(value, float):
+        return f"{key}: {value:.3g}"
+    if isinstance(value, list):
+        return f"{key}: " + ", ".join(str(v) for v in value[:6]) + (" …" if len(value) > 6 else "")
+    return f"{key}: {value}"
+
+
+class LicenceCommand(QUndoCommand):
+    """Record (redo) or take back (undo) the licence/author declared for a version, through the core's
+    ``set_version_licence``; the version's report is dropped each time, so the checks run again."""
+
+    def __init__(self, tab: ChecksTab, version_id: str, licence: str, author: str) -> None:
+        super().__init__(f"Set licence of version {version_id}")
+        self.tab, self.version_id = tab, version_id
+        self.new = {"licence": licence, "author": author}
+        self.old: dict[str, Any] | None = None
+
+    def _apply(self, values: dict[str, Any]) -> dict[str, Any]:
+        from generec_desktop.fidelity.export import set_version_licence
+
+        pv, old = set_version_licence(self.tab.ws, self.version_id, licence=values.get("licence") or "",
+                                      author=values.get("author") or "")
+        self.tab.versions.update(pv)
+        self.tab.recheck(pv.id)
+        return old
+
+    def redo(self) -> None:
+        old = self._apply(self.new)
+        if self.old is None:
+            self.old = old
+
+    def undo(self) -> None:
+        self._apply(self.old or {})
+
+
+class LicenceDialog(QDialog):
+    """Ask for the licence and author the source is published under."""
+
+    def __init__(self, parent: QWidget, licence: str = "", author: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add licence and author")
+        form = QFormLayout(self)
+        self.licence = QLineEdit(licence)
+        self.licence.setPlaceholderText("e.g. CC-BY-4.0")
+        self.author = QLineEdit(author)
+        self.author.setPlaceholderText("who made the original")
+        form.addRow("Licence of the original:", self.licence)
+        form.addRow("Author / owner:", self.author)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
 
 
 class ChecksTab(FeatureTab):
@@ -63,10 +130,26 @@ class ChecksTab(FeatureTab):
 
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
+        self.details_button = QPushButton("Show details")
+        self.details_button.setObjectName("checkDetails")
+        self.details_button.setCheckable(True)
+        self.details_button.setToolTip("Show the measurements and evidence frames behind each sentence")
+        self.details_button.toggled.connect(lambda _: self._apply_details())
+        self.fix_buttons: dict[str, QPushButton] = {}
+        fix_row = QHBoxLayout()
+        for fix, text in FIXES.items():
+            b = QPushButton(text + ("…" if fix == "licence" else ""))
+            b.setObjectName(f"fix_{fix}")
+            b.clicked.connect(lambda _=False, f=fix: self.apply_fix(f))
+            b.setVisible(False)
+            self.fix_buttons[fix] = b
+            fix_row.addWidget(b)
+        fix_row.addStretch(1)
+        fix_row.addWidget(self.details_button)
         self.tree = QTreeWidget()
         self.tree.setObjectName("checkReport")
-        self.tree.setHeaderLabels(["Check", "Status", "Reasons / evidence"])
-        self.tree.setColumnWidth(0, 170)
+        self.tree.setHeaderLabels(["Check", "Status", "What it found — what to do"])
+        self.tree.setColumnWidth(0, 120)
         self.tree.setColumnWidth(1, 110)
         self.tree.setWordWrap(True)
         self.tree.itemActivated.connect(self._jump)
@@ -84,6 +167,7 @@ class ChecksTab(FeatureTab):
         tl.addWidget(self.summary)
         tl.addWidget(self.tree, 1)
         tl.addWidget(self.detail)
+        tl.addLayout(fix_row)
         right.addWidget(top)
         right.addWidget(self.evidence_view)
         right.setSizes([380, 300])
@@ -107,9 +191,12 @@ class ChecksTab(FeatureTab):
             self.notice.set_text("Checking… privacy, safety, authenticity, bias, legal, identifiability.")
         else:
             self.notice.set_text("")
+        if "fix" in self.running:
+            self.notice.set_text("Applying the fix… the result becomes a new pending version, checked again.")
         self.run_button.setEnabled(bool(len(self.versions)) and not running)
         self.cancel_button.setEnabled(running)
         self.discard_button.setEnabled(self.list.currentItem() is not None)
+        self._update_fix_buttons()
 
     def fill_versions(self) -> None:
         current = self.selected_ids()
@@ -117,7 +204,7 @@ class ChecksTab(FeatureTab):
         self.list.clear()
         for pv in self.versions.versions():
             rep = self.versions.reports.get(pv.id)
-            status = rep.status if rep is not None else None
+            status = _shown_status(rep) if rep is not None else None
             icon = STATUS_ICONS.get(status, "○") if status else "○"
             entry = QListWidgetItem(f"{icon} {version_label(pv)}")
             entry.setData(Qt.ItemDataRole.UserRole, pv.id)
@@ -154,6 +241,7 @@ class ChecksTab(FeatureTab):
         if pv is None:
             self.summary.setText("")
             self.evidence_view.set_video(None)
+            self._update_fix_buttons()
             return
         if not _is_image(pv.media):
             self.evidence_view.set_video(pv.media)
@@ -165,38 +253,127 @@ class ChecksTab(FeatureTab):
         if rep is None:
             self.summary.setText(f"<b>{version_label(pv)}</b> — not checked yet: <b>Run checks</b> (Ctrl+K).")
             return
-        colour = STATUS_COLOURS[rep.status]
-        self.summary.setText(f"<b>{version_label(pv)}</b> — overall "
-                             f"<b style='color:{colour}'>{rep.status.upper()}</b> "
-                             f"({rep.seconds:.1f} s). Click an evidence row to see that frame.")
+        shown = _shown_status(rep)
+        colour = STATUS_COLOURS[shown]
+        attention = [c for c in rep.checks if c.status in ("warn", "fail")]
+        added = rep.added_at_export
+        lead = (f"{len(attention)} check(s) need your attention" if attention else "Nothing needs your attention")
+        at_export = (" · added at export: " + ", ".join(a.replace("_", " ") for a in added)) if added else ""
+        unchecked = [c.name for c in rep.checks if c.status == "not_checked"]
+        skipped = f" ({', '.join(unchecked)} not checked)" if unchecked and shown == "pass" else ""
+        self.summary.setText(f"<b>{version_label(pv)}</b> — <b style='color:{colour}'>{shown.upper()}</b>"
+                             f"{skipped}: {lead}{at_export} ({rep.seconds:.1f} s).")
         for c in rep.checks:
-            row = QTreeWidgetItem([c.name, f"{STATUS_ICONS[c.status]} {c.status}", "; ".join(c.reasons)])
+            row = QTreeWidgetItem([c.name, f"{STATUS_ICONS[c.status]} {c.status.replace('_', ' ')}", c.headline])
             row.setForeground(1, QColor(STATUS_COLOURS[c.status]))
-            row.setToolTip(2, "\n".join(c.reasons))
+            row.setToolTip(2, c.headline)
+            row.setData(0, Qt.ItemDataRole.UserRole + 1, c.name)
+            for r in c.reasons:
+                row.addChild(QTreeWidgetItem(["", "reason", r]))
+            for k, v in c.metrics.items():
+                if v is not None and not isinstance(v, dict):
+                    row.addChild(QTreeWidgetItem(["", "metric", _metric_text(k, v)]))
             for e in c.evidence:
                 where = f"at {e.timestamp:.2f} s" if e.timestamp is not None else ""
                 score = f"score {e.score:.2f}" if e.score is not None else ""
-                child = QTreeWidgetItem(["", e.kind, " ".join(x for x in (where, score, e.note) if x)])
+                box = f"box {list(e.box)}" if e.box is not None else ""
+                child = QTreeWidgetItem(["", e.kind.replace("_", " "),
+                                         " ".join(x for x in (where, box, score, e.note) if x)])
                 child.setData(0, Qt.ItemDataRole.UserRole, e.timestamp)
                 if e.timestamp is not None:
                     child.setToolTip(2, "Click to show this frame")
                 row.addChild(child)
             self.tree.addTopLevelItem(row)
-            row.setExpanded(c.status in ("warn", "fail"))
+        self._apply_details()
         worst = max(range(self.tree.topLevelItemCount()), default=None,
                     key=lambda i: STATUSES.index(rep.checks[i].status))
-        if worst is not None:  # show the full text of the worst check right away
+        if worst is not None:  # the worst check is selected: its sentence and its fix buttons show
             self.tree.setCurrentItem(self.tree.topLevelItem(worst))
 
+    def _apply_details(self) -> None:
+        """Details on: every check's reasons, metrics and evidence rows show (expanded); off: sentences only."""
+        on = self.details_button.isChecked()
+        self.details_button.setText("Hide details" if on else "Show details")
+        for i in range(self.tree.topLevelItemCount()):
+            row = self.tree.topLevelItem(i)
+            for k in range(row.childCount()):
+                row.child(k).setHidden(not on)
+            row.setExpanded(on)
+
+    def current_check(self) -> Any:
+        """The check of the selected row (a check or one of its detail rows), or None."""
+        row = self.tree.currentItem()
+        if row is None:
+            return None
+        top = row if row.parent() is None else row.parent()
+        rep = self.versions.reports.get(self.current_id() or "")
+        name = top.data(0, Qt.ItemDataRole.UserRole + 1)
+        return next((c for c in rep.checks if c.name == name), None) if rep is not None else None
+
+    def _update_fix_buttons(self) -> None:
+        check = self.current_check()
+        fixes = set(check.fixes) if check is not None else set()
+        busy = "fix" in self.running
+        for fix, b in self.fix_buttons.items():
+            b.setVisible(fix in fixes)
+            b.setEnabled(not busy)
+
+    def recheck(self, version_id: str) -> Any:
+        """Run the checks of one version again (after a fix changed it)."""
+        self.list.clearSelection()
+        for i in range(self.list.count()):
+            e = self.list.item(i)
+            if e.data(Qt.ItemDataRole.UserRole) == version_id:
+                self.list.setCurrentItem(e)
+                e.setSelected(True)
+        return self.run_checks()
+
+    def apply_fix(self, fix: str) -> Any:
+        """The selected check's remedy: blur/pixelate or restore face colours make a new pending version
+        (undo removes it); a licence is recorded in the version (undo takes it back). The result is checked."""
+        ws, pv = self.ws, self.versions.get(self.current_id() or "")
+        if ws is None or pv is None:
+            return None
+        if fix == "licence":
+            dlg = LicenceDialog(self, pv.licence or "", pv.author or "")
+            if dlg.exec() != QDialog.DialogCode.Accepted:
+                return None
+            self.window_.undo_stack.push(LicenceCommand(self, pv.id, dlg.licence.text(), dlg.author.text()))
+            return None
+
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.fidelity import export as ex
+            from generec_desktop.jobs import sub_progress
+
+            if fix == "restore_faces":
+                new = ex.restore_faces_version(ws, pv, progress=sub_progress(progress, 0.0, 0.7), cancel=cancel)
+            else:
+                new = ex.blur_version(ws, pv, method=fix, progress=sub_progress(progress, 0.0, 0.7), cancel=cancel)
+            return new, ex.check_version(ws, new, progress=sub_progress(progress, 0.7, 1.0), cancel=cancel)
+
+        def done(result: Any) -> None:
+            new, rep = result
+            self.window_.undo_stack.push(AddVersionCommand(self.versions, new, f"{FIXES[fix]} ({pv.id})"))
+            self.versions.set_report(new.id, rep)
+            self.recheck_select(new.id)
+
+        return self.submit("fix", f"{FIXES[fix]}: version {pv.id}", job, done, "The fix failed")
+
+    def recheck_select(self, version_id: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == version_id:
+                self.list.setCurrentRow(i)
+
     def _show_detail(self, row: QTreeWidgetItem | None) -> None:
-        """The full text of the selected check (the tree elides long reasons)."""
+        """The full sentence of the selected check (the tree elides long text) and its fix buttons."""
+        self._update_fix_buttons()
         if row is None:
             self.detail.setText("")
             return
         top = row if row.parent() is None else row.parent()
         lines = [f"<b>{top.text(0)}</b> — {top.text(1)}: {top.text(2)}"]
         if row is not top:
-            lines.append(f"Evidence: {row.text(1)} {row.text(2)}")
+            lines.append(f"{row.text(1).capitalize()}: {row.text(2)}")
         self.detail.setText("<br>".join(lines))
 
     def _jump(self, row: QTreeWidgetItem, column: int = 0) -> None:
