@@ -18,7 +18,7 @@ from tinyclip import write_tiny_hf_folder
 from generec_desktop.encoders import EncoderError, get_encoder, list_weights
 from generec_desktop.encoders.catalog import CATALOGUE, catalogue_entry
 from generec_desktop.encoders.hub import download_model, get_model, installed_models, plan_download
-from generec_desktop.jobs import CancelToken, Cancelled
+from generec_desktop.jobs import Cancelled, CancelToken
 
 REPO = "test-org/tiny-clip"
 NAME = f"hf-hub:{REPO}"
