@@ -53,6 +53,7 @@ __all__ = [
     "hub_endpoint",
     "hub_online",
     "installed_models",
+    "partial_bytes",
     "plan_download",
     "user_models_dir",
 ]
@@ -603,6 +604,14 @@ def get_model(name: str, *, accept_licence: bool, endpoint: str | None = None, d
     if confirm is not None and not plan.installed:
         accept_licence = confirm(plan)
     return download_model(plan, accept_licence=accept_licence, progress=progress, cancel=cancel)
+
+
+def partial_bytes(name: str, dest_root: Path | None = None) -> int:
+    """Bytes kept from an interrupted download of model ``name`` (0 when none)."""
+    staging = _staging((dest_root or user_models_dir()) / "open_clip" / name)
+    if not (staging / "state.json").is_file():
+        return 0
+    return sum(p.stat().st_size for p in staging.glob("*.part") if p.is_file())
 
 
 def installed_models(dest_root: Path | None = None) -> list[dict[str, Any]]:

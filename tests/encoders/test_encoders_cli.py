@@ -37,35 +37,10 @@ def test_models_without_weights_says_where_to_put_them(tmp_path: Path, capsys: p
     assert "does not exist" in capsys.readouterr().err
 
 
-def _liked_workspace(root: Path) -> Path:
-    """A workspace of 6 items with covers in two colours and 8 users who like them (no video decoding)."""
-    import numpy as np
-    from PIL import Image
-
-    from generec_desktop.corpus import Workspace
-    from generec_desktop.corpus.schema import Item
-    from generec_desktop.profiles import import_interactions
-
-    rng = np.random.default_rng(0)
-    with Workspace.create(root) as ws:
-        with ws.session() as s:
-            for k in range(6):
-                sha = f"{k:064x}"
-                colour = (220, 30, 30) if k < 3 else (30, 40, 220)
-                img = np.clip(np.array(colour) + rng.normal(0, 20, (48, 48, 3)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(ws.covers_dir / f"{sha}.jpg")
-                s.add(Item(kind="human", sha256=sha, stored_path=f"media/none/{sha}.mp4", title=f"video {k}",
-                           cover_path=f"covers/{sha}.jpg", external_id=f"v{k}"))
-        lines = ["user_id,item_id"] + [f"u{u},v{(u % 2) * 3 + j}" for u in range(8) for j in range(2)]
-        (root.parent / "likes.csv").write_text("\n".join(lines) + "\n")
-        import_interactions(ws, root.parent / "likes.csv")
-    return root
-
-
 def test_models_get_asks_for_the_licence_downloads_and_rebuilds(tmp_path: Path, isolated: dict[str, Path],
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     from hubserver import HubServer, HubState, repo_from_folder
-    from tinyclip import write_tiny_hf_folder
+    from tinyclip import liked_workspace, write_tiny_hf_folder
 
     write_tiny_hf_folder(tmp_path / "up")
     with HubServer(HubState(repos={"org/tiny": repo_from_folder(tmp_path / "up")})) as hub:
@@ -75,7 +50,7 @@ def test_models_get_asks_for_the_licence_downloads_and_rebuilds(tmp_path: Path, 
         assert "Licence: mit" in err and "run again with --yes" in err.splitlines()[-1]
         assert not (isolated["home"] / "models" / "open_clip" / "tiny").exists()
 
-        ws = _liked_workspace(tmp_path / "ws")
+        ws = liked_workspace(tmp_path / "ws")
         assert main([*base, "--yes", "--rebuild", str(ws), "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["encoder"] == "open_clip:tiny" and out["downloaded_bytes"] == out["total_bytes"] > 0
