@@ -322,7 +322,8 @@ def _fetch_licence_text(endpoint: str, repo_id: str, commit: str, files: list[Hu
     if lic is None or lic.size > 4 * _LICENCE_TEXT_MAX:
         return ""
     from huggingface_hub import hf_hub_url
-    from huggingface_hub.utils import build_hf_headers, get_session
+    from huggingface_hub import get_session
+    from huggingface_hub.utils._headers import build_hf_headers
 
     url = hf_hub_url(repo_id, lic.filename, revision=commit, endpoint=endpoint)
     try:
@@ -439,7 +440,7 @@ def _fetch(plan: DownloadPlan, f: HubFile, part: Path, counter: _Counter) -> Non
     """Fetch ``f`` into ``part``, continuing from its current length (HTTP Range)."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils import build_hf_headers
+    from huggingface_hub.utils._headers import build_hf_headers
 
     url = hf_hub_url(plan.model.repo_id, f.filename, revision=plan.commit, endpoint=plan.endpoint)
     meta = get_hf_file_metadata(url, timeout=15, endpoint=plan.endpoint)

@@ -114,7 +114,8 @@ def export_fp32(model: Any, side: int, path: Path) -> None:
             self.m = m
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.m.encode_image(x)
+            out: torch.Tensor = self.m.encode_image(x)
+            return out
 
     path.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(2, 3, side, side)
@@ -158,13 +159,15 @@ class OnnxVision:
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
         out = self._session.run(None, {self._input: np.ascontiguousarray(pixels, dtype=np.float32)})[0]
-        return np.asarray(out, dtype=np.float32)
+        result: np.ndarray = np.asarray(out, dtype=np.float32)
+        return result
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return np.sum(a * b, axis=1)
+    cos: np.ndarray = np.sum(a * b, axis=1)
+    return cos
 
 
 def _timed(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> tuple[np.ndarray, float]:

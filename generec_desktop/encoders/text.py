@@ -53,7 +53,8 @@ def text_vector(encoder: Encoder, text: str | Sequence[str], *, required: bool =
     if emb is None:  # pragma: no cover - has_text_tower said yes
         raise EncoderError(f"The encoder {encoder.id} returned no text embedding.")
     per_text = l2_normalize(np.asarray(emb, np.float32).reshape(len(texts), len(PROMPTS), -1).mean(axis=1))
-    return l2_normalize(per_text.mean(axis=0, keepdims=True))[0]
+    out: np.ndarray = l2_normalize(per_text.mean(axis=0, keepdims=True))[0]
+    return out
 
 
 def combine(vectors: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
@@ -64,4 +65,5 @@ def combine(vectors: Sequence[np.ndarray], weights: Sequence[float] | None = Non
     w = np.ones(len(vectors), np.float32) if weights is None else np.asarray(weights, np.float32)
     if w.shape != (len(vectors),) or not np.all(w >= 0) or not w.sum() > 0:
         raise EncoderError("Give one non-negative weight per vector, not all zero.")
-    return l2_normalize((w[:, None] * mat).sum(axis=0, keepdims=True))[0]
+    out: np.ndarray = l2_normalize((w[:, None] * mat).sum(axis=0, keepdims=True))[0]
+    return out
