@@ -321,8 +321,7 @@ def _fetch_licence_text(endpoint: str, repo_id: str, commit: str, files: list[Hu
     lic = next((f for f in files if f.filename in LICENCE_FILES), None)
     if lic is None or lic.size > 4 * _LICENCE_TEXT_MAX:
         return ""
-    from huggingface_hub import hf_hub_url
-    from huggingface_hub import get_session
+    from huggingface_hub import get_session, hf_hub_url
     from huggingface_hub.utils._headers import build_hf_headers
 
     url = hf_hub_url(repo_id, lic.filename, revision=commit, endpoint=endpoint)

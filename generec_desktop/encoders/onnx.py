@@ -80,8 +80,15 @@ def probe_photos() -> list[np.ndarray]:
 
     out = []
     for name in _PROBE_PHOTOS:
-        img = np.asarray(getattr(skimage.data, name)())
+        try:  # all ship inside scikit-image's wheel; a trimmed install may lack some
+            img = np.asarray(getattr(skimage.data, name)())
+        except Exception:  # any loader failure only means one photo fewer
+            continue
         out.append(np.repeat(img[:, :, None], 3, axis=2) if img.ndim == 2 else img[:, :, :3])
+    if len(out) < 3:
+        from generec_desktop.encoders.base import EncoderError
+
+        raise EncoderError("scikit-image's sample photos are missing; reinstall scikit-image.")
     return out
 
 
