@@ -35,6 +35,9 @@ def test_fp32_and_int8_agree_with_torch_on_real_photos(tiny: Path) -> None:
     assert _cos(fp32.encode_images(photos, batch_size=3), x).min() >= onnx.FP32_MIN_COSINE
     assert _cos(int8.encode_images(photos, batch_size=3), x).min() >= onnx.INT8_MIN_COSINE
     assert not np.allclose(int8.encode_images(photos[:2]), x[:2], atol=1e-6)  # int8 really ran (it rounds)
+    for enc in (fp32, int8):  # an image's embedding does not depend on its batch neighbours
+        np.testing.assert_allclose(enc.encode_images(photos, batch_size=8)[:3], enc.encode_images(photos[:3]),
+                                   atol=1e-5)
     cache = onnx.cache_paths(tiny, ref.sha256, ref.side)
     assert cache["fp32"].parent == tiny.parent / ".generec-onnx"  # next to the weights, keyed by their sha
     assert cache["fp32"].name.startswith(ref.sha256[:16]) and cache["int8"].is_file()
