@@ -10,7 +10,9 @@ The ratio is the cold-cache ``personalize`` (decode + encode + gates + cuts + Eq
 generated thumbnails off), timed after one warm-up ``personalize`` of a different 2 s video as a running app
 would have done (imports, thread set-up), divided by decoding every frame with PyAV in the same run, both "to RGB"
 (frame.to_ndarray) and "decode only", each with the faster of frame and slice threading. ``--clip``
-repeats it with a random-init open_clip ViT-B-32 (the compute of the real model).
+repeats it with a random-init open_clip ViT-B-32 (the compute of the real model) on each image-tower backend
+(``--backends``, default torch, ONNX Runtime fp32 and int8 when onnxruntime is installed), in the same run;
+each ONNX row also gives its cosine agreement with torch on real photos (min over scikit-image's photos).
 Numbers taken on a shared 2-core machine are noisy.
 """
 
@@ -153,6 +155,9 @@ def main() -> None:
     ap.add_argument("--profiles", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clip", action="store_true", help="also with a random-init open_clip ViT-B-32")
+    ap.add_argument("--backends", default=None,
+                    help="image-tower backends for --clip, comma-separated (default: torch,onnx-fp32,onnx-int8 "
+                         "when onnxruntime is installed, else torch)")
     ap.add_argument("--rate", type=float, default=4.0, help="samples per second (the app's default is 4)")
     ap.add_argument("--repeat", type=int, default=1, help="take the best of N (each side)")
     ap.add_argument("--slices", type=int, default=1,
@@ -185,17 +190,27 @@ def main() -> None:
             save_file({k: v.detach().half().contiguous() for k, v in model.state_dict().items()},
                       str(Path(tmp) / "models" / "ViT-B-32.safetensors"))
             del model
-            encoders.append(("open_clip ViT-B-32 (random init)", get_encoder("open_clip:ViT-B-32",
-                                                                            workspace_root=Path(tmp))))
+            from generec_desktop.encoders import onnx
+
+            backends = (args.backends.split(",") if args.backends else
+                        ["torch", "onnx-fp32", "onnx-int8"] if onnx.available() else ["torch"])
+            for backend in backends:
+                t = time.perf_counter()
+                enc = get_encoder("open_clip:ViT-B-32", workspace_root=Path(tmp), backend=backend)
+                print(f"ViT-B-32 {backend}: ready in {time.perf_counter() - t:.1f} s (runs on {enc.backend})")
+                encoders.append((f"ViT-B-32 {enc.backend}", enc))
         rows = []
         for name, enc in encoders:
-            rows.append((name, run(ws, item, warm_item, enc, args.profiles, video, rate=args.rate,
-                                   repeat=args.repeat)))
+            row = run(ws, item, warm_item, enc, args.profiles, video, rate=args.rate, repeat=args.repeat)
+            kind = str(getattr(enc, "backend", "")).removeprefix("onnx-")
+            agree = getattr(enc, "backend_report", {}).get(kind) if kind in ("fp32", "int8") else None
+            row["cosine_to_torch_min"] = f"{agree['cosine_min']:.5f}" if agree else "-"
+            rows.append((name, row))
         ws.close()
     keys = ["frames", "baseline_threads", "samples", "cuts", "warm_up_2s_clip_s", "decode_rgb_s", "decode_only_s",
             "personalize_s", "personalize_all_runs", "ratio_rgb", "ratio_decode_only", "cached_s", "t_analyse",
             "t_select_thumbnails", "t_select_clips",
-            "distinct_thumbs", "distinct_clips"]
+            "distinct_thumbs", "distinct_clips", "cosine_to_torch_min"]
     slices = f"{args.slices} slice(s)/frame" if args.slices else "slices as PyAV writes them"
     print(f"\n{args.profiles} audiences, {args.seconds:g} s 1080p30, {slices}, {args.rate:g} samples/s, "
           f"best of {args.repeat} (thumbnail + clip each; target ratio <= 0.5)")

@@ -163,12 +163,25 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        self.models_action = self._action("&Models…", self.show_models,
+                                          tip="Download an encoder that understands images and text, and switch to it")
+        edit_menu.addAction(self.models_action)
 
         self.jobs_menu = self.menuBar().addMenu("&Jobs")
         self.jobs_menu.addAction(self._action("Cancel &All Jobs", self.jobs.cancel_all, "Ctrl+.",
                                               "Stop every running job"))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About", self._about))
+
+    def show_models(self) -> Any:
+        """Preferences ▸ Models: the model manager (generec_desktop/app/models.py), non-modal."""
+        from generec_desktop.app.models import ModelManagerDialog
+
+        dialog = ModelManagerDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     # Messages -------------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:

@@ -24,6 +24,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--feedback", type=Path, default=None, metavar="FILE",
                    help='JSON list of feedback events, oldest first: [{"item_kind": "human", "signal": "negative"}]')
     p.add_argument("--no-model", action="store_true", help="keyword matching only (no MiniLM model)")
+    p.add_argument("--encoder", default=None, metavar="NAME",
+                   help="the workspace's encoder (e.g. open_clip:ViT-B-32): with a text tower, what a thumbnail "
+                        "should show ('make the thumbnail show food') is looked for in the frames")
     add_json_flag(p)
     p.set_defaults(func=_cmd_plan)
     _add_style_instruction(subparsers)
@@ -58,8 +61,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             feedback = list(workspace_feedback(ws, args.profile))
         else:
             feedback = []
+        encoder = None
+        if args.encoder:
+            from generec_desktop.encoders import get_encoder
+
+            encoder = get_encoder(args.encoder, workspace_root=ws.root)
     plan = make_plan(args.text, audiences=audiences, feedback=feedback, use_model=not args.no_model,
-                     default_audiences=[args.profile] if args.profile else ())
+                     default_audiences=[args.profile] if args.profile else (), encoder=encoder)
     plan.explanations.extend(notes)
     emit(args, plan.to_dict(), plan.summary)
     return 0

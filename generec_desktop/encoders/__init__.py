@@ -11,6 +11,11 @@ Public API (contract in docs/ARCHITECTURE.md):
   ``file_sha256(path)`` (cached by path + size + mtime)
 - ``encode_video(encoder, path, *, sha256, rate=None, timestamps=None, cache_dir, batch_size=32,
   progress=None, cancel=None) -> FrameEmbeddings(timestamps, embeddings, encoder_id, from_cache)``
+- ``text_vector(encoder, text, *, required=True) -> (dim,) | None``: a description in the image space
+  (text tower only; a clear error otherwise); ``has_text_tower(encoder)``; ``combine(vectors, weights)``
+- ``onnx``: the ONNX Runtime image tower (fp32/int8) an ``OpenClipEncoder`` picks on CPU (``backend=``)
+- ``hub``/``catalog``: ``plan_download(name)`` + ``download_model(plan, accept_licence=True)`` — getting
+  open_clip checkpoints from the Hugging Face hub when a user asks (``generec models get``)
 - ``EncoderError`` (a ``GenerecError``)
 
 Attributes are imported on first use (PEP 562), so importing this package loads neither numpy
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from generec_desktop.encoders.clip import OpenClipEncoder
     from generec_desktop.encoders.discovery import WeightsCandidate, file_sha256, find_weights, list_weights
     from generec_desktop.encoders.registry import clear_encoder_cache, get_encoder
+    from generec_desktop.encoders.text import combine, has_text_tower, text_vector
 
 __all__ = [
     "BUILTIN_ID",
@@ -39,13 +45,16 @@ __all__ = [
     "OpenClipEncoder",
     "WeightsCandidate",
     "clear_encoder_cache",
+    "combine",
     "embedding_cache_path",
     "encode_video",
     "file_sha256",
     "find_weights",
     "get_encoder",
+    "has_text_tower",
     "l2_normalize",
     "list_weights",
+    "text_vector",
 ]
 
 _LAZY = {
@@ -56,6 +65,7 @@ _LAZY = {
     "WeightsCandidate": "discovery", "file_sha256": "discovery", "find_weights": "discovery",
     "list_weights": "discovery",
     "clear_encoder_cache": "registry", "get_encoder": "registry",
+    "combine": "text", "has_text_tower": "text", "text_vector": "text",
 }
 
 

@@ -105,7 +105,8 @@ def encode_video(
     if not _SHA_RE.match(sha):
         raise EncoderError(f"'{sha256}' is not a sha256 hex digest; pass the media file's content hash.")
     key = sampling_key(rate, timestamps)
-    target = embedding_cache_path(Path(cache_dir), sha, encoder.id, key)
+    # an encoder whose outputs differ slightly by backend (open_clip int8) keys its cache apart: cache_id
+    target = embedding_cache_path(Path(cache_dir), sha, str(getattr(encoder, "cache_id", encoder.id)), key)
     check_cancel(cancel)
     cached = _load(target, encoder.id) if target.is_file() else None
     if cached is not None:

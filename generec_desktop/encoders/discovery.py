@@ -4,12 +4,13 @@ Search order for ``open_clip:<name>``:
 
 1. an explicit path (``weights=``: the GUI's setting, the CLI's ``--weights``): a weights file, or a
    folder in Hugging Face layout (``open_clip_config.json`` + weights);
-2. the workspace's ``models/``, 3. the repository's ``models/``; in each of these folders ``D``:
+2. the workspace's ``models/``, 3. the repository's ``models/``, 4. the user's downloads
+   (``<data home>/models``, where ``generec models get`` puts them); in each of these folders ``D``:
    ``D/<name>.<ext>``, ``D/<name>__<pretrained-tag>.<ext>``, the same under ``D/open_clip/``, any weights
    file in ``D/open_clip/<name>/``, or ``D/open_clip/<name>/open_clip_config.json`` + weights (a folder
    copied from a Hugging Face open_clip repository; then ``<name>`` need not be a built-in architecture);
    ``<ext>`` is ``.safetensors``, ``.pt``, ``.pth`` or ``.bin``;
-4. the Hugging Face cache (``$HF_HUB_CACHE``), for the repositories open_clip lists for ``<name>``'s
+5. the Hugging Face cache (``$HF_HUB_CACHE``), for the repositories open_clip lists for ``<name>``'s
    pretrained tags — read offline, never downloaded.
 
 Nothing here imports torch; open_clip (which does) is imported only to learn architecture names
@@ -59,7 +60,7 @@ class WeightsCandidate:
 
     name: str  # the name a user types after "open_clip:" (architecture or folder name)
     path: Path  # the weights file
-    source: str  # "explicit", "workspace", "repo" or "hf-cache"
+    source: str  # "explicit", "workspace", "repo", "user" (downloaded) or "hf-cache"
     config_dir: Path | None = None  # folder with open_clip_config.json (Hugging Face layout)
     tag: str | None = None  # open_clip pretrained tag whose preprocessing applies, if known
     size: int = 0
@@ -77,6 +78,7 @@ def search_dirs(workspace_root: Path | None = None) -> list[tuple[str, Path]]:
     if workspace_root is not None:
         dirs.append(("workspace", Path(workspace_root) / "models"))
     dirs.append(("repo", repo_models_dir()))
+    dirs.append(("user", data_home() / "models"))  # = hub.user_models_dir(), without importing the hub code
     return dirs
 
 
@@ -134,7 +136,7 @@ def _scan_models_dir(source: str, root: Path, known: set[str]) -> Iterator[Weigh
                 arch, _, tag = p.stem.partition("__")
                 if arch in known:
                     yield _candidate(arch, p, source, tag=tag or None)
-            elif p.is_dir() and folder.name == "open_clip":
+            elif p.is_dir() and folder.name == "open_clip" and not p.name.startswith("."):  # .partial-*: downloads
                 ckpt = _pick_checkpoint(p)
                 if ckpt is None:
                     continue
@@ -189,7 +191,7 @@ def _explicit(weights: Path, name: str | None) -> WeightsCandidate:
 
 
 def list_weights(workspace_root: Path | None = None) -> list[WeightsCandidate]:
-    """Every open_clip weights set found, in search order (workspace, repo, Hugging Face cache)."""
+    """Every open_clip weights set found, in search order (workspace, repo, downloads, Hugging Face cache)."""
     known = _known_architectures()
     found: list[WeightsCandidate] = []
     for source, root in search_dirs(workspace_root):

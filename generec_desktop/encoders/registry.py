@@ -33,12 +33,14 @@ def _parse(name: str) -> tuple[str, str | None, str | None]:
 
 
 def get_encoder(name: str = "builtin", *, workspace_root: Path | None = None,
-                weights: Path | None = None) -> Encoder:
+                weights: Path | None = None, backend: str | None = None) -> Encoder:
     """The encoder ``name``: "builtin", "open_clip" (the first weights found), "open_clip:<model>",
     an encoder id "open_clip:<model>:<sha8>" (its weights must still be found), or a bare model name.
 
     open_clip weights are searched as DESIGN §5 says (see :mod:`.discovery`); a loaded model is
-    reused for the same file (path, size, mtime), so calling this repeatedly is cheap.
+    reused for the same file (path, size, mtime), so calling this repeatedly is cheap. ``backend``
+    (default ``$GENEREC_ENCODER_BACKEND``, else "auto") is how an open_clip image tower runs on CPU
+    (:mod:`.onnx`: torch, onnx-fp32, onnx-int8).
     """
     kind, model, sha8 = _parse(name)
     if kind == "builtin":
@@ -51,17 +53,19 @@ def get_encoder(name: str = "builtin", *, workspace_root: Path | None = None,
             return enc
 
     from generec_desktop.encoders.discovery import find_weights
+    from generec_desktop.encoders.onnx import requested_backend
 
     cand = find_weights(model, workspace_root=workspace_root, weights=weights)
+    backend = requested_backend(backend)
     st = cand.path.stat()
     key = ("open_clip", cand.model_name, str(cand.path.resolve()), st.st_size, st.st_mtime_ns,
-           tuple(sorted((k, str(v)) for k, v in cand.preprocess.items())))
+           tuple(sorted((k, str(v)) for k, v in cand.preprocess.items())), backend)
     with _LOCK:
         enc = _LOADED.get(key)
         if enc is None:
             from generec_desktop.encoders.clip import OpenClipEncoder
 
-            enc = OpenClipEncoder(cand)
+            enc = OpenClipEncoder(cand, backend=backend)
             _LOADED[key] = enc
     if sha8 and not enc.id.endswith(":" + sha8):
         raise EncoderError(

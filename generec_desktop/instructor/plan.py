@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from generec_desktop.instructor import lexicon, semantic, text
+from generec_desktop.instructor import content, lexicon, semantic, text
 from generec_desktop.jobs import GenerecError
 
 __all__ = [
@@ -313,6 +313,18 @@ def _audiences(parsed: text.Parsed, known: Sequence[AudienceRef], defaults: Sequ
 
 # ------------------------------------------------------------------------------------------------ planning
 
+def _show_explanation(show: str, encoder: Any) -> str:
+    if encoder is None:
+        return f"Show '{show}': the frames are matched to it through the encoder's text tower, when it has one."
+    from generec_desktop.encoders.text import has_text_tower
+
+    if has_text_tower(encoder):
+        return (f"Show '{show}': frames are scored toward its text embedding ({encoder.id}'s text tower), "
+                f"{content.CONTENT_WEIGHT:g} of the way from the audience's taste.")
+    return (f"Cannot look for '{show}' in the frames: the encoder {encoder.id} has no text tower (download one: "
+            "`generec models get ViT-B-32`); the audience's taste alone decides.")
+
+
 def make_plan(
     instruction: str,
     *,
@@ -320,13 +332,16 @@ def make_plan(
     feedback: Sequence[Feedback | Mapping[str, Any]] = (),
     use_model: bool = True,
     default_audiences: Sequence[str] = (),
+    encoder: Any = None,
 ) -> Plan:
     """Turn a free-text instruction and the audience's recent feedback into a :class:`Plan`.
 
     ``audiences`` are the audiences the instruction may name (id + label, e.g. a workspace's segments);
     ``default_audiences`` are targeted when it names none. ``feedback`` is oldest first. With
     ``use_model=False`` (or ``GENEREC_INSTRUCTOR_NO_MODEL=1``, or the model package absent) keyword
-    matching is used instead of MiniLM.
+    matching is used instead of MiniLM. ``encoder`` (the workspace's, optional) decides whether what a
+    thumbnail should show ("make the thumbnail show food": ``params["show"]``) can be looked for in the
+    frames: only an encoder with a text tower can (:func:`.content.steer_targets`).
     """
     if not isinstance(instruction, str):
         raise InstructorError("The instruction must be text.")
@@ -437,6 +452,10 @@ def make_plan(
         params["avoid_faces"] = faces_excluded
         expl.append("Generate a new thumbnail image." if params["mode"] == "generate"
                     else "Select the frame the audience is most likely to click (paper Eq. 1).")
+        show = content.content_phrase(t)
+        if show:
+            params["show"] = show
+            expl.append(_show_explanation(show, encoder))
         if faces_excluded:
             expl.append("Avoid frames with faces (privacy: 'no faces').")
     elif operation == "clip":

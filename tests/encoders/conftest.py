@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tinyclip import TINY_CFG, write_tiny_hf_folder  # tests/tinyclip.py
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # tests/ holds the shared media generators (tests/mediagen.py); it is not a package.
@@ -45,13 +46,6 @@ def vit_s32_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-TINY_CFG = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
-}
-
-
 @pytest.fixture
 def tiny_cfg() -> dict:
     """A fresh copy of the reduced CLIP config."""
@@ -64,22 +58,3 @@ def tiny_cfg() -> dict:
 def tiny_hf_folder() -> Callable[..., Path]:
     """A factory ``make(folder, seed=0) -> weights path`` (see :func:`write_tiny_hf_folder`)."""
     return write_tiny_hf_folder
-
-
-def write_tiny_hf_folder(folder: Path, seed: int = 0) -> Path:
-    """A Hugging Face-layout open_clip folder: open_clip's CLIP class with a reduced config, random weights."""
-    import json
-
-    import open_clip
-    import torch
-    from safetensors.torch import save_file
-
-    torch.manual_seed(seed)
-    model = open_clip.CLIP(**TINY_CFG)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "open_clip_config.json").write_text(
-        json.dumps({"model_cfg": TINY_CFG, "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3}})
-    )
-    weights = folder / "open_clip_model.safetensors"
-    save_file(model.state_dict(), str(weights))
-    return weights

@@ -46,9 +46,10 @@ def test_search_order_workspace_then_repo_then_hf_cache(tmp_path: Path, isolated
     cand = find_weights("ViT-B-32", workspace_root=ws, weights=explicit)
     assert (cand.source, cand.path) == ("explicit", explicit)
 
+    user_file = _touch(isolated["home"] / "models" / "ViT-B-32.safetensors")  # where `generec models get` puts them
     listed = [(c.source, c.path) for c in list_weights(ws)]
-    assert listed == [("workspace", ws_file), ("repo", repo_file), ("hf-cache", hf_file)]
-    assert [s for s, _ in search_dirs(ws)] == ["workspace", "repo"]
+    assert listed == [("workspace", ws_file), ("repo", repo_file), ("user", user_file), ("hf-cache", hf_file)]
+    assert [s for s, _ in search_dirs(ws)] == ["workspace", "repo", "user"]
 
 
 def test_files_that_are_not_open_clip_weights_are_ignored(tmp_path: Path) -> None:
