@@ -506,6 +506,13 @@ class ExamplesDialog(QDialog):
         for b in (self.from_library, files, folder, drop):
             row.addWidget(b)
         layout.addLayout(row)
+        self.words = QLineEdit()
+        self.words.setObjectName("examplesWords")
+        self.words.setPlaceholderText("…or in words, e.g. people who like skateboarding")
+        self.words.setToolTip("A description needs an encoder with a text tower (Edit ▸ Models…). With examples "
+                              "too, pictures and words count half each.")
+        layout.addWidget(self.words)
+        self.words.textChanged.connect(self._update)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -548,11 +555,16 @@ class ExamplesDialog(QDialog):
         self._update()
 
     def _update(self) -> None:
-        ok = self.list.count() > 0 and (not self._ask_name or bool(self.name.text().strip()))
+        ok = (self.list.count() > 0 or bool(self.words.text().strip())) and \
+            (not self._ask_name or bool(self.name.text().strip()))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
     def values(self) -> tuple[str, list[Any]]:
         return self.name.text().strip(), self.refs()
+
+    def description(self) -> str | None:
+        """The words typed, or None."""
+        return self.words.text().strip() or None
 
 
 class RemoveExamplesDialog(QDialog):
@@ -692,13 +704,13 @@ class AudienceEditor(QObject):
         initial = refs if refs is not None else [iid for iid, _ in self._library_items()]
         dlg = ExamplesDialog(self.window, title="New audience from examples", ask_name=True,
                              library_items=self._library_items, initial=initial, describe=self._describe)
-        dlg.accepted.connect(lambda: self.create(*dlg.values()))
+        dlg.accepted.connect(lambda: self.create(*dlg.values(), text=dlg.description()))
         self.dialog = dlg
         dlg.open()
         return dlg
 
-    def create(self, name: str, refs: list[Any]) -> Any:
-        """Make the audience ``name`` from ``refs`` in the background; undoable."""
+    def create(self, name: str, refs: list[Any], text: str | None = None) -> Any:
+        """Make the audience ``name`` from ``refs`` and/or the description ``text`` in the background; undoable."""
         ws = self._ws()
         if ws is None:
             return None
@@ -706,14 +718,15 @@ class AudienceEditor(QObject):
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop.profiles.examples import add_audience
 
-            return add_audience(ws, name, refs, progress=progress, cancel=cancel)
+            return add_audience(ws, name, refs or None, text=text, progress=progress, cancel=cancel)
 
         def done(change: Any) -> None:
             a = change.audience
             self._applied(change, f"New audience '{a.name}'",
                           f"Audience '{a.name}' made from {a.n_examples} examples", select=a.audience_id)
 
-        return self._submit(f"New audience '{name}' from {len(refs)} example(s)", job, done,
+        what = f"{len(refs)} example(s)" + (" and words" if text and refs else "") if refs else "words"
+        return self._submit(f"New audience '{name}' from {what}", job, done,
                             "Cannot make the audience")
 
     def rename(self, audience_id: str, new_name: str | None = None) -> Any:
@@ -758,7 +771,7 @@ class AudienceEditor(QObject):
 
         return self._submit(f"Remove audience '{name}'", job, done, "Cannot remove the audience")
 
-    def add_examples(self, audience_id: str, refs: list[Any] | None = None) -> Any:
+    def add_examples(self, audience_id: str, refs: list[Any] | None = None, text: str | None = None) -> Any:
         """Add examples (asks with the library's selection prefilled when ``refs`` is None); undoable."""
         ws = self._ws()
         if ws is None:
@@ -768,7 +781,7 @@ class AudienceEditor(QObject):
             dlg = ExamplesDialog(self.window, title=f"Add examples to '{name}'", ask_name=False,
                                  library_items=self._library_items,
                                  initial=[iid for iid, _ in self._library_items()], describe=self._describe)
-            dlg.accepted.connect(lambda: self.add_examples(audience_id, dlg.values()[1]))
+            dlg.accepted.connect(lambda: self.add_examples(audience_id, dlg.values()[1], text=dlg.description()))
             self.dialog = dlg
             dlg.open()
             return dlg
@@ -777,13 +790,14 @@ class AudienceEditor(QObject):
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop.profiles.examples import add_examples
 
-            return add_examples(ws, num, refs, progress=progress, cancel=cancel)
+            return add_examples(ws, num, refs or None, text=text, progress=progress, cancel=cancel)
 
         def done(change: Any) -> None:
             self._applied(change, f"Add examples to '{name}'",
                           f"Added {len(change.added)} examples to '{name}'", select=audience_id)
 
-        return self._submit(f"Add {len(refs)} example(s) to '{name}'", job, done, "Cannot add the examples")
+        return self._submit(f"Add {len(refs) or 'words as'} example(s) to '{name}'", job, done,
+                            "Cannot add the examples")
 
     def remove_examples(self, audience_id: str, refs: list[Any] | None = None) -> Any:
         """Take examples out (asks which when ``refs`` is None); undoable."""

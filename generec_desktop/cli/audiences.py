@@ -1,8 +1,8 @@
 """``generec audiences add|list|rename|remove|add-examples|remove-examples``: audiences built from examples.
 
-Also :func:`resolve_audience_ids`, which every command taking an audience (``--profiles``, ``--profile``,
-``--audience``) uses, so that an audience may be given by id (``segment:1``, ``examples:2``, ``user:42``)
-or by what a person calls it ("Segment 2", "Cyclists", a user's external id).
+Also :func:`resolve_audience_ids`, which every command taking an audience (``--audiences``, ``--audience``,
+and their older names ``--profiles``, ``--profile``) uses, so that an audience may be given by id (``segment:1``,
+``examples:2``, ``user:42``) or by what a person calls it ("Segment 2", "Cyclists", a user's external id).
 """
 
 from __future__ import annotations
@@ -29,8 +29,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser("add", help="a new audience from example items, images, videos or folders")
     p.add_argument("workspace", metavar="W", help="workspace folder")
     p.add_argument("--name", required=True, help='what to call it, e.g. "Cyclists"')
-    p.add_argument("--examples", nargs="+", required=True, metavar="PATH_OR_ITEM",
+    p.add_argument("--examples", nargs="+", default=None, metavar="PATH_OR_ITEM",
                    help="item ids or external ids of the library, image/video files, folders (searched recursively)")
+    p.add_argument("--text", action="append", default=None, metavar="WORDS",
+                   help='describe the audience in words, e.g. "people who like skateboarding" (repeatable; needs '
+                        "an encoder with a text tower, e.g. `generec models get ViT-B-32`); with --examples, "
+                        "pictures and words count half each")
     p.add_argument("--encoder", default=None,
                    help="encoder (default: the workspace's, i.e. its profiles' or the built-in one)")
     add_json_flag(p)
@@ -57,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser("add-examples", help="add examples to an audience")
     p.add_argument("workspace", metavar="W", help="workspace folder")
     p.add_argument("audience", metavar="AUDIENCE", help="its id (examples:2) or name")
-    p.add_argument("examples", nargs="+", metavar="PATH_OR_ITEM")
+    p.add_argument("examples", nargs="*", metavar="PATH_OR_ITEM")
+    p.add_argument("--text", action="append", default=None, metavar="WORDS",
+                   help="add a description in words (repeatable; needs an encoder with a text tower)")
     p.add_argument("--encoder", default=None, help="encoder (default: the workspace's)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_add_examples)
@@ -65,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser("remove-examples", help="take examples out of an audience")
     p.add_argument("workspace", metavar="W", help="workspace folder")
     p.add_argument("audience", metavar="AUDIENCE", help="its id (examples:2) or name")
-    p.add_argument("examples", nargs="+", metavar="PATH_OR_ITEM", help="item ids / external ids, or file paths")
+    p.add_argument("examples", nargs="+", metavar="PATH_OR_ITEM",
+                   help="item ids / external ids, file paths, or the words of a description")
     add_json_flag(p)
     p.set_defaults(func=_cmd_remove_examples)
 
@@ -112,12 +119,14 @@ def audience_name(audience_id: str | None, profiles: Any = None) -> str:
 
 def _example_row(e: Any) -> dict[str, Any]:
     return {"id": e.id, "kind": e.kind, "item_id": e.item_id, "path": e.path, "label": e.label,
-            "sha256": e.sha256, "reachable": e.reachable, "encoders": list(e.encoders), "added_at": e.added_at}
+            "description": e.description, "sha256": e.sha256, "reachable": e.reachable, "encoders": list(e.encoders),
+            "added_at": e.added_at}
 
 
 def _audience_row(a: Any) -> dict[str, Any]:
     return {"id": a.audience_id, "name": a.name, "examples": a.n_examples, "items": list(a.item_ids),
-            "paths": list(a.paths), "created_at": a.created_at, "updated_at": a.updated_at,
+            "paths": list(a.paths), "descriptions": list(a.descriptions), "created_at": a.created_at,
+            "updated_at": a.updated_at,
             "example_list": [_example_row(e) for e in a.examples]}
 
 
@@ -131,7 +140,8 @@ def _counts(a: Any) -> str:
     kinds: dict[str, int] = {}
     for e in a.examples:
         kinds[e.kind] = kinds.get(e.kind, 0) + 1
-    words = {"item": ("library item", "library items"), "image": ("image", "images"), "video": ("video", "videos")}
+    words = {"item": ("library item", "library items"), "image": ("image", "images"), "video": ("video", "videos"),
+             "text": ("description", "descriptions")}
     return ", ".join(f"{n} {words[k][n != 1]}" for k, n in kinds.items())
 
 
@@ -149,12 +159,14 @@ def _cmd_add(args: argparse.Namespace) -> int:
     from generec_desktop.profiles.examples import add_audience
 
     with Workspace.open(args.workspace) as ws, progress_bar(args, "Embedding examples") as progress:
-        change = add_audience(ws, args.name, args.examples, encoder=args.encoder, progress=progress,
-                              cancel=args.cancel)
+        if not args.examples and not args.text:
+            raise GenerecError("Give --examples PATH_OR_ITEM... and/or --text WORDS.")
+        change = add_audience(ws, args.name, args.examples, text=args.text, encoder=args.encoder,
+                              progress=progress, cancel=args.cancel)
     a = change.audience
     emit(args, _change_data(change), lambda: "\n".join(
         [f"Audience '{a.name}' ({a.audience_id}) from {a.n_examples} examples ({_counts(a)}), encoder "
-         f"{change.encoder_id}; use it as --profiles '{a.name}' or {a.audience_id}.",
+         f"{change.encoder_id}; use it as --audiences '{a.name}' or {a.audience_id}.",
          *_skipped_lines(change.skipped)]))
     return 0
 
@@ -175,7 +187,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
             lines.append(f"{a.audience_id:<12} {a.name}  ({a.n_examples} examples: {_counts(a)})")
             for e in a.examples:
                 where = f"item #{e.item_id}  {e.label}" if e.kind == "item" and e.item_id is not None else \
-                    (f"removed item  {e.label}" if e.kind == "item" else f"{e.kind:<5} {e.path}")
+                    (f"removed item  {e.label}" if e.kind == "item" else
+                     f"words {e.label}" if e.kind == "text" else f"{e.kind:<5} {e.path}")
                 lines.append(f"    {where}" + ("" if e.reachable else "  (moved or deleted; its vector still counts)"))
         return "\n".join(lines)
 
@@ -214,8 +227,10 @@ def _cmd_add_examples(args: argparse.Namespace) -> int:
     from generec_desktop.profiles.examples import add_examples
 
     with Workspace.open(args.workspace) as ws, progress_bar(args, "Embedding examples") as progress:
-        change = add_examples(ws, args.audience, args.examples, encoder=args.encoder, progress=progress,
-                              cancel=args.cancel)
+        if not args.examples and not args.text:
+            raise GenerecError("Give examples (PATH_OR_ITEM...) and/or --text WORDS.")
+        change = add_examples(ws, args.audience, args.examples or None, text=args.text, encoder=args.encoder,
+                              progress=progress, cancel=args.cancel)
     a = change.audience
     emit(args, _change_data(change), lambda: "\n".join(
         [f"Added {len(change.added)} examples to '{a.name}' ({a.audience_id}): now {a.n_examples} "

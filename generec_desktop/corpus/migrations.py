@@ -228,6 +228,12 @@ def _m005_artwork(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _m006_example_descriptions(conn: Connection) -> None:
+    """An audience may be described in words ("people who like skateboarding"): an example of kind
+    ``"text"`` keeps its description here (its vector, per encoder with a text tower, as any example's)."""
+    conn.execute(text("ALTER TABLE audience_examples ADD COLUMN description VARCHAR(1024)"))
+
+
 #: The ordered migrations. Append only.
 MIGRATIONS: list[Migration] = [
     _m001_initial,
@@ -235,6 +241,7 @@ MIGRATIONS: list[Migration] = [
     _m003_media_warnings,
     _m004_example_audiences,
     _m005_artwork,
+    _m006_example_descriptions,
 ]
 
 _version_md = MetaData()

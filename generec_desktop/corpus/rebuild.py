@@ -372,24 +372,26 @@ def _restore_example_audiences(s: Any, old: dict[str, list[dict[str, Any]]], old
         for e in examples.get(a.get("id"), []):
             kind = _text(e.get("kind"), 16)
             vecs = vectors.get(e.get("id"), [])
-            if kind not in ("item", "image", "video") or not vecs:
+            if kind not in ("item", "image", "video", "text") or not vecs:
                 continue
             item_id = sha_to_id.get(old_item_sha.get(e.get("item_id"), "")) if e.get("item_id") is not None \
                 else None
             sha = _text(e.get("sha256"), 64)
             if kind == "item" and item_id is None and sha:
                 item_id = sha_to_id.get(sha)
-            rows.append((kind, item_id, _text(e.get("path"), 1024), sha, when(e.get("added_at")), vecs))
+            rows.append((kind, item_id, _text(e.get("path"), 1024), sha, when(e.get("added_at")), vecs,
+                         _text(e.get("description"), 1024) if kind == "text" else None))
         if not rows:
             skipped.append(f"the audience {name!r} (none of its examples could be read back)")
             continue
         names.add(name.casefold())
         aid = s.execute(text("INSERT INTO audiences (name, created_at, updated_at) VALUES (:n, :c, :u)"),
                         {"n": name, "c": when(a.get("created_at")), "u": when(a.get("updated_at"))}).lastrowid
-        for kind, item_id, path, sha, added, vecs in rows:
-            eid = s.execute(text("INSERT INTO audience_examples (audience_id, kind, item_id, path, sha256, added_at) "
-                                 "VALUES (:a, :k, :i, :p, :s, :t)"),
-                            {"a": aid, "k": kind, "i": item_id, "p": path, "s": sha, "t": added}).lastrowid
+        for kind, item_id, path, sha, added, vecs, words in rows:
+            eid = s.execute(text("INSERT INTO audience_examples (audience_id, kind, item_id, path, sha256, added_at, "
+                                 "description) VALUES (:a, :k, :i, :p, :s, :t, :d)"),
+                            {"a": aid, "k": kind, "i": item_id, "p": path, "s": sha, "t": added,
+                             "d": words}).lastrowid
             for v in vecs:
                 s.execute(text("INSERT INTO audience_example_vectors (example_id, encoder_id, dim, vector) "
                                "VALUES (:e, :n, :d, :v)"), {"e": eid, "n": v["encoder_id"], "d": v["dim"],

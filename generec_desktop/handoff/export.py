@@ -118,6 +118,7 @@ def _read(ws: Workspace, encoder: str | None, progress: Progress | None, cancel:
     from generec_desktop.corpus.schema import Lineage
     from generec_desktop.handoff import tables as t
     from generec_desktop.profiles import store
+    from generec_desktop.profiles.examples import audience_vector
 
     steps = Steps(progress, {"rows": 1, "visual": 8, "audiences": 1})
     items = ws.items()
@@ -154,25 +155,25 @@ def _read(ws: Workspace, encoder: str | None, progress: Progress | None, cancel:
         ps = store.profile_segments
         segments = s.execute(select(ps).where(ps.c.encoder_id == enc.id).order_by(ps.c.segment_index)).all()
     examples: list[dict[str, Any]] = []
-    members: dict[int, list[np.ndarray]] = {}
+    members: dict[int, list[tuple[np.ndarray, str]]] = {}
     for r in example_rows:
         vector = None if r.vector is None else _vector(r.vector, r.dim)
         examples.append({"id": r.id, "audience_id": f"examples:{r.audience_id}", "kind": r.kind,
                          "item_id": r.item_id, "path": r.path, "sha256": r.sha256, "added_at": _utc(r.added_at),
+                         "description": r.description,
                          "encoder_id": enc.id if vector is not None else None, "vector": vector})
         members.setdefault(int(r.audience_id), [])
         if vector is not None:
-            members[int(r.audience_id)].append(np.asarray(vector, np.float32))
+            members[int(r.audience_id)].append((np.asarray(vector, np.float32), str(r.kind)))
     audiences: list[dict[str, Any]] = []
     for aid, a in names.items():
         vs = members.get(aid, [])
-        # Eq. 1 (User_Hist) of the examples, as profiles.algorithms.user_hist computes it: the
-        # normalised sum (mean) of their embeddings in this encoder
-        centre = np.sum(vs, axis=0) if vs else None
-        norm = float(np.linalg.norm(centre)) if centre is not None else 0.0
+        # the audience's vector exactly as the app uses it (Eq. 1 User_Hist of the examples; pictures
+        # and words half each): profiles.examples.audience_vector
+        centre = audience_vector([v for v, _ in vs], [k for _, k in vs]) if vs else None
         audiences.append({"audience_id": f"examples:{aid}", "kind": "examples", "label": a.name,
                           "size": len(vs), "encoder_id": enc.id if vs else None,
-                          "vector": [float(x) for x in centre / norm] if centre is not None and norm > 0 else None,
+                          "vector": [float(x) for x in centre] if centre is not None else None,
                           "top_items": None, "created_at": _utc(a.created_at), "updated_at": _utc(a.updated_at)})
     for r in segments:
         audiences.append({"audience_id": f"segment:{r.segment_index}", "kind": "segment", "label": r.label,
@@ -295,7 +296,8 @@ def _write_parquet(c: _Corpus, folder: Path, meta: dict[str, str]) -> dict[str, 
                       ("top_items", pa.list_(pa.int64())), ("created_at", ts), ("updated_at", ts)],
         "audience_examples": [("id", pa.int64()), ("audience_id", pa.string()), ("kind", pa.string()),
                               ("item_id", pa.int64()), ("path", pa.string()), ("sha256", pa.string()),
-                              ("added_at", ts), ("encoder_id", pa.string()), ("vector", vec)],
+                              ("added_at", ts), ("description", pa.string()), ("encoder_id", pa.string()),
+                              ("vector", vec)],
     }
     items = [{**{k: v for k, v in dataclasses.asdict(it).items() if k not in ("params", "fidelity", "warnings",
                                                                   "target_profile")},

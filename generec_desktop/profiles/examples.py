@@ -10,7 +10,14 @@ folders, and names the audience. Its vector is Eq. 1's User_Hist of the examples
 * an image file: the image (EXIF orientation applied, at most :data:`EMBED_MAX_SIDE` pixels a side, the
   size of a library cover, so a photo and an item's cover are seen at the same scale);
 * a video file: its cover, chosen by the same rule as import (:func:`corpus.cover.choose_cover`); a video
-  that is already in the library is stored as that item.
+  that is already in the library is stored as that item;
+* a description in words ("people who like skateboarding", kind ``"text"``): its text embedding
+  (:func:`encoders.text.text_vector`), only in an encoder with a text tower (open_clip/SigLIP/MobileCLIP).
+
+With both pictures and words, each side counts half: ``t* = normalise(½ mean(pictures) + ½ mean(words))``
+(:func:`audience_vector`), so one description is neither drowned by twenty pictures nor outweighs them.
+CLIP's text and image embeddings sit in one space but apart (the "modality gap"), which shifts every
+frame's score by about the same amount and so leaves the argmax of Eq. 1 to what the words mean.
 
 One vector is stored per example per encoder (table ``audience_example_vectors``), so an example file
 that is later moved or deleted keeps counting. When another encoder is asked for
@@ -65,6 +72,7 @@ __all__ = [
     "UnknownAudienceError",
     "add_audience",
     "add_examples",
+    "audience_vector",
     "check_name",
     "example_cover_paths",
     "example_images",
@@ -91,6 +99,7 @@ EMBED_MAX_SIDE = 640
 SMALL_COVER_SIDE = 256
 SMALL_COVER_DIR = "audiences"  # under W/cache/
 NAME_MAX_CHARS = 100
+DESCRIPTION_MAX_CHARS = 1024
 _RESERVED = re.compile(r"^(?:segment\s*(?:#|no\.?|number)?\s*\d+|(?:segment|user|examples)\s*:.*|all|everyone)$",
                        re.IGNORECASE)
 
@@ -99,22 +108,25 @@ _RESERVED = re.compile(r"^(?:segment\s*(?:#|no\.?|number)?\s*\d+|(?:segment|user
 
 @dataclass(frozen=True)
 class Example:
-    """One example of an audience: a library item (``kind="item"``) or an image/video file."""
+    """One example of an audience: a library item (``kind="item"``), an image/video file, or words (``"text"``)."""
 
     id: int
-    kind: str                       # item | image | video
+    kind: str                       # item | image | video | text
     item_id: int | None
     path: str | None                # absolute path of a file example, as given
     sha256: str | None
     added_at: datetime
-    label: str                      # the item's title, or the file's name
+    label: str                      # the item's title, the file's name, or the description
     encoders: tuple[str, ...] = ()  # encoder ids that hold a vector of it
+    description: str | None = None  # the words of a "text" example
 
     @property
     def reachable(self) -> bool:
         """Whether it can be embedded again (the item is in the library / the file is where it was)."""
         if self.kind == "item":
             return self.item_id is not None
+        if self.kind == "text":
+            return bool(self.description)
         return bool(self.path) and Path(str(self.path)).is_file()
 
     def describe(self) -> str:
@@ -122,6 +134,8 @@ class Example:
         if self.kind == "item":
             return f"item #{self.item_id} ({self.label})" if self.item_id is not None else \
                 f"removed item ({self.label})"
+        if self.kind == "text":
+            return f"the words {self.description!r}"
         return str(self.path or self.label)
 
 
@@ -149,7 +163,11 @@ class ExampleAudience:
 
     @property
     def paths(self) -> tuple[str, ...]:
-        return tuple(str(e.path) for e in self.examples if e.kind != "item" and e.path)
+        return tuple(str(e.path) for e in self.examples if e.kind in ("image", "video") and e.path)
+
+    @property
+    def descriptions(self) -> tuple[str, ...]:
+        return tuple(str(e.description) for e in self.examples if e.kind == "text" and e.description)
 
 
 @dataclass(frozen=True)
@@ -295,11 +313,13 @@ def _load(s: Session, audience_ids: Sequence[int] | None = None) -> list[Example
         if r.kind == "item":
             label = titles.get(r.item_id, "removed from the library") if r.item_id is not None else \
                 "removed from the library"
+        elif r.kind == "text":
+            label = f"“{r.description}”"
         else:
             label = Path(str(r.path or "")).name or str(r.sha256 or "")[:12]
         by_aud.setdefault(int(r.audience_id), []).append(Example(
             int(r.id), str(r.kind), None if r.item_id is None else int(r.item_id), r.path, r.sha256,
-            r.added_at, label, tuple(sorted(encs.get(int(r.id), ())))))
+            r.added_at, label, tuple(sorted(encs.get(int(r.id), ()))), r.description))
     return [ExampleAudience(int(r.id), str(r.name), r.created_at, r.updated_at, tuple(by_aud.get(int(r.id), ())))
             for r in arows]
 
@@ -345,7 +365,7 @@ def get_audience(ws: Workspace, audience: ExampleAudience | int | str) -> Exampl
 
 @dataclass
 class _Candidate:
-    kind: str                      # item | image | video
+    kind: str                      # item | image | video | text
     given: str                     # how the user named it (for messages)
     item: ItemInfo | None = None
     path: Path | None = None
@@ -635,17 +655,62 @@ def _delete(ws: Workspace, audience_id: int) -> None:
 
 # ------------------------------------------------------------------------------------------------ edits
 
-def _prepare(ws: Workspace, examples: Iterable[Any] | str | os.PathLike[str] | int, enc: Encoder,
-             existing: ExampleAudience | None, progress: Progress | None, cancel: CancelToken | None
+def _clean_descriptions(text: str | Sequence[str] | None) -> list[str]:
+    texts = [text] if isinstance(text, str) else list(text or ())
+    out: list[str] = []
+    for t in texts:
+        clean = " ".join(str(t).split())
+        if not clean:
+            continue
+        if len(clean) > DESCRIPTION_MAX_CHARS:
+            raise ProfilesError(f"A description has at most {DESCRIPTION_MAX_CHARS} characters "
+                                f"(this one has {len(clean)}).")
+        if clean.casefold() not in {o.casefold() for o in out}:
+            out.append(clean)
+    return out
+
+
+def _embed_descriptions(enc: Encoder, texts: list[str], existing: ExampleAudience | None, skipped: list[str]
+                        ) -> list[tuple[_Candidate, np.ndarray, Any]]:
+    """The descriptions as text examples, embedded with ``enc``'s text tower (an encoder without one is a
+    one-line :class:`ProfilesError` saying how to get one; nothing is written then)."""
+    from generec_desktop.encoders.base import EncoderError
+    from generec_desktop.encoders.text import text_vector
+
+    have = {d.casefold() for d in existing.descriptions} if existing else set()
+    out: list[tuple[_Candidate, np.ndarray, Any]] = []
+    for t in texts:
+        if t.casefold() in have:
+            skipped.append(f"{t!r} (already describes it)")
+            continue
+        try:
+            vec = text_vector(enc, t)
+        except EncoderError as exc:
+            raise ProfilesError(f"Cannot use the description {t!r}: {exc}") from None
+        out.append((_Candidate("text", t, label=t), np.asarray(vec, np.float32), None))
+    return out
+
+
+def _prepare(ws: Workspace, examples: Iterable[Any] | str | os.PathLike[str] | int | None, enc: Encoder,
+             existing: ExampleAudience | None, progress: Progress | None, cancel: CancelToken | None,
+             text: str | Sequence[str] | None = None,
              ) -> tuple[list[tuple[_Candidate, np.ndarray, Any]], list[str]]:
-    """Collect, de-duplicate and embed the examples; ``ExampleFileError`` when none is usable."""
+    """Collect, de-duplicate and embed the examples and descriptions; ``ExampleFileError`` when none is usable."""
     from generec_desktop.safefiles import file_sha256
 
     skipped: list[str] = []
     steps = Steps(progress, {"collect": 1, "embed": 8})
-    refs = [examples] if isinstance(examples, str | os.PathLike | int) else list(examples)
+    refs = [] if examples is None else \
+        [examples] if isinstance(examples, str | os.PathLike | int) else list(examples)
+    texts = _clean_descriptions(text)
+    if not refs and not texts:
+        raise ExampleFileError("Give at least one example: library items, image or video files, a folder, "
+                               "or a description in words (with an encoder that has a text tower).")
+    described = _embed_descriptions(enc, texts, existing, skipped) if texts else []
     if not refs:
-        raise ExampleFileError("Give at least one example: library items, image or video files, or a folder.")
+        if not described:
+            raise ExampleFileError("Nothing new to add: " + "; ".join(skipped) + ".")
+        return described, skipped
     cands = _collect(ws, refs, skipped)
     problems: list[tuple[str, str]] = []
     by_sha: dict[str, ItemInfo] = {}
@@ -690,6 +755,7 @@ def _prepare(ws: Workspace, examples: Iterable[Any] | str | os.PathLike[str] | i
         else:
             embedded.append((c, vec, pic))
     skipped = [f"{g} ({why})" for g, why in problems] + skipped
+    embedded = described + embedded
     if not embedded:
         shown = "; ".join(skipped[:6]) + (" …" if len(skipped) > 6 else "")
         raise ExampleFileError(
@@ -707,9 +773,9 @@ def _insert_examples(s: Session, audience_id: int, enc: Encoder,
     for c, vec, _pic in embedded:
         ex_id = _insert_id(s, insert(e).values(
             audience_id=audience_id, kind=c.kind, item_id=c.item.id if c.item is not None else None,
-            path=str(c.path) if c.kind != "item" else None,
+            path=str(c.path) if c.kind in ("image", "video") else None,
             sha256=c.sha256 if c.kind != "item" else (c.item.sha256 if c.item is not None else None),
-            added_at=now))
+            added_at=now, description=c.label if c.kind == "text" else None))
         s.execute(insert(v).values(example_id=ex_id, encoder_id=enc.id, dim=int(enc.dim),
                                    vector=store.to_blob(np.asarray(vec, np.float32))))
 
@@ -723,8 +789,9 @@ def _finish(ws: Workspace, embedded: list[tuple[_Candidate, np.ndarray, Any]]) -
 def add_audience(
     ws: Workspace,
     name: str,
-    examples: Iterable[Any] | str | os.PathLike[str] | int,
+    examples: Iterable[Any] | str | os.PathLike[str] | int | None = None,
     *,
+    text: str | Sequence[str] | None = None,
     encoder: Any = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
@@ -732,14 +799,16 @@ def add_audience(
     """A new audience ``name`` from ``examples`` (item ids / external ids / ItemInfo, image or video files,
     folders searched recursively). Hidden and unsupported files are skipped and reported in
     ``ExamplesChange.skipped``; unreadable ones too, unless none is usable: then
-    :class:`ExampleFileError` names them and nothing is written. ``encoder``: a name, an Encoder, or None
-    for the workspace's (:func:`workspace_encoder_id`, else the built-in one)."""
+    :class:`ExampleFileError` names them and nothing is written. ``text``: descriptions in words ("people
+    who like skateboarding"), with or without examples; they need an encoder with a text tower.
+    ``encoder``: a name, an Encoder, or None for the workspace's (:func:`workspace_encoder_id`, else the
+    built-in one)."""
     from sqlalchemy import insert
 
     t0 = time.perf_counter()
     clean = check_name(ws, name)
     enc = _resolve_encoder(ws, encoder)
-    embedded, skipped = _prepare(ws, examples, enc, None, progress, cancel)
+    embedded, skipped = _prepare(ws, examples, enc, None, progress, cancel, text)
     check_cancel(cancel)
     now = _now()
     with ws.session() as s:
@@ -757,19 +826,21 @@ def add_audience(
 def add_examples(
     ws: Workspace,
     audience: ExampleAudience | int | str,
-    examples: Iterable[Any] | str | os.PathLike[str] | int,
+    examples: Iterable[Any] | str | os.PathLike[str] | int | None = None,
     *,
+    text: str | Sequence[str] | None = None,
     encoder: Any = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> ExamplesChange:
-    """More examples for an audience (same rules as :func:`add_audience`; ones it has already are skipped)."""
+    """More examples or descriptions for an audience (same rules as :func:`add_audience`; ones it has
+    already are skipped)."""
     from sqlalchemy import update
 
     t0 = time.perf_counter()
     aud = get_audience(ws, audience)
     enc = _resolve_encoder(ws, encoder)
-    embedded, skipped = _prepare(ws, examples, enc, aud, progress, cancel)
+    embedded, skipped = _prepare(ws, examples, enc, aud, progress, cancel, text)
     check_cancel(cancel)
     now = _now()
     with ws.session() as s:
@@ -794,6 +865,8 @@ def _matches(ex: Example, ref: Any, ws: Workspace) -> bool:
     if isinstance(ref, int | np.integer) and not isinstance(ref, bool):
         return ex.kind == "item" and ex.item_id == int(ref)
     text = os.fspath(ref) if isinstance(ref, os.PathLike) else str(ref).strip()
+    if ex.kind == "text":
+        return " ".join(text.split()).casefold() == str(ex.description or "").casefold()
     if ex.kind == "item":
         if text.isdigit():
             return ex.item_id == int(text)
@@ -880,7 +953,17 @@ def _reembed(ws: Workspace, enc: Encoder, todo: list[Example], cancel: CancelTok
     by_sha = {it.sha256: it for it in items.values()}
     pairs: list[tuple[Example, _Candidate]] = []
     lost: list[tuple[Example, str]] = []
+    texts: dict[int, np.ndarray] = {}
     for ex in todo:
+        if ex.kind == "text":
+            from generec_desktop.encoders.text import text_vector
+
+            tv = text_vector(enc, str(ex.description or ""), required=False) if ex.description else None
+            if tv is None:
+                lost.append((ex, f"{enc.id} has no text tower to read words"))
+            else:
+                texts[ex.id] = np.asarray(tv, np.float32)
+            continue
         if ex.kind == "item":
             it = items.get(ex.item_id) if ex.item_id is not None else None
             if it is None:
@@ -903,8 +986,8 @@ def _reembed(ws: Workspace, enc: Encoder, todo: list[Example], cancel: CancelTok
             continue
         lost.append((ex, "the file changed since it was added" if ex.path and p.is_file()
                      else "the file was moved or deleted"))
-    results = _embed(ws, enc, [c for _, c in pairs], None, cancel)
-    vectors: dict[int, np.ndarray] = {}
+    results = _embed(ws, enc, [c for _, c in pairs], None, cancel) if pairs else []
+    vectors: dict[int, np.ndarray] = dict(texts)
     for (ex, _c), (vec, _pic, why) in zip(pairs, results):
         if vec is None:
             lost.append((ex, why or "cannot be read"))
@@ -963,10 +1046,28 @@ def example_profiles(ws: Workspace, encoder_id: str, *, cancel: CancelToken | No
         if not have:
             notes.append(f"{a.name} is left out: none of its examples has a vector in {encoder_id}.")
             continue
-        stack = np.stack(have).astype(np.float32)
-        t_star = user_hist(np.zeros(len(have), np.int64), np.arange(len(have)), stack, 1)[0]
-        out.append(ExampleProfile(a, t_star, len(have), missing))
+        kinds = [ex.kind for ex in a.examples if ex.id in vec]
+        out.append(ExampleProfile(a, audience_vector(have, kinds), len(have), missing))
     return out, notes
+
+
+def audience_vector(vectors: Sequence[np.ndarray], kinds: Sequence[str]) -> np.ndarray:
+    """An audience's unit vector from its examples' vectors (``kinds``: each one's kind): User_Hist (Eq. 1)
+    of the pictures, of the descriptions, and — with both — their halves (see the module docstring)."""
+    stack = np.stack([np.asarray(x, np.float32).ravel() for x in vectors]).astype(np.float32)
+    words = np.asarray([k == "text" for k in kinds], bool)
+    if len(words) != len(stack):
+        raise ProfilesError("Give one kind per vector.")
+
+    def hist(rows: np.ndarray) -> np.ndarray:
+        out: np.ndarray = user_hist(np.zeros(len(rows), np.int64), np.arange(len(rows)), rows, 1)[0]
+        return out
+
+    if words.all() or not words.any():
+        return hist(stack)
+    from generec_desktop.encoders.text import combine
+
+    return combine([hist(stack[~words]), hist(stack[words])], [0.5, 0.5])
 
 
 def example_cover_paths(ws: Workspace, audience: ExampleAudience, limit: int = 4, *,

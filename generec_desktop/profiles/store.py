@@ -89,11 +89,12 @@ audience_examples = Table(
     Column("id", Integer, primary_key=True),
     # the foreign keys are the migration's (items is the corpus's table, declared here only as a name)
     Column("audience_id", Integer, ForeignKey("audiences.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),  # "item" | "image" | "video"
+    Column("kind", String(16), nullable=False),  # "item" | "image" | "video" | "text"
     Column("item_id", Integer),
     Column("path", String(1024)),
     Column("sha256", String(64)),
     Column("added_at", DateTime, nullable=False),
+    Column("description", String(1024)),  # m006: the words of a "text" example
 )
 
 audience_example_vectors = Table(

@@ -220,3 +220,17 @@ def test_thumbnails_tab_works_with_only_example_audiences(make_window, qtbot, fr
     assert window.open_workspace(other)
     _idle(window, qtbot)
     assert tab.cards == {} and tab.summary.text() == ""
+
+
+def test_dialog_takes_words_and_a_builtin_encoder_says_it_cannot_read_them(make_window, qtbot, fresh):
+    window = _open(make_window, qtbot, fresh)
+    dlg = window.audience_editor.new_from_examples(refs=[])
+    ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
+    dlg.name.setText("Skaters")
+    assert not ok.isEnabled()  # neither examples nor words yet
+    dlg.words.setText("people who like skateboarding")
+    assert ok.isEnabled() and dlg.description() == "people who like skateboarding"
+    dlg.accept()
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=60000)
+    assert "text tower" in window.last_error and "Traceback" not in window.last_error
+    assert ex.list_audiences(window.workspace) == [] and window.undo_stack.count() == 0

@@ -1,4 +1,4 @@
-"""The same Workspace code on a real PostgreSQL server (issue 18, part 4): migrations m001–m005, import,
+"""The same Workspace code on a real PostgreSQL server (issue 18, part 4): migrations m001–m006, import,
 pending versions, export, profiles; the write lock; two processes at once. Never a mock (tests/pgtest.py)."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_migrations_make_the_declared_schema_on_postgres(tmp_path: Path, pg_url:
     with Workspace.create(tmp_path / "w", db_url=pg_url) as ws:
         assert ws.engine.dialect.name == "postgresql" and ws.db_path is None
         assert not (tmp_path / "w" / "generec.sqlite").exists()
-        assert ws.schema_version() == migrations.latest_version() == 5
+        assert ws.schema_version() == migrations.latest_version() == len(migrations.MIGRATIONS)
         insp = inspect(ws.engine)
         tables = set(insp.get_table_names())
         assert {"audiences", "audience_examples", "audience_example_vectors", "artwork"} <= tables  # m004, m005
@@ -256,7 +256,7 @@ def test_two_processes_migrate_import_and_export_at_once(tmp_path: Path, pg_url:
         "database": make_url(pg_url).render_as_string(hide_password=False)}))
     go = tmp_path / "go"
     outs = _workers("open", root, go, [[], []])
-    assert [o["schema"] for o in outs] == [5, 5]
+    assert [o["schema"] for o in outs] == [migrations.latest_version()] * 2
 
     # both import the same clip and one of their own at once: the shared clip becomes one item
     clips = [_styled(small_clip, tmp_path / f"c{k}.mp4", 20 * (k + 1)) for k in range(2)]
@@ -297,7 +297,7 @@ def test_cli_on_a_shared_corpus(tmp_path: Path, pg_url: str, small_clip: Path, c
 
     root = str(tmp_path / "w")
     assert main(["workspace", "create", root, "--database", pg_url, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["schema_version"] == 5
+    assert json.loads(capsys.readouterr().out)["schema_version"] == migrations.latest_version()
     assert main(["import", root, str(small_clip), "--json"]) == 0
     capsys.readouterr()
     assert main(["items", root, "--json"]) == 0
