@@ -1,4 +1,4 @@
-"""``generec plan W "TEXT" [--profile P] [--feedback FILE] [--no-model] [--json]``, and
+"""``generec plan W "TEXT" [--audience A] [--feedback FILE] [--no-model] [--json]``, and
 ``--instruction TEXT`` for ``generec style`` (through the editor's request hook)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("plan", help="turn an instruction (+ the audience's feedback) into an edit plan")
     p.add_argument("workspace", metavar="W", help="workspace folder (its audiences and feedback are read)")
     p.add_argument("text", metavar="TEXT", help='the instruction, e.g. "a 10 second clip for the teens"')
-    p.add_argument("--profile", metavar="P", default=None,
+    p.add_argument("--audience", "--profile", dest="profile", metavar="AUDIENCE", default=None,
                    help="audience targeted when the text names none: an id (segment:2, examples:1, user:42) or a "
                         "name ('Segment 3', 'Cyclists'); its recent interactions are the feedback for a user")
     p.add_argument("--feedback", type=Path, default=None, metavar="FILE",

@@ -1,8 +1,9 @@
 """``generec train mcvd``, ``generec revise`` and ``generec create`` (heavy imports inside the handlers).
 
     generec train mcvd W [--steps N] [--resume] [--condition user_hist|user_emb] [--batch B] [--json]
-    generec revise W ITEM --profile P --strength S [--guidance G] --out FILE [--json]
-    generec create W --profile P --frames N --out FILE [--json]
+    generec revise W ITEM --audience A --strength S [--guidance G] --out FILE [--json]
+    generec create W --audience A --frames N --out FILE [--json]
+(``--profile`` is kept as the older name of ``--audience``.)
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audience, and apply the change to the full-resolution frames; audio kept.")
     p.add_argument("workspace", type=Path, help="workspace folder")
     p.add_argument("item", type=int, help="item id (see `generec items`)")
-    p.add_argument("--profile", required=True,
-                   help="audience: an id (segment:0, examples:1, user:42) or a name ('Segment 1', 'Cyclists')")
+    p.add_argument("--audience", "--profile", dest="profile", metavar="AUDIENCE", required=True,
+                   help="audience (--profile is the older name of this flag): an id (segment:0, examples:1, "
+                        "user:42) or a name ('Segment 1', 'Cyclists')")
     p.add_argument("--strength", type=float, required=True, help="noise level in [0, 1] (0 = unchanged)")
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
     p.add_argument("--steps", type=int, default=25, help="sampling steps of the full schedule (default 25)")
@@ -75,8 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "create", help="create a new video for an audience with MCVD",
         description="Sample --frames frames from noise conditioned on the audience (8 fps, upscaled to --size).")
     p.add_argument("workspace", type=Path, help="workspace folder")
-    p.add_argument("--profile", required=True,
-                   help="audience: an id (segment:0, examples:1, user:42) or a name ('Segment 1', 'Cyclists')")
+    p.add_argument("--audience", "--profile", dest="profile", metavar="AUDIENCE", required=True,
+                   help="audience (--profile is the older name of this flag): an id (segment:0, examples:1, "
+                        "user:42) or a name ('Segment 1', 'Cyclists')")
     p.add_argument("--frames", type=int, default=16, help="number of frames (default 16)")
     p.add_argument("--size", type=int, default=256, help="output width and height in pixels (default 256)")
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
@@ -112,7 +115,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _resolve_profile(ws: Any, args: argparse.Namespace) -> str:
-    """``--profile`` as an audience id (it may name the audience: "Segment 2", "Cyclists"); also sets
+    """``--audience`` as an audience id (it may name the audience: "Segment 2", "Cyclists"); also sets
     ``args.profile_name`` to what a person reads."""
     from generec_desktop.cli.audiences import audience_name, resolve_audience_ids
     from generec_desktop.profiles import ProfilesError
@@ -124,7 +127,7 @@ def _resolve_profile(ws: Any, args: argparse.Namespace) -> str:
         profiles = None
     ids = resolve_audience_ids(ws, [args.profile], profiles=profiles)
     if not ids:
-        raise GenerecError("Give the audience with --profile, e.g. --profile 'Segment 1' or --profile segment:0.")
+        raise GenerecError("Give the audience with --audience, e.g. --audience 'Segment 1' or --audience segment:0.")
     args.profile = ids[0]
     args.profile_name = audience_name(ids[0], profiles)
     return ids[0]

@@ -1,4 +1,5 @@
-"""``generec personalize W ITEM --profiles P1,P2 [--thumbnails] [--clips] --out DIR [--json]``."""
+"""``generec personalize W ITEM --audiences A1,A2 [--thumbnails] [--clips] [--show WORDS] --out DIR [--json]``
+(``--profiles`` is kept as the older name of ``--audiences``)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ def register(subparsers: Any) -> None:
                     "writes images, clips and summary.json into --out.")
     p.add_argument("workspace", type=Path)
     p.add_argument("item", help="item id or external id (e.g. demo-007)")
-    p.add_argument("--profiles", required=True,
-                   help="comma-separated audiences: ids (segment:0,examples:1,user:12) or names "
-                        "('Segment 1,Cyclists'); see `generec audiences list` and `generec profiles list`")
+    p.add_argument("--audiences", "--profiles", dest="profiles", required=True, metavar="AUDIENCES",
+                   help="comma-separated audiences (--profiles is the older name of this flag): ids "
+                        "(segment:0,examples:1,user:12) or names ('Segment 1,Cyclists'); see `generec audiences list` "
+                        "and `generec profiles list`")
     p.add_argument("--thumbnails", action="store_true", help="thumbnails only (default: both)")
     p.add_argument("--clips", action="store_true", help="clips only (default: both)")
     p.add_argument("--out", type=Path, required=True, help="output folder (created)")
@@ -37,6 +39,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reframe", default=None, help="crop the exported clips to this aspect, e.g. 9:16")
     p.add_argument("--aspects", default="16:9,9:16,1:1", help="aspect variants of the generated thumbnail")
     p.add_argument("--no-generate", action="store_true", help="skip the generated thumbnails")
+    p.add_argument("--show", default=None, metavar="WORDS",
+                   help='what the thumbnail should show, e.g. "food": each audience\'s vector is moved toward the '
+                        "words' text embedding (needs an encoder with a text tower; otherwise a note says so and "
+                        "the audiences' taste alone decides)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_personalize)
 
@@ -90,7 +96,8 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
 
     ids = [s.strip() for s in args.profiles.split(",") if s.strip()]
     if not ids:
-        raise EditorError("Give at least one audience with --profiles, e.g. segment:0,segment:1.")
+        raise EditorError("Give at least one audience with --audiences, e.g. 'Segment 1,Cyclists' or "
+                          "segment:0,segment:1.")
     both = not (args.thumbnails or args.clips)
     do_thumbs, do_clips = both or args.thumbnails, both or args.clips
     aspects = tuple(a.strip() for a in args.aspects.split(",") if a.strip())
@@ -105,6 +112,22 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
         encoder = args.encoder
         if encoder is None:
             encoder = profiles.encoder_id
+        show_note = None
+        if args.show:
+            from generec_desktop.editor.personalize import resolve_targets
+            from generec_desktop.encoders import get_encoder
+            from generec_desktop.encoders.text import has_text_tower
+            from generec_desktop.instructor.content import CONTENT_WEIGHT, steer_targets
+
+            encoder = get_encoder(encoder, workspace_root=ws.root) if isinstance(encoder, str) else encoder
+            if has_text_tower(encoder):
+                ids = steer_targets(resolve_targets(ws, ids, encoder.id), args.show, encoder)
+                show_note = (f"Thumbnails and clips lean toward '{args.show}' ({CONTENT_WEIGHT:g} of the way from "
+                             f"each audience's taste, through {encoder.id}'s text tower).")
+            else:
+                show_note = (f"Cannot look for '{args.show}' in the frames: the encoder {encoder.id} has no text "
+                             "tower (download one: `generec models get ViT-B-32`); the audiences' taste alone "
+                             "decided.")
         steps = Steps(bar, {"select": 1.0, "export": 2.0 if do_clips else 0.01})
         res = personalize(ws, args.item, ids, thumbnails=do_thumbs, clips=do_clips, generate=not args.no_generate,
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
@@ -114,7 +137,8 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
         summary: dict[str, Any] = {"item_id": res.item_id, "video": str(res.video), "encoder_id": res.encoder_id,
                                    "rate": res.rate, "cut_times": res.cut_times,
                                    "choice": _choice(res.choice), "clip_choice": _choice(res.clip_choice),
-                                   "notices": res.notices(), "audiences": []}
+                                   "notices": res.notices() + ([show_note] if show_note else []),
+                                   "show": args.show, "audiences": []}
         exported: dict[tuple[float, float], tuple[Path, Any]] = {}
         for k, a in enumerate(res.audiences):
             folder = out / _slug(a.audience_id)
@@ -153,7 +177,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
 
     def text() -> str:
         lines = [f"Personalised item {res.item_id} for {len(res.audiences)} audiences into {out}"]
-        lines += [f"Note: {n}" for n in res.notices()]
+        lines += [f"Note: {n}" for n in summary["notices"]]
         for e in summary["audiences"]:
             parts = [e["label"] or e["audience"]]
             if "thumbnail" in e:
