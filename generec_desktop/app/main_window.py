@@ -384,6 +384,10 @@ class MainWindow(QMainWindow):
 
         def done(result: Any) -> None:
             self.refresh_library()
+            if self.library.current_item_id() is None:
+                first = [f.item.id for f in getattr(result, "files", []) if getattr(f, "item", None) is not None]
+                if first:  # the first import into an empty workspace: show it, not "This workspace is empty"
+                    self.library.select_item(first[0])
             errors = getattr(result, "errors", None) or []
             if errors:
                 self.show_error("Some files were not imported", "\n".join(str(e) for e in errors))

@@ -56,6 +56,18 @@ def test_import_in_background_and_bad_file_message(qtbot, make_window, workspace
     assert bad.read_text() == "this is not a video"
 
 
+def test_first_import_into_a_new_workspace_is_shown(qtbot, make_window, tmp_path):
+    from examplemedia import write_scenes_video
+
+    window = make_window()
+    assert window.open_workspace(tmp_path / "new", create=True)
+    assert "empty" in window.item_info.text() and window.current_item_id is None
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=60000):
+        window.import_files([str(write_scenes_video(tmp_path / "src" / "three.mp4"))])
+    qtbot.waitUntil(lambda: window.current_item_id is not None, timeout=5000)
+    assert "empty" not in window.item_info.text() and "three" in window.item_info.text()
+
+
 def test_preview_scrubs_frame_exactly_and_plays(qtbot, make_window, workspace_with_item):
     window = make_window()
     window.open_workspace(workspace_with_item)
