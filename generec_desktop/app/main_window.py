@@ -282,16 +282,19 @@ class MainWindow(QMainWindow):
             self.show_error("No workspace", "Open a workspace first.")
             return
 
+        # the encoder chosen in Preferences / Edit ▸ Models when there is one, else the workspace's own
+        encoder = str(self.settings.value("prefs/encoder", "") or "").strip() or None
+
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop.jobs import Steps
             from generec_desktop.profiles import NoInteractionsError, build_profiles, train_recommender
 
             steps = Steps(progress, {"profiles": 2, "recommender": 1})
             try:
-                profiles = build_profiles(ws, progress=steps["profiles"], cancel=cancel)
+                profiles = build_profiles(ws, encoder=encoder, progress=steps["profiles"], cancel=cancel)
             except NoInteractionsError:
                 return None  # a new workspace: offer the Import Interactions dialog instead of an error
-            train_recommender(ws, progress=steps["recommender"], cancel=cancel)
+            train_recommender(ws, encoder=profiles.encoder_id, progress=steps["recommender"], cancel=cancel)
             return profiles
 
         def done(profiles: Any) -> None:

@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="only check the file: print every bad row's line number, write nothing (exit 1 if any)")
     mode.add_argument("--build", action="store_true",
                       help="then build the profiles and train the recommender, as one job")
-    p.add_argument("--encoder", default="builtin", help="with --build: encoder name (default: builtin)")
+    p.add_argument("--encoder", default=None,
+                   help="with --build: encoder name (default: the workspace's, else builtin)")
     p.add_argument("--segments", type=int, default=None, help="with --build: number of segments (default: chosen)")
     p.add_argument("--epochs", type=int, default=20, help="with --build: recommender epochs (default 20)")
     p.add_argument("--threads", type=int, default=None, help="with --build: torch threads")
@@ -55,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("build", help="compute User_Hist per user and audience segments (incremental)")
     p.add_argument("workspace", help="workspace folder")
-    p.add_argument("--encoder", default="builtin", help="encoder name (default: builtin)")
+    p.add_argument("--encoder", default=None,
+                   help="encoder name (default: the workspace's, i.e. its latest profiles', else builtin)")
     p.add_argument("--segments", type=int, default=None, help="number of segments (default: chosen by silhouette)")
     p.add_argument("--basis", choices=("items", "hist", "both"), default="items",
                    help="what users are clustered on: liked items (collaborative), User_Hist, or both (default: items)")
@@ -72,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = train_subparsers(subparsers).add_parser("recommender", help="train the recommender (User_Emb, PS@K)")
     p.add_argument("workspace", help="workspace folder")
-    p.add_argument("--encoder", default="builtin", help="encoder for item thumbnail features (default: builtin)")
+    p.add_argument("--encoder", default=None,
+                   help="encoder for item thumbnail features (default: the workspace's, else builtin)")
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)

@@ -66,7 +66,7 @@ def import_and_build(
     path: Path | str,
     *,
     mapping: ColumnMapping | None = None,
-    encoder: str = "builtin",
+    encoder: str | None = None,
     n_segments: int | None = None,
     basis: str = "items",
     seed: int = 0,

@@ -266,10 +266,20 @@ def _segment_basis(hist: np.ndarray, u_rows: np.ndarray, i_rows: np.ndarray, n_i
     return np.concatenate(parts, axis=1) / np.sqrt(len(parts))
 
 
+def workspace_encoder(ws: Workspace, encoder: str | None = None) -> str:
+    """``encoder`` when given, else the encoder the workspace's audiences live in (that of its latest
+    profiles, else the one its example audiences use), else ``"builtin"``."""
+    if encoder:
+        return encoder
+    from generec_desktop.profiles.examples import workspace_encoder_id
+
+    return workspace_encoder_id(ws) or "builtin"
+
+
 def build_profiles(
     ws: Workspace,
     *,
-    encoder: str = "builtin",
+    encoder: str | None = None,
     n_segments: int | None = None,
     basis: str = "items",
     seed: int = 0,
@@ -280,13 +290,14 @@ def build_profiles(
 
     Incremental: a user whose likes (items and weights) did not change since the last build with
     this encoder keeps its stored vector; segments are re-clustered on every build (seconds).
-    ``n_segments=None`` picks the number by silhouette score.
+    ``n_segments=None`` picks the number by silhouette score. ``encoder=None``: the workspace's
+    (:func:`workspace_encoder`), so a rebuild never silently changes the space the audiences live in.
     """
     from sqlalchemy import delete, insert, select
 
     start = time.perf_counter()
     steps = Steps(progress, {"load": 1, "thumbs": 6, "tags": 3, "hist": 1, "segments": 2, "store": 1})
-    enc = store.get_encoder(encoder, ws)
+    enc = store.get_encoder(workspace_encoder(ws, encoder), ws)
     users, items, weights = _positive_interactions(ws)
     report(steps["load"], 1.0, f"{users.size:,} likes")
     all_items = {it.id: it for it in ws.items()}
@@ -451,7 +462,7 @@ def workspace_arrays(ws: Workspace, *, encoder: str = "builtin", frames_per_item
 def train_recommender(
     data: Workspace | InteractionArrays,
     *,
-    encoder: str = "builtin",
+    encoder: str | None = None,
     dim: int = 64,
     epochs: int = 20,
     seed: int = 0,
@@ -464,7 +475,7 @@ def train_recommender(
 
     On a workspace, ``frames_per_item`` frames of every video (0: covers only) train the visual
     pathway besides the covers. ``kwargs`` go to :func:`~generec_desktop.profiles.recommender.train_arrays`
-    (batch_size, lr, reg, frame_prob, id_dropout).
+    (batch_size, lr, reg, frame_prob, id_dropout). ``encoder=None``: the workspace's (:func:`workspace_encoder`).
     """
     from sqlalchemy import insert
 
@@ -472,7 +483,8 @@ def train_recommender(
         return train_arrays(data, dim=dim, epochs=epochs, seed=seed, progress=progress, cancel=cancel, **kwargs)
     ws = data
     steps = Steps(progress, {"features": 2, "train": 4, "save": 0.2})
-    arrays, fp = workspace_arrays(ws, encoder=encoder, frames_per_item=frames_per_item, progress=steps["features"],
+    arrays, fp = workspace_arrays(ws, encoder=workspace_encoder(ws, encoder), frames_per_item=frames_per_item,
+                                  progress=steps["features"],
                                   cancel=cancel)
     model = train_arrays(arrays, dim=dim, epochs=epochs, seed=seed, progress=steps["train"], cancel=cancel, **kwargs)
     check_cancel(cancel)
