@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from examplemedia import write_photos, write_video
+from fakeencoder import MeanColour
 from PIL import Image
 
 from generec_desktop.corpus import Workspace
@@ -184,21 +185,6 @@ def test_snapshot_restore_brings_back_the_same_audience(ws, photos):
         ex.restore_audience(ws, snap)  # its name belongs to another audience now
 
 
-class _MeanColour:
-    """A second encoder for the test: the normalised mean colour plus a constant (3 + 1 values)."""
-
-    id = "meancolour-v1"
-    dim = 4
-
-    def encode_images(self, images, *, batch_size=32):
-        v = np.array([[*np.asarray(im, np.float32).reshape(-1, 3).mean(0) / 255.0, 1.0] for im in images],
-                     np.float32)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    def encode_text(self, texts):
-        return None
-
-
 def test_moved_files_keep_counting_and_another_encoder_re_embeds_what_it_can(ws, photos, tmp_path, monkeypatch):
     made = ex.add_audience(ws, "Fans", photos)
     before = load_profiles(ws).vector(made.audience.audience_id)
@@ -210,7 +196,7 @@ def test_moved_files_keep_counting_and_another_encoder_re_embeds_what_it_can(ws,
 
     from generec_desktop.profiles import store
 
-    fake = _MeanColour()
+    fake = MeanColour()
     real = store.get_encoder
     monkeypatch.setattr(store, "get_encoder", lambda name, ws=None: fake if name == fake.id else real(name, ws))
     ps2 = load_profiles(ws, encoder_id=fake.id)
@@ -231,7 +217,7 @@ def test_moved_files_keep_counting_and_another_encoder_re_embeds_what_it_can(ws,
 def test_the_workspace_encoder_is_used(ws, photos, monkeypatch):
     from generec_desktop.profiles import store
 
-    fake = _MeanColour()
+    fake = MeanColour()
     real = store.get_encoder
     monkeypatch.setattr(store, "get_encoder", lambda name, ws=None: fake if name == fake.id else real(name, ws))
     assert ex.workspace_encoder_id(ws) is None

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from fakeencoder import MeanColour
 from sqlalchemy import inspect
 
 from generec_desktop.profiles import (
@@ -99,21 +100,6 @@ def test_cli_roundtrip(planted_ws, tmp_path, capsys):
     assert "unknown item 'nope'" in capsys.readouterr().err
 
 
-class _MeanColour:
-    """A second encoder: the normalised mean colour plus a constant."""
-
-    id = "meancolour-v1"
-    dim = 4
-
-    def encode_images(self, images, *, batch_size=32):
-        v = np.array([[*np.asarray(im, np.float32).reshape(-1, 3).mean(0) / 255.0, 1.0] for im in images],
-                     np.float32)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    def encode_text(self, texts):
-        return None
-
-
 def test_a_rebuild_keeps_the_workspace_encoder(planted_ws, tmp_path, monkeypatch):
     """Build profiles with no encoder named (the window's button, `generec profiles build W`) stays in the
     space the audiences already live in instead of falling back to the built-in encoder."""
@@ -123,7 +109,7 @@ def test_a_rebuild_keeps_the_workspace_encoder(planted_ws, tmp_path, monkeypatch
     ws = planted_ws.ws
     import_interactions(ws, tmp_path / "interactions.csv")
     assert workspace_encoder(ws) == "builtin"
-    fake = _MeanColour()
+    fake = MeanColour()
     real = store.get_encoder
     monkeypatch.setattr(store, "get_encoder", lambda name, ws=None: fake if name == fake.id else real(name, ws))
     assert build_profiles(ws, encoder=fake.id).encoder_id == fake.id
