@@ -201,3 +201,8 @@ def make_with_cover(src: Path, path: Path, cover: np.ndarray) -> Path:
         packet.stream, packet.pts, packet.dts, packet.is_keyframe = cs, 0, 0, True
         out.mux(packet)
     return path
+
+
+def make_gop_video(path: Path, n_frames: int = 120, gop: int = 10) -> Path:
+    """Frames that change every frame, a keyframe every ``gop`` frames and B-frames between P-frames."""
+    return make_video(path, width=160, height=96, n_frames=n_frames, fps=25, gop=gop)

@@ -135,160 +135,6 @@ def load_pictures(analysis_path: Path, indices: list[int]) -> dict[int, np.ndarr
         return None
 
 
-def _slices_per_frame(stream: Any, packet: Any) -> int:
-    """VCL NAL units (slices) in ``packet`` of an MP4/MOV H.264 ``stream``; 1 when it cannot tell.
-
-    Hand-parsed (length-prefixed NAL units, RFC 6184 "AVC" format) because PyAV exposes no slice count
-    and FFmpeg's frame threading cannot overlap a chain of P-frames, while slice threading can when the
-    encoder wrote several slices per frame (x264 with sliced threads, as PyAV's writer does by default).
-    """
-    extradata = bytes(stream.codec_context.extradata or b"")
-    if stream.codec_context.name != "h264" or len(extradata) < 5 or extradata[0] != 1:
-        return 1
-    size = (extradata[4] & 3) + 1
-    data, i, slices = bytes(packet), 0, 0
-    while i + size <= len(data):
-        n = int.from_bytes(data[i:i + size], "big")
-        if i + size < len(data) and data[i + size] & 0x1F in (1, 5):
-            slices += 1
-        i += size + n
-    return max(1, slices)
-
-
-def _reference_stream(path: Path, index: Any, targets: np.ndarray, cancel: CancelToken | None = None, *,
-                      start: int = 0, stop: int | None = None,
-                      single_thread: bool = False) -> Iterator[tuple[int, float, Any]]:
-    """``(position, timestamp, av frame)`` of the reference frame nearest each of ``targets`` (seconds), in order.
-
-    ``start`` (a keyframe position) and ``stop`` decode only frames ``start..stop`` (``stop`` included, so a
-    target just before it can still pick it); ``single_thread`` when other decoders share the cores.
-    """
-    import av.error
-
-    from generec_desktop import media
-    from generec_desktop.media._index import _why, open_input, video_stream
-    from generec_desktop.media.tolerance import DamageLog, decode_tolerant, demux_tolerant
-
-    times = index.times
-    last = -1
-    n_decoded = 0
-    log = DamageLog()  # the media layer's tolerance: damaged packets skipped, timestamps repaired
-    clock = index.clock(after=start - 1)
-    with open_input(path) as container:
-        stream = video_stream(container, path)
-        if index.seekable:  # frames are placed by timestamp, so skipped B-frames leave no gap
-            stream.codec_context.skip_frame = "BIDIR"
-        prev: tuple[int, Any] | None = None
-        ti = 0
-        try:
-            if start > 0:
-                container.seek(int(index.pts[start]), stream=stream, backward=True, any_frame=False)
-        except av.error.FFmpegError as exc:
-            raise media.MediaError(f"{path.name} is damaged or truncated ({_why(exc)}); re-export it.") from exc
-        packets = demux_tolerant(container, [stream], log)
-        first = next(packets, None)
-        if single_thread:
-            stream.thread_count = 1
-        else:
-            # a serial chain of reference frames gains nothing from frame threads (measured 0.82 s, 1.05
-            # cores busy, at 1080p30) but halves with slice threads when frames have several slices
-            # (0.43 s); the threading must be chosen before the first decode
-            slices = _slices_per_frame(stream, first) if first is not None else 1
-            stream.thread_type = "SLICE" if slices > 1 else "AUTO"
-        chained = itertools.chain([first] if first is not None else [], packets)
-        for frame in decode_tolerant(container, stream, log, index.timer(log), chained):
-            position = clock.position(frame)
-            if position is None or position < start:
-                continue
-            t = float(times[position])
-            n_decoded += 1
-            # every target passed by this frame goes to the nearer of the previous frame and this one
-            while ti < len(targets) and targets[ti] <= t + 1e-6:
-                pick = (prev if prev is not None and abs(targets[ti] - times[prev[0]]) < abs(t - targets[ti])
-                        else (position, frame))
-                if pick[0] > last:
-                    last = pick[0]
-                    yield pick[0], float(times[pick[0]]), pick[1]
-                ti += 1
-            prev = (position, frame)
-            if n_decoded % 32 == 0:
-                check_cancel(cancel)
-            if stop is not None and position >= stop:
-                return
-        if prev is not None and ti < len(targets) and prev[0] > last:
-            yield prev[0], float(times[prev[0]]), prev[1]
-
-
-def _targets(path: Path, rate: float) -> tuple[Any, np.ndarray]:
-    """The video's index (cached demux) and the sample times k/rate."""
-    from generec_desktop.media._index import scan
-
-    index = scan(path)
-    return index, np.arange(0.0, index.end_time - 1e-6, 1.0 / rate)
-
-
-def _too_sparse(kept: int, n_targets: int, n_frames: int) -> bool:
-    """Reference frames too sparse for the rate (or a codec that ignores skip_frame oddly)."""
-    return kept < max(2, 0.5 * n_targets) and n_frames > kept
-
-
-def sample_reference_frames(path: str | os.PathLike[str], rate: float, *, max_side: int | None = SAMPLE_MAX_SIDE,
-                            progress: Progress | None = None, cancel: CancelToken | None = None) -> list[Any]:
-    """About ``rate`` frames per second, decoding only the reference (I and P) frames.
-
-    Thumbnail candidates and Eq. 2 windows do not need frames at exact k/rate times, only true
-    timestamps. With ``skip_frame="BIDIR"`` the decoder skips B-frames (measured on x264 1080p30:
-    29 % of frames decoded in 46 % of the decode-all time) and for each target time k/rate we keep
-    the nearest decoded frame. x264 puts an I-frame on scene cuts, so first frames of shots are
-    among them. Falls back to :func:`media.sample_frames` (exact times) when reference frames are
-    too sparse. This belongs in the media layer (proposed ``sample_frames(..., nearest_reference=True)``);
-    it uses media's own opening, indexing and RGB conversion so errors and rotation match.
-    """
-    from generec_desktop import media
-    from generec_desktop.media.decode import to_rgb
-
-    p = Path(path)
-    index, targets = _targets(p, rate)
-    stream = _reference_stream(p, index, targets, cancel)
-    got = [media.Frame(pos, t, to_rgb(frame, max_side, sar=index.sar)) for pos, t, frame in stream]
-    if _too_sparse(len(got), len(targets), len(index.times)):
-        return media.sample_frames(p, rate=rate, max_side=max_side, progress=progress, cancel=cancel)
-    report(progress, 1.0, f"Sampled {len(got)} frames")
-    return got
-
-
-#: a run of GOPs shorter than this (frames) is not worth its own decoder (a seek and a keyframe decoded twice)
-MIN_RUN_FRAMES = 60
-
-
-def _parts(index: Any, workers: int, min_frames: int | None = None) -> list[tuple[int, int | None]]:
-    """Split the frames at keyframes into up to ``workers`` runs of about equal length, ``(start, stop)``
-    positions (the last ``stop`` None); runs shorter than ``min_frames`` are not worth a decoder."""
-    n = len(index.pts)
-    min_frames = MIN_RUN_FRAMES if min_frames is None else min_frames
-    keys = np.asarray(index.keyframe_positions, np.int64)
-    starts = {0}
-    if workers > 1 and len(keys) > 1:
-        for k in range(1, workers):
-            starts.add(int(keys[np.argmin(np.abs(keys - n * k / workers))]))
-    cuts = sorted(starts)
-    kept = [0]
-    for c in cuts[1:]:
-        if c - kept[-1] >= min_frames and n - c >= min_frames:
-            kept.append(c)
-    return [(lo, hi) for lo, hi in zip(kept, [*kept[1:], None])]
-
-
-def _workers() -> int:
-    """Decoders to run side by side: one per core this process may use (each decodes a run of GOPs
-    single-threaded), at most 8."""
-    try:
-        cores = len(os.sched_getaffinity(0))  # respects taskset/cpusets, unlike os.cpu_count()
-    except (AttributeError, OSError):  # not on every platform
-        cores = os.cpu_count() or 1
-    return max(1, min(8, cores))
-
-
 _CV_LOCK = threading.Lock()
 _CV_USERS = [0, 0]  # analyses running, OpenCV's thread count before the first of them
 
@@ -339,12 +185,19 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     from generec_desktop.editor.shots import content_value, detect_hsv
     from generec_desktop.media.decode import to_rgb
     from generec_desktop.media.prefetch import prefetched, put_until_stopped
+    from generec_desktop.media.reference import (
+        decoder_workers,
+        iter_reference_frames,
+        sample_targets,
+        split_at_keyframes,
+        too_sparse,
+    )
 
     gates = gates or QualityGates()
-    index, targets = _targets(path, rate)
+    index, targets = sample_targets(path, rate)
     times_all = index.times
-    cores = _workers()
-    parts = _parts(index, cores)
+    cores = decoder_workers()
+    parts = split_at_keyframes(index, cores)
     results: queue.Queue[Any] = queue.Queue(maxsize=4 * batch_size)
     stop = threading.Event()
     done = object()
@@ -355,7 +208,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     def work(lo: int, hi: int | None) -> None:
         try:
             mine = targets[(targets >= times_all[lo]) & (targets < (times_all[hi] if hi is not None else np.inf))]
-            frames = _reference_stream(path, index, mine, cancel, start=lo, stop=hi, single_thread=len(parts) > 1)
+            frames = iter_reference_frames(path, index, mine, cancel, start=lo, stop=hi, single_thread=len(parts) > 1)
             if len(parts) == 1 and cores > 1:
                 # one GOP run (e.g. a single keyframe): decode on a thread of its own, a few frames ahead
                 frames = prefetched(frames, 8)
@@ -410,7 +263,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
         stop.set()
         for th in threads:
             th.join()
-    if _too_sparse(len(got), len(targets), len(index.times)):
+    if too_sparse(len(got), len(targets), len(index.times)):
         return None
     order = sorted(got)
     items = [got[p] for p in order]
@@ -487,7 +340,7 @@ def analyze_video(
         ends = np.where(nxt < len(ft), ft[np.minimum(nxt, len(ft) - 1)], last)
     info_end = float(ft[-1] + (ft[-1] - ft[-2] if len(ft) > 1 else 1.0 / rate))
     with contextlib.suppress(Exception):  # probe's duration, without its decode of the first frame
-        from generec_desktop.media._index import scan
+        from generec_desktop.media.reference import scan
 
         info_end = float(scan(path).end_time) + float(ft[0])
     report(steps["shots"], 1.0, f"{cuts.after.size} shot cuts")

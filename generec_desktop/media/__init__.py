@@ -7,6 +7,9 @@ display rotation applied; timestamps are seconds from the first video frame.
 - ``sample_frames(path, *, rate=None, timestamps=None, max_side=None, progress, cancel) -> list[Frame]``
 - ``iter_frames(path, *, start=0.0, end=None, max_side=None)``; ``decode_range(path, start, end)``
 - ``frame_times(path) -> ndarray``: every frame's presentation time (demux only, cached)
+- ``sample_reference_frames(path, rate, *, max_side=None, progress, cancel) -> list[Frame]``: about ``rate``
+  frames per second decoding only I/P frames; ``iter_reference_frames(path, index, targets, ...)`` and the
+  run splitting beside it in ``media.reference``
 - ``cut(path, start, end, out_path, *, crf=18, preset="veryfast", progress, cancel) -> MediaInfo``
 - ``encode_frames(frames, out_path, fps, *, audio_from=None, crf=23, preset, metadata, ...)``
 - ``transform_video(src, dst, fn, *, start=0.0, end=None, crf=23, preset, metadata, ...)``
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
         transform_video,
     )
     from generec_desktop.media.probing import probe, read_cover
+    from generec_desktop.media.reference import iter_reference_frames, sample_reference_frames
 
 __all__ = [
     "AudioFormat",
@@ -54,11 +58,13 @@ __all__ = [
     "frame_times",
     "head_lumas",
     "iter_frames",
+    "iter_reference_frames",
     "probe",
     "read_audio",
     "read_cover",
     "rgb_to_yuv420p",
     "sample_frames",
+    "sample_reference_frames",
     "transform_video",
 ]
 
@@ -68,6 +74,7 @@ _LAZY = {
     "VideoWriter": "encode", "cut": "encode", "encode_frames": "encode", "read_audio": "encode",
     "transform_video": "encode", "rgb_to_yuv420p": "encode",
     "frame_times": "decode", "head_lumas": "decode",
+    "sample_reference_frames": "reference", "iter_reference_frames": "reference",
 }
 
 

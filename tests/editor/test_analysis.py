@@ -24,15 +24,16 @@ def _decoder_threads() -> list[threading.Thread]:
 
 
 def test_streamed_analysis_equals_the_sequential_steps(small_demo):
-    from generec_desktop.editor.analysis import analyze_video, sample_reference_frames
+    from generec_desktop.editor.analysis import SAMPLE_MAX_SIDE, analyze_video
     from generec_desktop.editor.quality import measure_quality
     from generec_desktop.editor.shots import detect_cuts
     from generec_desktop.encoders import get_encoder
+    from generec_desktop.media import sample_reference_frames
 
     path = _demo_video(small_demo)
     enc = get_encoder("builtin")
     a = analyze_video(path, enc, rate=4.0, batch_size=5)  # batches that do not divide the sample count
-    frames = sample_reference_frames(path, 4.0)
+    frames = sample_reference_frames(path, 4.0, max_side=SAMPLE_MAX_SIDE)
     images = [f.image for f in frames]
     times = np.array([f.timestamp for f in frames])
     np.testing.assert_array_equal(a.sample_times, times)
@@ -45,6 +46,7 @@ def test_streamed_analysis_equals_the_sequential_steps(small_demo):
 
 def test_cancel_and_decoder_errors_stop_the_decoder_thread(small_demo, monkeypatch):
     import generec_desktop.editor.analysis as analysis
+    import generec_desktop.media.reference as reference
     from generec_desktop.encoders import get_encoder
     from generec_desktop.jobs import Cancelled, CancelToken
     from generec_desktop.media import MediaError
@@ -63,7 +65,7 @@ def test_cancel_and_decoder_errors_stop_the_decoder_thread(small_demo, monkeypat
     assert seen and seen[-1] < 1.0
     assert not _decoder_threads()
 
-    real = analysis._reference_stream
+    real = reference.iter_reference_frames
 
     def broken(*args, **kwargs):  # the decoder fails after a few frames, as a damaged file does
         for k, item in enumerate(real(*args, **kwargs)):
@@ -71,50 +73,28 @@ def test_cancel_and_decoder_errors_stop_the_decoder_thread(small_demo, monkeypat
                 raise MediaError("clip.mp4 is damaged or truncated (test); re-export it.")
             yield item
 
-    monkeypatch.setattr(analysis, "_reference_stream", broken)
+    monkeypatch.setattr(reference, "iter_reference_frames", broken)
     with pytest.raises(MediaError, match="damaged"):
         analysis.analyze_video(path, enc, rate=4.0)
     assert not _decoder_threads()
 
 
-def test_slice_count_chooses_the_threading(tmp_path):
-    import av
-
-    from generec_desktop.editor.analysis import _slices_per_frame
-
-    def slices(path: Path) -> int:
-        with av.open(str(path)) as c:
-            stream = c.streams.video[0]
-            return _slices_per_frame(stream, next(c.demux(stream)))
-
-    one = mediagen.make_video(tmp_path / "one_slice.mp4", width=128, height=96, n_frames=4,
-                              options={"slices": "1"})
-    four = mediagen.make_video(tmp_path / "four_slices.mp4", width=128, height=96, n_frames=4,
-                               options={"slices": "4"})
-    assert slices(one) == 1
-    assert slices(four) == 4
-
-
-def _gop_video(tmp_path: Path, n_frames: int = 120, gop: int = 10) -> Path:
-    """Frames that change every frame, a keyframe every ``gop`` frames and B-frames between P-frames."""
-    return mediagen.make_video(tmp_path / "gops.mp4", width=160, height=96, n_frames=n_frames, fps=25, gop=gop)
-
-
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, workers):
     import generec_desktop.editor.analysis as analysis
+    import generec_desktop.media.reference as reference
     from generec_desktop.editor.quality import measure_quality
     from generec_desktop.editor.shots import detect_cuts
     from generec_desktop.encoders import get_encoder
-    from generec_desktop.media._index import scan
 
-    path = _gop_video(tmp_path)
-    monkeypatch.setattr(analysis, "_workers", lambda: workers)
-    monkeypatch.setattr(analysis, "MIN_RUN_FRAMES", 10)
-    assert len(analysis._parts(scan(path), workers)) == workers
+    path = mediagen.make_gop_video(tmp_path / "gops.mp4")
+    monkeypatch.setattr(reference, "decoder_workers", lambda: workers)
+    monkeypatch.setattr(reference, "MIN_RUN_FRAMES", 10)
+    assert len(reference.split_at_keyframes(reference.scan(path), workers)) == workers
     enc = get_encoder("builtin")
     a = analysis.analyze_video(path, enc, rate=7.0, batch_size=4)
-    frames = analysis.sample_reference_frames(path, 7.0)  # one decoder, start to end
+    # one decoder, start to end
+    frames = reference.sample_reference_frames(path, 7.0, max_side=analysis.SAMPLE_MAX_SIDE)
     images = [f.image for f in frames]
     times = np.array([f.timestamp for f in frames])
     assert len(times) > 20
@@ -124,19 +104,6 @@ def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, wo
     assert a.failed == measure_quality(images).failed
     np.testing.assert_array_equal(a.cut_after, detect_cuts(images, times).after)
     assert not _decoder_threads()
-
-
-def test_runs_start_at_keyframes_and_balance_the_frames(tmp_path):
-    from generec_desktop.editor.analysis import _parts
-    from generec_desktop.media._index import scan
-
-    index = scan(_gop_video(tmp_path))  # keyframes at 0, 10, ..., 110
-    assert _parts(index, 1) == [(0, None)]
-    assert _parts(index, 2, min_frames=10) == [(0, 60), (60, None)]
-    assert _parts(index, 4, min_frames=10) == [(0, 30), (30, 60), (60, 90), (90, None)]
-    assert _parts(index, 4, min_frames=45) == [(0, 60), (60, None)]  # short runs merge into their neighbour
-    one_gop = scan(mediagen.make_video(tmp_path / "one.mp4", n_frames=30))
-    assert _parts(one_gop, 8, min_frames=1) == [(0, None)]
 
 
 def test_opencv_threads_are_restored_after_overlapping_analyses():
@@ -156,24 +123,14 @@ def test_opencv_threads_are_restored_after_overlapping_analyses():
                                                ("full_range.mp4", {"pix_fmt": "yuvj420p"})])
 def test_parallel_runs_keep_rotation_other_codecs_and_full_range(tmp_path, monkeypatch, name, options):
     import generec_desktop.editor.analysis as analysis
+    import generec_desktop.media.reference as reference
     from generec_desktop.encoders import get_encoder
 
     path = mediagen.make_video(tmp_path / name, width=160, height=96, n_frames=120, fps=25, gop=10, **options)
-    monkeypatch.setattr(analysis, "_workers", lambda: 3)
-    monkeypatch.setattr(analysis, "MIN_RUN_FRAMES", 10)
+    monkeypatch.setattr(reference, "decoder_workers", lambda: 3)
+    monkeypatch.setattr(reference, "MIN_RUN_FRAMES", 10)
     a = analysis.analyze_video(path, get_encoder("builtin"), rate=7.0, batch_size=4)
-    frames = analysis.sample_reference_frames(path, 7.0)
+    frames = reference.sample_reference_frames(path, 7.0, max_side=analysis.SAMPLE_MAX_SIDE)
     np.testing.assert_array_equal(a.sample_times, [f.timestamp for f in frames])
     assert all(np.array_equal(x, f.image) for x, f in zip(a.images, frames, strict=True))
     assert a.images[0].shape == ((160, 96, 3) if "rotation" in options else (96, 160, 3))
-
-
-def test_one_decoder_per_usable_core_at_most_eight(monkeypatch):
-    import os
-
-    from generec_desktop.editor.analysis import _workers
-
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
-    assert _workers() == 1  # pinned to one core, however many the machine has
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(20)), raising=False)
-    assert _workers() == 8

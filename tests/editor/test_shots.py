@@ -76,7 +76,7 @@ def test_reference_frame_sampling_keeps_true_timestamps_and_pictures(small_demo)
     from generec_desktop import media
     from generec_desktop.corpus import Workspace
     from generec_desktop.demo import load_ground_truth
-    from generec_desktop.editor.analysis import sample_reference_frames
+    from generec_desktop.media import sample_reference_frames
 
     gt = load_ground_truth(small_demo)
     item = next(iter(gt.items.values()))

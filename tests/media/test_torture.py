@@ -150,8 +150,7 @@ GEOMETRY = [c for c in mc.CASES if c.shows is not None]
 def test_corpus_display_geometry(case: mc.Case, corpus_dir: Path, tmp_path: Path) -> None:
     """Frames, the editor's samples and outputs come out as players show the file: the sample aspect
     ratio stretched to square pixels, the display matrix's turn and mirror applied (as ffmpeg does)."""
-    from generec_desktop.editor.analysis import sample_reference_frames
-    from generec_desktop.media import frame_times, transform_video
+    from generec_desktop.media import frame_times, sample_reference_frames, transform_video
 
     path = _made(case, corpus_dir)
     info = probe(path)
