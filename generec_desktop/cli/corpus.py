@@ -144,7 +144,8 @@ def _register_workspace(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_create(args: argparse.Namespace) -> int:
-    from generec_desktop.corpus.workspace import Workspace, public_url
+    from generec_desktop.corpus.database import public_url
+    from generec_desktop.corpus.workspace import Workspace
 
     with Workspace.create(args.workspace, db_url=args.database) as ws:
         where = public_url(ws.db_url) if ws.db_path is None else str(ws.db_path)

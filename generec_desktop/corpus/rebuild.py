@@ -158,8 +158,9 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
 
     from generec_desktop.corpus import migrations, recovery
     from generec_desktop.corpus.cover import choose_cover, write_jpeg
+    from generec_desktop.corpus.database import make_engine
     from generec_desktop.corpus.schema import Interaction, Item, Lineage, User
-    from generec_desktop.corpus.workspace import DB_NAME, _make_engine
+    from generec_desktop.corpus.workspace import DB_NAME
     from generec_desktop.media import MediaError, probe
 
     root = Path(root).resolve()
@@ -199,7 +200,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
             result.skipped.append(f"{p.relative_to(root).as_posix()} (not a name GeneRec gives; import it)")
     staged = temp_path(root, ".sqlite")
     new_db: Path | None = staged
-    engine = _make_engine(f"sqlite:///{staged}")
+    engine = make_engine(f"sqlite:///{staged}")
     now = datetime.now(UTC)
     made_covers: list[Path] = []
     try:

@@ -27,14 +27,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from generec_desktop import safefiles
 from generec_desktop.corpus import migrations, recovery
 from generec_desktop.corpus.cover import choose_cover, write_jpeg
+from generec_desktop.corpus.database import (
+    READ_ONLY_OPTION,
+    WorkspaceLockedError,
+    WorkspaceReadOnlyError,
+    is_server_url,
+    make_engine,
+    public_url,
+    server_url,
+    stored_url,
+    writable,
+)
 from generec_desktop.corpus.errors import CorpusError, VerificationError, WorkspaceError
 from generec_desktop.corpus.records import (
     ImportedFile,
@@ -60,21 +71,10 @@ WORKSPACE_FORMAT = "generec-workspace"
 WORKSPACE_VERSION = 1
 DB_NAME = "generec.sqlite"
 ORPHAN_GRACE_S = 300.0
-#: How long a writer waits for another process's write lock before it gives up with a clear message.
-LOCK_TIMEOUT_S = float(os.environ.get("GENEREC_LOCK_TIMEOUT", "30"))
 _CHUNK = 1 << 20
 _BATCH = 5000
-_READ_ONLY = "generec_read_only"
 _ORIGINAL_NAME = re.compile(r"[0-9a-f]{64}(\.[A-Za-z0-9]+)?")
 log = logging.getLogger("generec")
-
-
-class WorkspaceReadOnlyError(WorkspaceError):
-    """The workspace is read-only (folder or file permissions, a read-only disk): it cannot be changed."""
-
-
-class WorkspaceLockedError(WorkspaceError):
-    """Another process held the database's write lock for longer than :data:`LOCK_TIMEOUT_S`."""
 
 
 # --------------------------------------------------------------------------- file helpers
@@ -155,191 +155,6 @@ def _as_utc(value: Any) -> datetime | None:
         raise CorpusError(f"Interaction timestamp {value!r} is neither a datetime nor epoch seconds.") from exc
 
 
-# --------------------------------------------------------------------------- engine
-
-def _is_locked(exc: BaseException) -> bool:
-    msg = str(getattr(exc, "orig", exc)).lower()
-    return "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg
-
-
-def _wait_for_lock(what: Callable[[], Any], timeout: float) -> Any:
-    """Run ``what`` (which may meet another process's lock), retrying with one notice until ``timeout``."""
-    import sqlite3
-
-    deadline = time.monotonic() + timeout
-    warned = False
-    while True:
-        try:
-            return what()
-        except (OperationalError, sqlite3.OperationalError) as exc:
-            if not _is_locked(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise WorkspaceLockedError(
-                    f"Another program kept the workspace database locked for {timeout:.0f} s (another GeneRec "
-                    "window or command writing to it?); let it finish or close it, then try again. "
-                    "Nothing was changed.") from exc
-            if not warned:
-                log.warning("Waiting for another program to finish writing to the workspace database "
-                            "(up to %.0f s)...", timeout)
-                warned = True
-
-
-def is_server_url(url: str | None) -> bool:
-    """Whether ``url`` names a database server (PostgreSQL) rather than the workspace's SQLite file."""
-    return bool(url) and make_url(str(url)).get_backend_name() != "sqlite"
-
-
-def server_url(url: str) -> str:
-    """``url`` checked and normalised for the corpus: PostgreSQL only, psycopg 3 as the driver.
-
-    A bare ``postgresql://`` would make SQLAlchemy load psycopg2, which is not a dependency; psycopg 3
-    (``postgresql+psycopg://``) is. Other server databases are refused: the schema and the write lock
-    (:func:`_pg_write_lock`) were made and tested for PostgreSQL only.
-    """
-    try:
-        u = make_url(url)
-    except Exception as exc:  # sqlalchemy.exc.ArgumentError: not a URL at all
-        raise WorkspaceError(f"{url!r} is not a database URL; give one like "
-                             "postgresql://USER@HOST:5432/DATABASE.") from exc
-    if u.get_backend_name() != "postgresql":
-        raise WorkspaceError(f"A shared corpus runs on PostgreSQL; {u.get_backend_name()!r} is not supported "
-                             "(give postgresql://USER@HOST:5432/DATABASE, or no URL for the workspace's SQLite file).")
-    if u.drivername in ("postgresql", "postgresql+psycopg2"):
-        u = u.set(drivername="postgresql+psycopg")
-    return u.render_as_string(hide_password=False)
-
-
-def public_url(url: str) -> str:
-    """``url`` without its password (for messages, logs and ``workspace.json``)."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-#: The key of the transaction-level advisory lock every PostgreSQL write transaction takes (one
-#: corpus per database): the server's counterpart of SQLite's BEGIN IMMEDIATE (see _pg_write_lock).
-PG_WRITE_LOCK_KEY = int.from_bytes(hashlib.sha256(b"generec-desktop corpus writer").digest()[:8], "big",
-                                   signed=True)
-
-
-def _pg_write_lock(conn: Any, timeout: float) -> None:
-    """Take the corpus's write lock in this PostgreSQL transaction (released at commit or rollback).
-
-    The workspace code was written for SQLite, where a write transaction holds the one write lock from
-    BEGIN IMMEDIATE on: a check-then-insert (import the same bytes, add the same user, apply the
-    migrations) cannot interleave with another process's. PostgreSQL's default READ COMMITTED would let
-    them interleave, so every write transaction takes one advisory lock first: writers are serialised
-    exactly as on SQLite, readers never wait (MVCC). Waits with one notice, then gives up after
-    ``timeout`` seconds with :class:`WorkspaceLockedError`.
-    """
-    if conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({PG_WRITE_LOCK_KEY})").scalar():
-        return
-    log.warning("Waiting for another program to finish writing to the shared corpus (up to %.0f s)...", timeout)
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(timeout * 1000))}")
-    try:
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK_KEY})")
-    except OperationalError as exc:
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) != "55P03":  # lock_not_available
-            raise
-        raise WorkspaceLockedError(
-            f"Another program kept the shared corpus locked for writing for {timeout:.0f} s (another GeneRec "
-            "window or command?); let it finish, then try again. Nothing was changed.") from exc
-    conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
-
-
-def _json_for_server(value: Any) -> str:
-    """JSON text PostgreSQL accepts: NaN and infinities (which Python's json writes and SQLite keeps,
-    but the server's json type refuses) become null."""
-    import math
-
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        return v
-
-    return json.dumps(clean(value), default=_json_default)
-
-
-def _json_default(v: Any) -> Any:
-    """numpy scalars and arrays in a params/fidelity dict (SQLite's default serializer refuses them too)."""
-    if hasattr(v, "tolist"):
-        return v.tolist()
-    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
-
-
-def _stored_url(url: str) -> str:
-    """The URL as ``workspace.json`` keeps it: normalised, and without any password."""
-    return make_url(server_url(url))._replace(password=None).render_as_string(hide_password=False)
-
-
-def _make_server_engine(url: str, *, read_only: bool = False) -> Engine:
-    """A PostgreSQL engine: psycopg 3, NaN-safe JSON, and writers serialised by :func:`_pg_write_lock`."""
-    options = "-c default_transaction_read_only=on" if read_only else ""
-    engine = create_engine(server_url(url), pool_pre_ping=True, json_serializer=_json_for_server,
-                           connect_args={"options": options, "connect_timeout": 10} if options
-                           else {"connect_timeout": 10})
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        if not (read_only or conn.get_execution_options().get(_READ_ONLY, False)):
-            _pg_write_lock(conn, LOCK_TIMEOUT_S)
-
-    return engine
-
-
-def _make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """An engine; for SQLite: WAL, foreign keys, full sync, real transactions (DDL included), and a
-    write lock that is waited for with a notice, then refused with a clear message; for PostgreSQL
-    the same write lock semantics through an advisory lock (:func:`_make_server_engine`)."""
-    if make_url(url).get_backend_name() != "sqlite":
-        return _make_server_engine(url, read_only=read_only)
-    # A short busy timeout per try; _wait_for_lock retries up to LOCK_TIMEOUT_S and says it is waiting.
-    engine = create_engine(url, connect_args={"timeout": min(1.0, LOCK_TIMEOUT_S)})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy emit BEGIN itself: pysqlite's own transaction handling does not wrap DDL,
-        # which would break transactional migrations (the SQLAlchemy docs' recommended recipe).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys=ON")
-        if read_only:
-            cur.execute("PRAGMA query_only=ON")
-        else:
-            _wait_for_lock(lambda: cur.execute("PRAGMA journal_mode=WAL"), LOCK_TIMEOUT_S)
-            cur.execute("PRAGMA synchronous=FULL")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # Writers take the write lock up front (BEGIN IMMEDIATE): a deferred transaction that reads
-        # and then writes fails at once with "database is locked" when another writer is active,
-        # busy timeout or not. Read-only sessions stay deferred so they never wait (WAL).
-        reading = read_only or conn.get_execution_options().get(_READ_ONLY, False)
-        if reading:
-            conn.exec_driver_sql("BEGIN")
-        else:
-            _wait_for_lock(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"), LOCK_TIMEOUT_S)
-
-    return engine
-
-
-def _writable(root: Path, db: Path) -> bool:
-    """Whether this process may write the workspace folder and its database (a read-only disk: no)."""
-    if not os.access(root, os.W_OK):
-        return False
-    if db.exists() and not os.access(db, os.W_OK):
-        return False
-    try:  # os.access says yes to root on a read-only mount only if the kernel does; make sure
-        st = os.statvfs(root)
-        return not (st.f_flag & os.ST_RDONLY)
-    except (AttributeError, OSError):
-        return True
-
-
 # --------------------------------------------------------------------------- workspace
 
 class Workspace:
@@ -371,12 +186,12 @@ class Workspace:
         if self.db_path is not None:
             recovery.guard_database(self.root, self.db_path)
             if read_only is None:
-                read_only = not _writable(self.root, self.db_path)
+                read_only = not writable(self.root, self.db_path)
         elif read_only is None:  # a server database: the folder decides (its files cannot be written)
-            read_only = not _writable(self.root, self.root / "workspace.json")
+            read_only = not writable(self.root, self.root / "workspace.json")
         self.read_only = bool(read_only)
         if self.read_only and self.db_path is None:
-            self.engine = _make_engine(self.db_url, read_only=True)
+            self.engine = make_engine(self.db_url, read_only=True)
         elif self.read_only:
             if not self.db_path.is_file():
                 raise WorkspaceReadOnlyError(f"{self.root} is read-only and has no catalogue yet; open it "
@@ -385,16 +200,16 @@ class Workspace:
             shm = self.db_path.with_name(self.db_path.name + "-shm")
             if not os.access(self.db_path.parent, os.W_OK) and not shm.exists():
                 url += "&immutable=1"  # no WAL index can be made in a read-only folder: read the file as is
-            self.engine = _make_engine(url, read_only=True)
+            self.engine = make_engine(url, read_only=True)
         else:
             for d in (self.media_dir, self.covers_dir, self.versions_dir, self.cache_dir, self.models_dir):
                 d.mkdir(exist_ok=True)
-            self.engine = _make_engine(self.db_url)
+            self.engine = make_engine(self.db_url)
         self._journaling = False
         try:
             self._migrate()
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-            self._read_sessions = sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}),
+            self._read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY_OPTION: True}),
                                                expire_on_commit=False)
             if not self.read_only:
                 self._guard_lost_catalogue()
@@ -407,7 +222,7 @@ class Workspace:
 
     def _reading(self) -> Engine:
         """The engine for reads that must never wait for (or take) the write lock."""
-        return self.engine.execution_options(**{_READ_ONLY: True})
+        return self.engine.execution_options(**{READ_ONLY_OPTION: True})
 
     def _require_writable(self) -> None:
         if self.read_only:
@@ -470,7 +285,7 @@ class Workspace:
         if is_server_url(db_url):
             # Recorded so that every later open (CLI, window) finds the shared corpus; the password is
             # never written to the folder (give it with PGPASSWORD or ~/.pgpass, as every libpq client).
-            meta["database"] = _stored_url(str(db_url))
+            meta["database"] = stored_url(str(db_url))
         root.mkdir(parents=True, exist_ok=True)
         safefiles.atomic_write_json(root / "workspace.json", meta)
         return cls(root, db_url=db_url)

@@ -61,9 +61,9 @@ def test_schema_from_the_future_is_refused(tmp_path):
 
 
 def test_failed_migration_rolls_back_everything(tmp_path):
-    from generec_desktop.corpus.workspace import _make_engine
+    from generec_desktop.corpus.database import make_engine
 
-    engine = _make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
 
     def broken(conn):
         raise RuntimeError("boom")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from generec_desktop.corpus import Workspace, WorkspaceError, migrations
 
@@ -202,15 +202,15 @@ def test_writers_are_serialised_like_on_sqlite(tmp_path: Path, pg_url: str) -> N
 
 
 def test_a_held_write_lock_times_out_with_one_sentence(tmp_path: Path, pg_url: str, monkeypatch) -> None:
-    from generec_desktop.corpus import workspace as wsmod
+    from generec_desktop.corpus import database
 
-    monkeypatch.setattr(wsmod, "LOCK_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(database, "LOCK_TIMEOUT_S", 1.0)
     with Workspace.create(tmp_path / "w", db_url=pg_url) as ws:
         held, release = threading.Event(), threading.Event()
 
         def hold() -> None:
             with ws.session() as s:
-                s.execute(wsmod.text("SELECT 1"))
+                s.execute(text("SELECT 1"))
                 held.set()
                 release.wait(10)
 
@@ -218,7 +218,7 @@ def test_a_held_write_lock_times_out_with_one_sentence(tmp_path: Path, pg_url: s
         t.start()
         held.wait(10)
         try:
-            with pytest.raises(wsmod.WorkspaceLockedError, match="locked for writing"):
+            with pytest.raises(database.WorkspaceLockedError, match="locked for writing"):
                 ws.add_users(["late"])
         finally:
             release.set()

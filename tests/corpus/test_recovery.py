@@ -418,12 +418,12 @@ def test_backup_is_a_consistent_copy(filled):
 
 def test_an_older_catalogue_is_backed_up_before_it_is_migrated(tmp_path, bunny):
     from generec_desktop.corpus import migrations
-    from generec_desktop.corpus.workspace import _make_engine
+    from generec_desktop.corpus.database import make_engine
 
     root = tmp_path / "old"
     root.mkdir()
     (root / "workspace.json").write_text(json.dumps({"format": "generec-workspace", "version": 1}))
-    engine = _make_engine(f"sqlite:///{root / 'generec.sqlite'}")
+    engine = make_engine(f"sqlite:///{root / 'generec.sqlite'}")
     migrations.migrate(engine, migrations.MIGRATIONS[:2])  # a workspace made before migration 3
     engine.dispose()
     with Workspace.open(root) as ws:
