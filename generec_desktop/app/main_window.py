@@ -14,9 +14,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -55,6 +57,30 @@ def _cover_image(path: Path | None, size: QSize) -> QImage | None:
     if image.isNull():
         return None
     return image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+class PageTabs(QTabWidget):
+    """The main tabs; each page sits in a scroll area, so no page's content (a row of thumbnail columns,
+    a long label) can make the window grow: at the window's size a page too big for it scrolls.
+    ``widget(i)``, ``currentWidget()`` and ``indexOf(page)`` speak of the pages themselves."""
+
+    def addTab(self, page: QWidget, title: str) -> int:  # type: ignore[override]
+        area = QScrollArea()
+        area.setObjectName(f"page:{title}")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(page)
+        return super().addTab(area, title)
+
+    def widget(self, index: int) -> QWidget | None:  # type: ignore[override]
+        area = super().widget(index)
+        return area.widget() if isinstance(area, QScrollArea) else area
+
+    def currentWidget(self) -> QWidget | None:  # type: ignore[override]
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, page: QWidget) -> int:  # type: ignore[override]
+        return next((i for i in range(self.count()) if self.widget(i) is page), -1)
 
 
 class MainWindow(QMainWindow):
@@ -115,7 +141,7 @@ class MainWindow(QMainWindow):
         jobs_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, jobs_dock)
 
-        self.tabs = QTabWidget()
+        self.tabs = PageTabs()
         self.tabs.setObjectName("mainTabs")
         self.setCentralWidget(self.tabs)
         self.preview = PreviewWidget()
@@ -140,6 +166,28 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray | bytes):
             self.restoreGeometry(geometry)
+        self.fit_to_screen()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.fit_to_screen()  # again: the window frame's size is known once the window exists
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's free area (a 1920×1080 screen at QT_SCALE_FACTOR=1.5 is 1280×720
+        logical pixels; a geometry saved on a bigger screen): the window, frame included, fits in it."""
+        screen = self.screen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        frame_w = max(0, self.frameGeometry().width() - self.geometry().width())
+        frame_h = max(0, self.frameGeometry().height() - self.geometry().height())
+        width = min(self.width(), free.width() - frame_w)
+        height = min(self.height(), free.height() - frame_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        if not free.contains(self.frameGeometry()):
+            self.move(max(free.left(), min(self.x(), free.right() - self.frameGeometry().width())),
+                      max(free.top(), min(self.y(), free.bottom() - self.frameGeometry().height())))
 
     # Menus and actions ------------------------------------------------------------------------------
     def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:

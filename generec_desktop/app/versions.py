@@ -74,8 +74,8 @@ class VersionsModel(QObject):
         if pv.id in self.exported:
             return self.exported[pv.id]
         item_id = pv.exported_item_id  # one small JSON read: pending/<id>/exported.json
-        if item_id is not None:
-            self.exported[pv.id] = item_id
+        if item_id is not None:  # exported outside this window (`generec export`): it leaves the list now
+            self.mark_exported(pv.id, item_id)
         return item_id
 
     def add(self, pv: Any) -> None:

@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 PROBE = Path(__file__).with_name("gui_thread_probe.py")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +36,6 @@ def _explain(records: list[dict]) -> str:
     return "\n".join(out)
 
 
-@pytest.mark.slow
 def test_opening_the_demo_workspace_and_every_tab_keeps_heavy_imports_off_the_gui_thread(demo_workspace, tmp_path):
     result = _probe(demo_workspace, tmp_path)
     assert result["items"] >= 2 and result["audiences"], result  # the probe really went through items/audiences
@@ -46,7 +43,6 @@ def test_opening_the_demo_workspace_and_every_tab_keeps_heavy_imports_off_the_gu
     assert not result["gui_thread"], _explain(result["gui_thread"])
 
 
-@pytest.mark.slow
 def test_an_empty_workspace_keeps_heavy_imports_off_the_gui_thread(tmp_path):
     from generec_desktop.corpus import Workspace
 
