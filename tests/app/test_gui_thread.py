@@ -49,3 +49,23 @@ def test_an_empty_workspace_keeps_heavy_imports_off_the_gui_thread(tmp_path):
     Workspace.create(tmp_path / "empty").close()
     result = _probe(tmp_path / "empty", tmp_path)
     assert not result["gui_thread"], _explain(result["gui_thread"])
+
+
+def test_opening_in_the_background_shows_the_workspace_or_one_clear_error(qtbot, make_window, demo_workspace,
+                                                                        tmp_path):
+    window = make_window()
+    not_a_workspace = tmp_path / "holiday-videos"
+    not_a_workspace.mkdir()
+    (not_a_workspace / "clip.mp4").write_bytes(b"not really")
+    job = window.request_open_workspace(not_a_workspace)  # returns at once; the worker opens it
+    assert job is not None and window.workspace is None
+    qtbot.waitUntil(lambda: window.last_error is not None, timeout=60000)
+    assert "Traceback" not in window.last_error and "\n" not in window.last_error.strip()
+    assert window.workspace is None and sorted(p.name for p in not_a_workspace.iterdir()) == ["clip.mp4"]
+
+    window.request_open_workspace(demo_workspace)
+    qtbot.waitUntil(lambda: window.workspace is not None, timeout=60000)
+    assert window.library.item_ids() and window.library.current_item_id() == window.library.item_ids()[0]
+    assert not window.library.list.item(0).icon().isNull()  # covers read and scaled in the worker
+    assert window.recent_workspaces()[0] == demo_workspace.resolve()
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=60000)
