@@ -10,32 +10,54 @@ from PySide6.QtGui import QUndoCommand
 from generec_desktop.app.versions import VersionsModel, version_label
 
 
-class AddVersionCommand(QUndoCommand):
+class VersionCommand(QUndoCommand):
+    """An edit of one pending version. Once that version is exported it is an item of the corpus: its
+    history ends there. Undoing or redoing the command then changes nothing, says so
+    (``VersionsModel.history_ended``) and makes the command obsolete, so QUndoStack drops it and the next
+    undo reaches the edit before it."""
+
+    def __init__(self, text: str, model: VersionsModel, pv: Any) -> None:
+        super().__init__(text)
+        self.model, self.pv = model, pv
+
+    def ended(self) -> bool:
+        """True (and the command obsolete) when the version was exported since this command was pushed."""
+        item_id = self.model.exported_item(self.pv)
+        if item_id is None:
+            return False
+        self.setObsolete(True)
+        self.model.history_ended.emit(self.pv.id, item_id)
+        return True
+
+
+class AddVersionCommand(VersionCommand):
     """A new pending version (the output of an edit); undo moves it to the trash, redo brings it back."""
 
     def __init__(self, model: VersionsModel, pv: Any, text: str | None = None) -> None:
-        super().__init__(text or f"Create {pv.operation} version")
-        self.model, self.pv = model, pv
+        super().__init__(text or f"Create {pv.operation} version", model, pv)
 
     def redo(self) -> None:
-        self.model.add(self.pv)
+        if not self.ended():
+            self.model.add(self.pv)
 
     def undo(self) -> None:
-        self.model.remove(self.pv.id)
+        if not self.ended():
+            self.model.remove(self.pv.id)
 
 
-class RemoveVersionCommand(QUndoCommand):
+class RemoveVersionCommand(VersionCommand):
     """Discard a pending version; undo restores it (with its files)."""
 
     def __init__(self, model: VersionsModel, pv: Any) -> None:
-        super().__init__(f"Discard {version_label(pv)}")
-        self.model, self.pv = model, pv
+        super().__init__(f"Discard {version_label(pv)}", model, pv)
 
     def redo(self) -> None:
-        self.model.remove(self.pv.id)
+        if not self.ended():
+            self.model.remove(self.pv.id)
 
     def undo(self) -> None:
-        self.model.add(self.pv)
+        if not self.ended():
+            self.model.add(self.pv)
 
 
 class SetValueCommand(QUndoCommand):

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QPixmap
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLineEdit,
@@ -67,7 +67,7 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.list, 1)
         self._items: dict[int, Any] = {}
 
-    def set_items(self, items: list[Any], covers: dict[int, Path | None]) -> None:
+    def set_items(self, items: list[Any], covers: dict[int, Any]) -> None:
         """Replace the list, keeping the selection when the item still exists."""
         current = self.current_item_id()
         self.list.blockSignals(True)
@@ -77,7 +77,9 @@ class LibraryPanel(QWidget):
             entry = QListWidgetItem(item_caption(it))
             entry.setData(Qt.ItemDataRole.UserRole, it.id)
             cover = covers.get(it.id)
-            if cover is not None and Path(cover).exists():
+            if isinstance(cover, QImage):  # read and scaled in a worker (MainWindow.request_open_workspace)
+                entry.setIcon(QIcon(QPixmap.fromImage(cover)))
+            elif cover is not None and Path(cover).exists():
                 pix = QPixmap(str(cover))
                 if not pix.isNull():
                     entry.setIcon(QIcon(pix.scaled(self.list.iconSize(), Qt.AspectRatioMode.KeepAspectRatio,

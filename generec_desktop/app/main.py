@@ -41,18 +41,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("GeneRec Desktop")
     app.setOrganizationName("GeneRec")
     window = MainWindow()
+    from generec_desktop.app.startup_trace import install as trace_startup
+
+    trace_startup(window)  # only with GENEREC_TRACE_STARTUP (benchmarks/bench_startup.py)
     window.show()
-    if args.workspace is not None:
-        window.open_workspace(args.workspace)
-    elif args.demo:
-        window.open_demo_workspace()
-    else:
-        window.restore_last_workspace()
-    if args.tab:
-        window.show_tab(args.tab)
-    if args.screenshot is not None:
-        window.screenshot_when_ready(args.screenshot, quit_after=True)
-    return app.exec()
+
+    def open_first() -> None:
+        if args.workspace is not None:
+            window.request_open_workspace(args.workspace)
+        elif args.demo:
+            window.open_demo_workspace()
+        else:
+            window.restore_last_workspace()
+        if args.tab:
+            window.show_tab(args.tab)
+        if args.screenshot is not None:
+            window.screenshot_when_ready(args.screenshot, quit_after=True)
+
+    window.when_painted(open_first)  # the window appears first, then the workspace fills it
+    code = app.exec()
+    if window.jobs.busy_threads():
+        # a job that ignores its cancel token would keep the process alive after Quit (QThreadPool joins its
+        # threads on exit); its writes are journaled, so the next open finishes or removes them (corpus.recovery)
+        logging.getLogger(__name__).warning("ending the process while a cancelled job still runs")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -40,7 +43,44 @@ FEATURE_TABS = (
     ("export", "ExportTab", "Export"),
 )
 
+QUIT_WAIT_MS = 800  # how long Quit waits for cancelled jobs to stop (the whole quit stays under 1 s)
+RECENT_MAX = 8  # entries in File ▸ Recent Workspaces
+
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.webm *.avi);;All files (*)"
+
+
+def _cover_image(path: Path | None, size: QSize) -> QImage | None:
+    """A cover scaled to the library's icon size, read in a worker (QImage, unlike QPixmap, is thread-safe)."""
+    if path is None or not Path(path).is_file():
+        return None
+    image = QImage(str(path))
+    if image.isNull():
+        return None
+    return image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+class PageTabs(QTabWidget):
+    """The main tabs; each page sits in a scroll area, so no page's content (a row of thumbnail columns,
+    a long label) can make the window grow: at the window's size a page too big for it scrolls.
+    ``widget(i)``, ``currentWidget()`` and ``indexOf(page)`` speak of the pages themselves."""
+
+    def addTab(self, page: QWidget, title: str) -> int:  # type: ignore[override]
+        area = QScrollArea()
+        area.setObjectName(f"page:{title}")
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setWidget(page)
+        return super().addTab(area, title)
+
+    def widget(self, index: int) -> QWidget | None:  # type: ignore[override]
+        area = super().widget(index)
+        return area.widget() if isinstance(area, QScrollArea) else area
+
+    def currentWidget(self) -> QWidget | None:  # type: ignore[override]
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, page: QWidget) -> int:  # type: ignore[override]
+        return next((i for i in range(self.count()) if self.widget(i) is page), -1)
 
 
 class MainWindow(QMainWindow):
@@ -101,7 +141,7 @@ class MainWindow(QMainWindow):
         jobs_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, jobs_dock)
 
-        self.tabs = QTabWidget()
+        self.tabs = PageTabs()
         self.tabs.setObjectName("mainTabs")
         self.setCentralWidget(self.tabs)
         self.preview = PreviewWidget()
@@ -115,12 +155,39 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(preview_page, "Preview")
         self._add_feature_tabs()
         self.audience_editor = AudienceEditor(self)
+        self.last_message = ""  # the last status message the window gave about a job or an undo (for tests)
+        self.jobs.job_finished.connect(self._job_finished)
+        from generec_desktop.app.versions import ensure_versions
+
+        ensure_versions(self).history_ended.connect(self._history_ended)
 
         self._build_menus()
         self.statusBar().showMessage("Ready")
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray | bytes):
             self.restoreGeometry(geometry)
+        self.fit_to_screen()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.fit_to_screen()  # again: the window frame's size is known once the window exists
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's free area (a 1920×1080 screen at QT_SCALE_FACTOR=1.5 is 1280×720
+        logical pixels; a geometry saved on a bigger screen): the window, frame included, fits in it."""
+        screen = self.screen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        frame_w = max(0, self.frameGeometry().width() - self.geometry().width())
+        frame_h = max(0, self.frameGeometry().height() - self.geometry().height())
+        width = min(self.width(), free.width() - frame_w)
+        height = min(self.height(), free.height() - frame_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        if not free.contains(self.frameGeometry()):
+            self.move(max(free.left(), min(self.x(), free.right() - self.frameGeometry().width())),
+                      max(free.top(), min(self.y(), free.bottom() - self.frameGeometry().height())))
 
     # Menus and actions ------------------------------------------------------------------------------
     def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
@@ -149,6 +216,10 @@ class MainWindow(QMainWindow):
         quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         for a in (self.new_action, self.open_action, self.demo_action):
             file_menu.addAction(a)
+        self.recent_menu = file_menu.addMenu("Recent &Workspaces")
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
+        self.fill_recent_menu()
         file_menu.addSeparator()
         file_menu.addAction(self.import_action)
         file_menu.addAction(self.new_audience_action)
@@ -193,6 +264,20 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
+    def say(self, message: str, msecs: int = 6000) -> None:
+        """A passing status-bar message (kept in ``last_message``)."""
+        self.last_message = message
+        self.statusBar().showMessage(message, msecs)
+
+    def _job_finished(self, job: Any) -> None:
+        # a cancel replaces whatever the job had put in the status bar ("Building the demo workspace…")
+        if job.state == "cancelled":
+            self.say(f"Cancelled: {job.title}. Nothing half-done was kept.", 4000)
+
+    def _history_ended(self, version_id: str, item_id: int) -> None:
+        self.say(f"Version {version_id} was exported as item #{item_id}: the export ends its undo history, so "
+                 "that undo/redo changed nothing (the item stays in the corpus).", 10000)
+
     def _about(self) -> None:
         QMessageBox.about(self, "About GeneRec Desktop",
                           f"GeneRec Desktop {__version__}\nPersonalised thumbnails, clips, styles and AI revisions "
@@ -202,15 +287,17 @@ class MainWindow(QMainWindow):
     def _ask_new_workspace(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new workspace")
         if path:
-            self.open_workspace(Path(path), create=True)
+            self.request_open_workspace(Path(path), create=True)
 
     def _ask_open_workspace(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a workspace folder")
         if path:
-            self.open_workspace(Path(path))
+            self.request_open_workspace(Path(path))
 
     def open_workspace(self, path: Path, *, create: bool = False) -> bool:
-        """Open (or create) a workspace; a bad folder gives a message and changes nothing."""
+        """Open (or create) a workspace now, on the calling (GUI) thread; a bad folder gives a message and
+        changes nothing. The menus and start-up use :meth:`request_open_workspace`, which does the slow part
+        in a worker; this one is for scripts and tests that want the workspace open when it returns."""
         from generec_desktop.jobs import GenerecError
         from generec_desktop.versions import open_workspace
 
@@ -219,20 +306,57 @@ class MainWindow(QMainWindow):
         except (GenerecError, OSError, ValueError) as exc:
             self.show_error("Cannot open workspace", str(exc))
             return False
+        self._workspace_ready(ws, Path(path))
+        return True
+
+    def request_open_workspace(self, path: Path, *, create: bool = False) -> Any:
+        """Open (or create) a workspace in the background: the database, the recovery of crashed writes, the
+        corpus code's imports, the cover pictures and the first video's frame index are read in a worker,
+        then the window shows the workspace (only cheap reads on the GUI thread). Returns the job."""
+        path = Path(path)
+        icon_size = self.library.list.iconSize()
+
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.versions import open_workspace
+
+            ws = open_workspace(path, create=create)
+            try:
+                items = ws.items()
+                covers = {it.id: _cover_image(self._safe_cover(it, ws), icon_size) for it in items}
+                if items:  # the preview shows the first video at once: index its frames here
+                    from generec_desktop import media
+
+                    with contextlib.suppress(Exception):  # the preview says what is wrong with the file
+                        media.frame_times(ws.media_path(items[0]))
+            except BaseException:
+                ws.close()
+                raise
+            return ws, items, covers
+
+        def done(result: Any) -> None:
+            ws, items, covers = result
+            self._workspace_ready(ws, path, items=items, covers=covers)
+
+        self.say(f"Opening {path}…", 0)
+        return self.jobs.submit(f"Open workspace {path.name}", job, on_done=done,
+                                on_error=lambda m: self.show_error("Cannot open workspace", m))
+
+    def _workspace_ready(self, ws: Any, path: Path, *, items: Any = None, covers: Any = None) -> None:
+        """Show an opened workspace: library, tabs, audiences (loaded in the background)."""
         self.workspace = ws
         self.settings.setValue("workspace/last", str(Path(path).resolve()))
+        self._remember_recent(Path(path))
         self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}" + (" (read-only)" if ws.read_only else ""))
-        self.refresh_library()
+        self.refresh_library(items=items, covers=covers)
         self.on_workspace_opened()
         if self.library.current_item_id() is None and self.library.item_ids():
             self.library.list.setCurrentRow(0)  # show something at once rather than an empty preview
         elif not self.library.item_ids():
             self.item_info.setText("This workspace is empty: import videos (Ctrl+I) or drop them on the library.")
-        self.statusBar().showMessage(f"Opened workspace {path}" + (" (read-only)" if ws.read_only else ""), 5000)
+        self.say(f"Opened workspace {path}" + (" (read-only)" if ws.read_only else ""), 5000)
         recovered = ws.last_recovery
         if recovered.quarantined or recovered.left:
             self.show_error("Files that the catalogue does not know", recovered.summary())
-        return True
 
     def on_workspace_opened(self) -> None:
         """Tell the tabs, then load the audience profiles in the background."""
@@ -325,10 +449,52 @@ class MainWindow(QMainWindow):
             dialog.open_file(Path(path))
         return dialog
 
+    # Recent workspaces (kept in the user's settings, QSettings "workspace/recent", newest first) ----------
+    def recent_workspaces(self) -> list[Path]:
+        value = self.settings.value("workspace/recent") or []
+        paths = [value] if isinstance(value, str) else list(value)
+        return [Path(str(p)) for p in paths if str(p)][:RECENT_MAX]
+
+    def _set_recent(self, paths: list[Path]) -> None:
+        unique = list(dict.fromkeys(str(p) for p in paths))[:RECENT_MAX]
+        self.settings.setValue("workspace/recent", unique)
+        self.fill_recent_menu()
+
+    def _remember_recent(self, path: Path) -> None:
+        self._set_recent([path.resolve(), *self.recent_workspaces()])
+
+    def forget_missing_recent(self) -> None:
+        """File ▸ Recent Workspaces ▸ Remove Missing: drop the workspaces that are no longer on disk."""
+        self._set_recent([p for p in self.recent_workspaces() if (p / "workspace.json").is_file()])
+
+    def fill_recent_menu(self) -> None:
+        """One entry per recent workspace; a folder that is gone (or no longer a workspace) is greyed out."""
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.recent_workspaces()
+        missing = 0
+        for path in recent:
+            action = menu.addAction(path.name or str(path))
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            if (path / "workspace.json").is_file():
+                action.triggered.connect(lambda _=False, p=path: self.request_open_workspace(p))
+            else:
+                missing += 1
+                action.setText(f"{path.name or path} (not found)")
+                action.setEnabled(False)
+        if not recent:
+            menu.addAction("No recent workspaces").setEnabled(False)
+        menu.addSeparator()
+        remove = menu.addAction("Remove Missing", self.forget_missing_recent)
+        remove.setEnabled(missing > 0)
+        clear = menu.addAction("Clear List", lambda: self._set_recent([]))
+        clear.setEnabled(bool(recent))
+
     def restore_last_workspace(self) -> None:
         last = self.settings.value("workspace/last")
         if last and Path(str(last)).is_dir():
-            self.open_workspace(Path(str(last)))
+            self.request_open_workspace(Path(str(last)))
 
     def open_demo_workspace(self) -> None:
         """Open the demo workspace, building it first (in the background) when it does not exist."""
@@ -336,7 +502,7 @@ class MainWindow(QMainWindow):
 
         target = demo_workspace_dir()
         if (target / "workspace.json").exists():
-            self.open_workspace(target)
+            self.request_open_workspace(target)
             return
 
         def build(progress: Any, cancel: Any) -> Path:
@@ -347,23 +513,28 @@ class MainWindow(QMainWindow):
 
         self.statusBar().showMessage("Building the demo workspace from real sample media…")
         self.jobs.submit("Build demo workspace", build,
-                         on_done=lambda p: self.open_workspace(Path(p)),
+                         on_done=lambda p: self.request_open_workspace(Path(p)),
                          on_error=lambda m: self.show_error("Demo workspace failed", m))
 
-    def _safe_cover(self, item: Any) -> Path | None:
+    def _safe_cover(self, item: Any, ws: Any = None) -> Path | None:
         """The item's cover, or None when the catalogue's path is refused (`generec workspace check` says why)."""
         from generec_desktop.corpus import CorpusError
 
+        ws = ws if ws is not None else self.workspace
         try:
-            return self.workspace.cover_path(item) if self.workspace is not None else None
+            return ws.cover_path(item) if ws is not None else None
         except CorpusError:
             return None
 
-    def refresh_library(self) -> None:
+    def refresh_library(self, *, items: Any = None, covers: Any = None) -> None:
+        """Fill the library; ``items``/``covers`` when a worker read them already (covers: scaled QImages)."""
         if self.workspace is None:
             return
-        items = self.workspace.items()
-        self.library.set_items(items, {it.id: self._safe_cover(it) for it in items})
+        if items is None:
+            items = self.workspace.items()
+        if covers is None:
+            covers = {it.id: self._safe_cover(it) for it in items}
+        self.library.set_items(items, covers)
         self.library_changed.emit()
 
     # Import ---------------------------------------------------------------------------------------
@@ -441,6 +612,27 @@ class MainWindow(QMainWindow):
                 return self.tabs.widget(i)
         return None
 
+    def when_painted(self, fn: Any, *, fallback_ms: int = 1000) -> None:
+        """Run ``fn`` once on the GUI thread right after the window's first paint (so a user sees the window
+        before anything loads), or after ``fallback_ms`` if no paint comes (a hidden or minimised window)."""
+        done = [False]
+
+        def run() -> None:
+            if not done[0]:
+                done[0] = True
+                self.removeEventFilter(watcher)
+                fn()
+
+        class _Watcher(QObject):
+            def eventFilter(self, obj: Any, event: Any) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    QTimer.singleShot(0, run)
+                return False
+
+        watcher = _Watcher(self)
+        self.installEventFilter(watcher)
+        QTimer.singleShot(fallback_ms, run)
+
     # Screenshots ------------------------------------------------------------------------------------
     def screenshot_when_ready(self, path: Path, *, quit_after: bool = False, settle_ms: int = 600) -> None:
         """Save a PNG of the window once no job runs (for the README and docs)."""
@@ -461,8 +653,14 @@ class MainWindow(QMainWindow):
 
     # Shutdown ---------------------------------------------------------------------------------------
     def closeEvent(self, event: Any) -> None:
+        """Quit: cancel every job and join the worker threads, waiting at most QUIT_WAIT_MS (jobs check their
+        cancel token between units of work). A job that ignores its token is named in the log; main() then
+        ends the process anyway (its writes are journaled: the next open finishes or removes them)."""
         self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        self.hide()  # the user sees the quit at once
         self.jobs.cancel_all()
-        self.jobs.wait(10000)
+        if not self.jobs.wait(QUIT_WAIT_MS):
+            log.warning("quitting while these jobs still run: %s", ", ".join(j.title for j in self.jobs.running()))
         self.preview.close_source()
         super().closeEvent(event)

@@ -24,6 +24,9 @@ class VersionsModel(QObject):
 
     changed = Signal()
     report_changed = Signal(str)  # version id
+    # (version id, item id): an undo or redo reached an edit of a version that was exported since; the export
+    # ends that version's undo history (it is an item of the corpus now), so the command did nothing
+    history_ended = Signal(str, int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,9 +69,18 @@ class VersionsModel(QObject):
         root.mkdir(parents=True, exist_ok=True)
         return root
 
+    def exported_item(self, pv: Any) -> int | None:
+        """The item a version became when it was exported (this session or, by its marker, another process)."""
+        if pv.id in self.exported:
+            return self.exported[pv.id]
+        item_id = pv.exported_item_id  # one small JSON read: pending/<id>/exported.json
+        if item_id is not None:  # exported outside this window (`generec export`): it leaves the list now
+            self.mark_exported(pv.id, item_id)
+        return item_id
+
     def add(self, pv: Any) -> None:
-        """Show ``pv`` (restoring its folder from the trash when it was removed before)."""
-        if pv.id in self._versions:
+        """Show ``pv`` (restoring its folder from the trash when it was removed before); never an exported one."""
+        if pv.id in self._versions or pv.id in self.exported:
             return
         if pv.id in self._trashed:
             if (self._trash_root() / pv.id).is_dir():

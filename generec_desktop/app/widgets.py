@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
@@ -43,14 +43,77 @@ def pixmap_from(source: Any) -> QPixmap:
     return QPixmap.fromImage(source)
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text that never widens its window: cut with "…" to the width it gets, the whole
+    text in its tooltip when cut. ``text()`` is the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *, min_chars: int = 6,
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
+        super().__init__(parent)
+        self._full, self._mode, self._min_chars, self._tip = "", mode, min_chars, ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(False)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setText(text)
+
+    def text(self) -> str:  # type: ignore[override]
+        return self._full
+
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        self._full = str(text or "")
+        self.updateGeometry()
+        self._elide()
+
+    def setToolTip(self, tip: str) -> None:  # type: ignore[override]
+        self._tip = tip
+        self._elide()
+
+    def is_elided(self) -> bool:
+        return super().text() != self._full
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, self._mode, max(0, self.contentsRect().width()))
+        if shown != super().text():
+            super().setText(shown)
+        cut = shown != self._full
+        full_tip = "\n".join(t for t in (self._full if cut else "", self._tip) if t)
+        if super().toolTip() != full_tip:
+            super().setToolTip(full_tip)
+
+    def minimumSizeHint(self) -> QSize:
+        fm = self.fontMetrics()
+        m = self.contentsMargins()
+        return QSize(fm.horizontalAdvance("x" * self._min_chars) + m.left() + m.right(),
+                     fm.height() + m.top() + m.bottom())
+
+    def sizeHint(self) -> QSize:
+        fm = self.fontMetrics()
+        m = self.contentsMargins()
+        return QSize(fm.horizontalAdvance(self._full) + 4 + m.left() + m.right(), fm.height() + m.top() + m.bottom())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+
 class Notice(QLabel):
-    """A coloured one-paragraph message (what is unavailable and what to do), hidden when empty."""
+    """A coloured one-paragraph message (what is unavailable and what to do), hidden when empty.
+
+    Hidden, it keeps its place (two lines high): a notice that comes and goes as a job starts or ends does
+    not move the buttons below it.
+    """
+
+    RESERVED_LINES = 2
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setOpenExternalLinks(False)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
+        self.setMinimumHeight(self.fontMetrics().lineSpacing() * self.RESERVED_LINES + 14)  # + padding 2×6 + 2
         self.set_text(text)
 
     def set_text(self, text: str, kind: str = "info") -> None:

@@ -77,6 +77,9 @@ class _Runnable(QRunnable):
 
     def run(self) -> None:
         job = self._job
+        if job.cancel.cancelled:  # cancelled while queued (Cancel All, Quit): do not start it at all
+            self._signals.cancelled.emit(job.job_id)
+            return
         try:
             result = self._fn(progress=self._progress, cancel=job.cancel)
         except Cancelled:
@@ -146,6 +149,10 @@ class JobManager(QObject):
     def wait(self, msecs: int = -1) -> bool:
         """Block until every job finished (used at shutdown and in tests)."""
         return self._pool.waitForDone(msecs)
+
+    def busy_threads(self) -> int:
+        """Worker threads still running a job (a cancelled job runs until its next cancel check)."""
+        return int(self._pool.activeThreadCount())
 
     @Slot(int, float, str)
     def _on_progress(self, job_id: int, fraction: float, message: str) -> None:

@@ -18,13 +18,18 @@ from typing import Any
 
 import torch
 
-from generec_desktop.diffusion.config import CHECKPOINT_FORMAT, DiffusionError, MCVDConfig
+from generec_desktop.diffusion.config import (  # read_checkpoint_info: torch-free, so the window can call it
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    CONFIG_NAME,
+    DiffusionError,
+    MCVDConfig,
+    read_checkpoint_info,
+)
 from generec_desktop.diffusion.model import MCVD
 
 __all__ = ["load_checkpoint", "read_checkpoint_info", "save_checkpoint"]
 
-CHECKPOINT_VERSION = 1
-CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TRAIN_STATE_NAME = "train_state.safetensors"
 
@@ -48,22 +53,6 @@ def save_checkpoint(model: MCVD, directory: str | Path, *, info: dict[str, Any] 
     doc.update(info or {})
     _atomic_write(d / CONFIG_NAME, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=2), encoding="utf-8"))
     return d
-
-
-def read_checkpoint_info(directory: str | Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of a checkpoint (format checked), without loading weights."""
-    path = Path(directory) / CONFIG_NAME
-    if not path.is_file():
-        raise DiffusionError(f"{directory} is not an MCVD checkpoint (no {CONFIG_NAME}); pick a checkpoint folder.")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DiffusionError(f"The checkpoint configuration {path} is unreadable ({exc}).") from exc
-    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
-        raise DiffusionError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint configuration.")
-    if int(doc.get("version", 0)) > CHECKPOINT_VERSION:
-        raise DiffusionError(f"The checkpoint {directory} was written by a newer version; update GeneRec Desktop.")
-    return doc
 
 
 def load_checkpoint(directory: str | Path, *, device: str = "cpu") -> MCVD:

@@ -10,10 +10,13 @@ from typing import Any
 
 from generec_desktop.jobs import GenerecError
 
-__all__ = ["CHECKPOINT_FORMAT", "DiffusionError", "MCVDConfig"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "CONFIG_NAME", "DiffusionError", "MCVDConfig",
+           "read_checkpoint_info"]
 
 #: The ``format`` tag written into a checkpoint's ``config.json``.
 CHECKPOINT_FORMAT = "generec-mcvd"
+CHECKPOINT_VERSION = 1
+CONFIG_NAME = "config.json"
 
 
 class DiffusionError(GenerecError):
@@ -120,3 +123,19 @@ class MCVDConfig:
 
     def save(self, path: Path) -> None:
         Path(path).write_text(self.to_json(), encoding="utf-8")
+
+
+def read_checkpoint_info(directory: str | Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of a checkpoint (format checked), without loading weights."""
+    path = Path(directory) / CONFIG_NAME
+    if not path.is_file():
+        raise DiffusionError(f"{directory} is not an MCVD checkpoint (no {CONFIG_NAME}); pick a checkpoint folder.")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DiffusionError(f"The checkpoint configuration {path} is unreadable ({exc}).") from exc
+    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
+        raise DiffusionError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint configuration.")
+    if int(doc.get("version", 0)) > CHECKPOINT_VERSION:
+        raise DiffusionError(f"The checkpoint {directory} was written by a newer version; update GeneRec Desktop.")
+    return doc

@@ -328,7 +328,7 @@ def _write_training_note(ckpt: Path, data: TrainingData, from_step: int, to_step
 
 
 def _compatible(folder: Path, condition: str, source: ConditionSource | None) -> bool:
-    from generec_desktop.diffusion.checkpoint import read_checkpoint_info
+    from generec_desktop.diffusion.config import read_checkpoint_info  # torch-free
 
     try:
         cfg = read_checkpoint_info(folder)["config"]
@@ -351,7 +351,7 @@ def find_mcvd_checkpoint(workspace_root: Path | None = None, *, explicit: Path |
     """
     _check_condition(condition)
     if explicit is not None:
-        from generec_desktop.diffusion.checkpoint import read_checkpoint_info
+        from generec_desktop.diffusion.config import read_checkpoint_info  # torch-free
 
         read_checkpoint_info(explicit)  # raises a clear error if it is not a checkpoint
         return Path(explicit)

@@ -88,7 +88,8 @@ def test_revise_tab_explains_a_missing_model(qtbot, demo_window, tmp_path, monke
     monkeypatch.setattr(wm, "REPO_MODELS_DIR", tmp_path / "no-models")
     revise = tab(demo_window, "Revise")
     demo_window.audiences.select_ids(["segment:0"])
-    revise.refresh()
+    revise.look_for_checkpoints(again=True)  # in a worker: the window never waits for it
+    qtbot.waitUntil(lambda: not demo_window.jobs.running(), timeout=30000)
     assert "No MCVD checkpoint fits" in revise.notice.text()
     assert not revise.revise_button.isEnabled() and not revise.create_button.isEnabled()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPixmap, QUndoCommand
+from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from generec_desktop.app.commands import AddVersionCommand, RemoveVersionCommand
+from generec_desktop.app.commands import AddVersionCommand, RemoveVersionCommand, VersionCommand
 from generec_desktop.app.versions import version_label
 from generec_desktop.app.widgets import STATUS_COLOURS, STATUS_ICONS, FeatureTab, add_action, local_preview
 from generec_desktop.fidelity.report import FIXES, STATUSES
@@ -50,12 +50,13 @@ def _metric_text(key: str, value: Any) -> str:
     return f"{key}: {value}"
 
 
-class LicenceCommand(QUndoCommand):
+class LicenceCommand(VersionCommand):
     """Record (redo) or take back (undo) the licence/author declared for a version, through the core's
-    ``set_version_licence``; the version's report is dropped each time, so the checks run again."""
+    ``set_version_licence``; the version's report is dropped each time, so the checks run again. Its
+    export ends this (VersionCommand)."""
 
     def __init__(self, tab: ChecksTab, version_id: str, licence: str, author: str) -> None:
-        super().__init__(f"Set licence of version {version_id}")
+        super().__init__(f"Set licence of version {version_id}", tab.versions, tab.versions.get(version_id))
         self.tab, self.version_id = tab, version_id
         self.new = {"licence": licence, "author": author}
         self.old: dict[str, Any] | None = None
@@ -70,11 +71,15 @@ class LicenceCommand(QUndoCommand):
         return old
 
     def redo(self) -> None:
+        if self.pv is not None and self.ended():
+            return
         old = self._apply(self.new)
         if self.old is None:
             self.old = old
 
     def undo(self) -> None:
+        if self.pv is not None and self.ended():
+            return
         self._apply(self.old or {})
 
 

@@ -44,6 +44,8 @@ class ReviseTab(FeatureTab):
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.checkpoints: list[Path] = []
+        self._looked_up: tuple[str, str] | None = None  # (workspace root, Preferences path) of self.checkpoints
+        self._looking: tuple[str, str] | None = None
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
@@ -80,12 +82,53 @@ class ReviseTab(FeatureTab):
         layout.addStretch(1)
         self.refresh()
 
+    def _lookup_key(self) -> tuple[str, str] | None:
+        ws = self.ws
+        return None if ws is None else (str(ws.root), setting(self.window_, "prefs/mcvd_checkpoint"))
+
+    def look_for_checkpoints(self, *, again: bool = False) -> None:
+        """Find the checkpoint in a worker (it reads config files and, for a Preferences path, checks it), so
+        opening a workspace or showing this tab never waits for it; "Looking for…" meanwhile. ``again``: look
+        even when this workspace was looked at (a model trained since); what was found stays shown meanwhile."""
+        key = self._lookup_key()
+        if key is None or (key == self._looked_up and not again) or key == self._looking:
+            return
+        self._looking = key
+        ws, preferred = self.ws, key[1]
+
+        def done(found: Any) -> None:
+            if self._looking == key:
+                self._looking = None
+            if key == self._lookup_key():
+                self.checkpoints, self._looked_up = list(found), key
+            self.refresh()
+
+        self.window_.jobs.submit("Look for an MCVD model", lambda progress, cancel: find_checkpoints(ws, preferred),
+                                 on_done=done, on_error=lambda m: done([]))
+
+    def on_workspace(self, ws: Any) -> None:
+        self.checkpoints, self._looked_up = [], None
+        self.look_for_checkpoints()
+        self.refresh()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.look_for_checkpoints(again=True)
+
     def refresh(self) -> None:
         ws = self.ws
-        self.checkpoints = find_checkpoints(ws, setting(self.window_, "prefs/mcvd_checkpoint"))
+        if self._looked_up != self._lookup_key():
+            self.checkpoints = []
         problems = []
         if ws is None:
             problems.append("Open a workspace first.")
+        elif self._looked_up != self._lookup_key():  # a new workspace or Preferences path
+            self.look_for_checkpoints()
+            self.notice.set_text("Looking for an MCVD model…")
+            self.status.setText("")
+            self.revise_button.setEnabled(False)
+            self.create_button.setEnabled(False)
+            return
         if ws is not None and not self.checkpoints:
             problems.append(f"<b>No MCVD checkpoint fits this workspace</b> (looked in Preferences, "
                             f"{Path(ws.models_dir) / 'mcvd'} and the shipped demo model). Train one with "
