@@ -229,7 +229,8 @@ def test_an_export_carries_signed_credentials_and_its_sidecar_and_mark(exported)
     boxes = _boxes(data)
     assert [b[2] for b in boxes][:2] == [b"ftyp", b"uuid"]  # the manifest box right after ftyp, moov after it
     assert data[boxes[1][0] + 8:boxes[1][0] + 24] == C2PA_UUID
-    assert not any(t == b"moof" for _, _, t in boxes)  # non-fragmented
+    kinds = [t for _, _, t in boxes]
+    assert b"moof" not in kinds and kinds.index(b"moov") < kinds.index(b"mdat")  # non-fragmented, fast start kept
     c = cr.read_credentials(path)
     assert c.state == "trusted", c.failures
     assert c.digital_source_types == ["compositeWithTrainedAlgorithmicMedia"]
