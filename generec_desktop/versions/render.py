@@ -424,6 +424,7 @@ def render(
     speed: str = "veryfast",
     key: str | None = None,
     strength: float | None = None,
+    audience: str | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> RenderResult:
@@ -432,7 +433,8 @@ def render(
     ``start``/``end``: a span of the source (seconds; a per-audience clip); ``fit``: ``"crop"`` (salient
     reframing when the aspect changes) or ``"pad"`` (letterbox); ``trim``: keep the first part of a source
     longer than the preset allows instead of refusing; ``force``: replace an existing output; ``speed``:
-    the x264 preset; ``key``/``strength``: the watermark's (installation key, :data:`RENDER_STRENGTH`).
+    the x264 preset; ``key``/``strength``: the watermark's (installation key, :data:`RENDER_STRENGTH`);
+    ``audience``: who the file is for, named in its Content Credentials (default: the source's target audience).
     """
     from generec_desktop import media
     from generec_desktop.corpus.workspace import file_sha256
@@ -546,7 +548,7 @@ def render(
         # pixels are not touched: the mark read back above is the mark in the file)
         t = time.perf_counter()
         credentials = _sign(ws, src, stage, out_p, render_params, core, written,
-                            partial=start > 0 or stop < video_end - 1e-6)
+                            partial=start > 0 or stop < video_end - 1e-6, audience=audience)
         timings["sign"] = time.perf_counter() - t
         size = stage.stat().st_size
         if size > p.max_bytes:
@@ -678,7 +680,7 @@ def render_actions(params: dict[str, Any], *, partial: bool = False) -> list[dic
 
 
 def _sign(ws: Workspace, src: _Source, stage: Path, out: Path, params: dict[str, Any], core: dict[str, Any],
-          frames: int, *, partial: bool) -> dict[str, Any]:
+          frames: int, *, partial: bool, audience: str | None) -> dict[str, Any]:
     """Embed signed Content Credentials in the verified render ``stage`` (a second temp file renamed over it;
     a failure removes it and nothing is written). The original is the ingredient: the version's parent for a
     pending version (whose operation is the first action), else the item's own file (whose credentials, for
@@ -694,13 +696,13 @@ def _sign(ws: Workspace, src: _Source, stage: Path, out: Path, params: dict[str,
                             generator=pv.generator, models=pv.models, parent=parent,
                             parent_title=(item.title or item.original_name) if item is not None else None,
                             parent_sha256=item.sha256 if item is not None else None,
-                            target_audience=audience_ref(ws, pv.target_profile), watermark_payload=src.payload,
+                            target_audience=audience_ref(ws, audience or pv.target_profile), watermark_payload=src.payload,
                             extra_actions=render_actions(params, partial=partial), provenance=_provenance(core))
     else:
         assert item is not None
         spec = ManifestSpec(kind=item.kind, title=out.name, operation="render", parent=src.path,
                             parent_title=item.title or item.original_name, parent_sha256=item.sha256,
-                            target_audience=audience_ref(ws, item.target_profile), watermark_payload=src.payload,
+                            target_audience=audience_ref(ws, audience or item.target_profile), watermark_payload=src.payload,
                             extra_actions=render_actions(params, partial=partial), provenance=_provenance(core))
     signed = temp_path(stage.parent, ".mp4")
     try:
