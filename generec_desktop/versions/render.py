@@ -696,13 +696,15 @@ def _sign(ws: Workspace, src: _Source, stage: Path, out: Path, params: dict[str,
                             generator=pv.generator, models=pv.models, parent=parent,
                             parent_title=(item.title or item.original_name) if item is not None else None,
                             parent_sha256=item.sha256 if item is not None else None,
-                            target_audience=audience_ref(ws, audience or pv.target_profile), watermark_payload=src.payload,
+                            target_audience=audience_ref(ws, audience or pv.target_profile),
+                            watermark_payload=src.payload,
                             extra_actions=render_actions(params, partial=partial), provenance=_provenance(core))
     else:
         assert item is not None
         spec = ManifestSpec(kind=item.kind, title=out.name, operation="render", parent=src.path,
                             parent_title=item.title or item.original_name, parent_sha256=item.sha256,
-                            target_audience=audience_ref(ws, audience or item.target_profile), watermark_payload=src.payload,
+                            target_audience=audience_ref(ws, audience or item.target_profile),
+                            watermark_payload=src.payload,
                             extra_actions=render_actions(params, partial=partial), provenance=_provenance(core))
     signed = temp_path(stage.parent, ".mp4")
     try:
