@@ -651,7 +651,7 @@ def sign_file(src: str | Path, dst: str | Path, spec: ManifestSpec, *,
             builder.close()
     except (OSError, c2pa.C2paError) as exc:
         dst_p.unlink(missing_ok=True)
-        raise CredentialsError(f"Signing the Content Credentials of {src_p.name} failed ({_short(exc)}); nothing "
+        raise CredentialsError(f"Signing the Content Credentials of {spec.title} failed ({_short(exc)}); nothing "
                                "was written.") from exc
     except BaseException:
         dst_p.unlink(missing_ok=True)
@@ -865,9 +865,9 @@ def read_credentials(path: str | Path, *, trust_pem: str | None = None, replace_
     anchors = trust_pem if trust_pem is not None else trust_anchors()
     try:
         with open(p, "rb") as fh:
-            fmt = _MIME.get(p.suffix.lower())
-            reader = c2pa.Reader.try_create(fmt, fh, None, _context(anchors, replace_anchors=replace_anchors)) \
-                if fmt else c2pa.Reader.try_create(fh, None, _context(anchors, replace_anchors=replace_anchors))
+            # the format from the name when we know it, else detected from the bytes (None)
+            reader = c2pa.Reader.try_create(_MIME.get(p.suffix.lower()), fh,
+                                            context=_context(anchors, replace_anchors=replace_anchors))
             if reader is None:
                 return Credentials(file=p, state="none")
             with reader:

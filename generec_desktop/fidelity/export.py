@@ -40,7 +40,7 @@ from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, che
 
 if TYPE_CHECKING:
     from generec_desktop.corpus import ItemInfo, Workspace
-    from generec_desktop.fidelity.credentials import SignResult
+    from generec_desktop.fidelity.credentials import SigningIdentity, SignResult
     from generec_desktop.fidelity.ranking import RankPreview
 
 __all__ = [
@@ -352,7 +352,7 @@ def _full_manifest(core: dict[str, Any], item: ItemInfo) -> dict[str, Any]:
 
 def _sign_export(ws: Workspace, pv: PendingVersion, parent: ItemInfo | None, core: dict[str, Any],
                  fidelity: dict[str, Any], payload: int, encode_params: dict[str, Any], stage: Path,
-                 src_info: Any) -> SignResult:
+                 src_info: Any, identity: SigningIdentity) -> SignResult:
     """Embed signed Content Credentials in the verified export ``stage`` (through a second temp file, renamed
     over it; a failure removes both and the export fails cleanly). Returns what signing did."""
     from generec_desktop import media
@@ -374,7 +374,7 @@ def _sign_export(ws: Workspace, pv: PendingVersion, parent: ItemInfo | None, cor
                                              "uploader", "source", "models", "created_at")})
     signed = temp_path(pv.folder, ".mp4")
     try:
-        res = sign_file(stage, signed, spec)
+        res = sign_file(stage, signed, spec, identity=identity)
         if media.probe(signed).frame_count != src_info.frame_count:
             raise VerificationError("Signing the Content Credentials changed the video; nothing was exported.")
         os.replace(signed, stage)
@@ -448,6 +448,9 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
     if override_reason is not None and not override_reason.strip():
         raise VersionError("An override needs a reason (a non-empty text); it is recorded with the item.")
     steps = Steps(progress, {"checks": 2, "encode": 6, "verify": 1, "commit": 1, "rank": 0.5})
+    from generec_desktop.fidelity.credentials import signing_identity
+
+    identity = signing_identity()  # a misconfigured certificate fails here, before any encode
     uploader = uploader or pv.uploader
     parent = ws.item(pv.parent_id) if pv.parent_id is not None else None
 
@@ -546,7 +549,8 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
         # 3b. Content Credentials (C2PA): the verified file is only read; the signed copy replaces it. The
         # pixels are not touched (one box after ftyp), so the mark read back above is the mark in the export.
         t = time.perf_counter()
-        credentials = _sign_export(ws, pv, parent, core, fidelity, payload, encode_params, stage, src_info)
+        credentials = _sign_export(ws, pv, parent, core, fidelity, payload, encode_params, stage, src_info,
+                                   identity)
         timings["sign"] = time.perf_counter() - t
         check_cancel(cancel)
 

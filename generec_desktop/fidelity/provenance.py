@@ -208,12 +208,18 @@ def verify_file(file: str | Path, *, manifest_path: str | Path | None = None, wa
         from generec_desktop.fidelity import watermark as wm
 
         # a named payload is identified even where a blind read fails (a single image); else read blind
-        known = [int(payload, 16)] if payload else (list(known_ws) or None)
-        det = wm.detect_video(file, max_frames=16, key=key, candidates=known) if not _image(file) else \
-            wm.detect_images([_read(file)], key=key, candidates=known)
-        if det.found and det.payload is not None:
+        known = [int(payload, 16)] if payload else ([int(p, 16) for p in known_ws] or None)
+        try:
+            det = wm.detect_video(file, max_frames=16, key=key, candidates=known) if not _image(file) else \
+                wm.detect_images([_read(file)], key=key, candidates=known)
+        except GenerecError as exc:
+            if payload:  # the manifest names a mark the file cannot show: that is the answer
+                raise
+            det = None  # nothing names a payload and the file has no pictures to read one from
+            problems.append(f"no watermark could be read: {exc}")
+        if det is not None and det.found and det.payload is not None:
             found = f"{det.payload:08x}"
-        if payload:
+        if payload and det is not None:
             # a mark under the old public key carries the payload but anyone could have written it
             checks["watermark"] = det.found and det.payload == int(payload, 16) and not det.legacy_key
             if det.found and det.legacy_key:

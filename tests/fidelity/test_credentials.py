@@ -254,10 +254,19 @@ def test_a_signing_failure_fails_the_export_and_leaves_nothing(ws_item, tmp_path
     from generec_desktop.fidelity.export import run_export
 
     ws, _item, pv = ws_item
-    cert, key = _org_identity(tmp_path, self_signed=True)
+    (tmp_path / "self").mkdir()
+    cert, key = _org_identity(tmp_path / "self", self_signed=True)
     monkeypatch.setenv(cr.CERT_ENV, str(cert))
     monkeypatch.setenv(cr.KEY_ENV, str(key))
-    with pytest.raises(cr.CredentialsError, match="self-signed"):
+    with pytest.raises(cr.CredentialsError, match="self-signed"):  # refused before anything is encoded
+        run_export(ws, pv, rank=False)
+    # a key that does not belong to the certificate: found only when signing, after the encode and read-back
+    cert, _ = _org_identity(tmp_path)
+    (tmp_path / "other").mkdir()
+    _, other_key = _org_identity(tmp_path / "other")
+    monkeypatch.setenv(cr.CERT_ENV, str(cert))
+    monkeypatch.setenv(cr.KEY_ENV, str(other_key))
+    with pytest.raises(cr.CredentialsError, match="nothing was written"):
         run_export(ws, pv, rank=False)
     assert [it.kind for it in ws.items()] == ["human"]
     assert not any((ws.root / "versions").rglob("*.mp4"))
@@ -447,6 +456,24 @@ def test_credentials_of_a_file_without_any_are_none_and_of_garbage_one_line(tmp_
     assert c.state in ("none", "unreadable") and "\n" not in " ".join(c.sentences())
     with pytest.raises(cr.CredentialsError, match="does not exist"):
         cr.read_credentials(tmp_path / "missing.mp4")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not media at all\n")
+    assert cr.read_credentials(notes).state == "none"
+
+
+def test_verify_of_files_without_provenance_is_plain_words_and_exit_1(tmp_path: Path, small_clip: Path,
+                                                                       capsys) -> None:
+    from generec_desktop.cli import main
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not media at all\n")
+    for f in (notes, small_clip):
+        assert main(["provenance", "verify", str(f)]) == 1
+        out = capsys.readouterr()
+        assert "no Content Credentials" in out.out and "NO GENEREC PROVENANCE" in out.out
+        assert "Traceback" not in out.err
+    assert main(["provenance", "verify", str(tmp_path / "missing.mp4")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_two_processes_making_the_identity_at_once_agree(tmp_path: Path) -> None:
