@@ -184,6 +184,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
                  f"watermark {res.payload:08x}) in {res.seconds:.1f} s",
                  f"checks: {res.report.status}" + (" (overridden: reason recorded)" if res.overridden else ""),
                  f"manifest: {res.sidecar}"]
+        if res.credentials:
+            c = res.credentials
+            lines.append(f"content credentials (C2PA): signed by {c['signer']}, {c['bytes_added'] / 1000:.1f} KB, "
+                         f"{c['sign_seconds']:.2f} s")
         for r in res.rank:
             target = "  (target: recommended directly)" if r.targeted else ""
             lines.append(f"  {r.label[:40]:<40} rank {r.rank}/{r.of}{target}  ({r.audience})")
@@ -192,7 +196,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     data = {"item": res.item, "version_id": res.version_id, "payload_hex": f"{res.payload:08x}",
             "overridden": res.overridden, "sidecar": res.sidecar, "status": res.report.status,
             "rank": [{**r.__dict__, "percentile": r.percentile} for r in res.rank], "seconds": res.seconds,
-            "timings": res.timings}
+            "timings": res.timings, "content_credentials": res.credentials}
     emit(args, data, text)
     return 0
 
