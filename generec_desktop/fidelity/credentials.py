@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -370,7 +371,7 @@ def signing_identity() -> SigningIdentity:
                          extra_anchors=_configured_anchors())
     ident = local_identity()
     tsa = os.environ.get(TSA_ENV)
-    return ident if not tsa else SigningIdentity(**{**ident.__dict__, "tsa_url": tsa})
+    return ident if not tsa else dataclasses.replace(ident, tsa_url=tsa)
 
 
 def trust_anchors() -> str:
@@ -453,9 +454,19 @@ class ManifestSpec:
 
 
 def _jsonable(value: Any) -> Any:
-    """A JSON value without NaN/inf (the SDK's CBOR takes them, but JSON readers choke) or odd types."""
-    return json.loads(json.dumps(value, default=str, allow_nan=True).replace("NaN", "null")
-                      .replace("-Infinity", "null").replace("Infinity", "null"))
+    """A plain JSON value: NaN/inf become null (JSON readers of the manifest choke on them), odd types text."""
+    import math
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        return v
+
+    return clean(json.loads(json.dumps(value, default=str)))
 
 
 def actions_for(spec: ManifestSpec) -> list[dict[str, Any]]:
@@ -555,7 +566,7 @@ class SignResult:
     seconds: float
     signer: str
     identity_source: str
-    ingredient: str  # "stream" (the original read by the SDK) | "described" | "none"
+    ingredient: str  # "stream" (the original read by the SDK) | "described" | "self" (an outside file) | "none"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly."""
@@ -637,13 +648,16 @@ def sign_file(src: str | Path, dst: str | Path, spec: ManifestSpec, *,
             elif spec.kind == "ai_created":
                 builder.set_intent(c2pa.C2paBuilderIntent.CREATE, c2pa.C2paDigitalSourceType.TRAINED_ALGORITHMIC_MEDIA)
             else:
-                # not a creation and no original at hand (an outside file): the actions speak alone; the
-                # first must be c2pa.created or c2pa.opened, so the unknown origin is said as such
-                definition = build_definition(spec, fmt)
-                definition["assertions"][0]["data"]["actions"].insert(
-                    0, {"action": "c2pa.opened", "description": "opened a file whose origin is not recorded"})
-                builder.close()
-                builder = c2pa.Builder(definition, _context(ident.trust_pem))
+                # not a creation and no original at hand (an outside file): the file itself, as it was before
+                # signing, is what was opened (C2PA's c2pa.opened needs a parentOf ingredient)
+                from generec_desktop.safefiles import file_sha256
+
+                builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
+                with open(src_p, "rb") as fh:
+                    builder.add_ingredient({"title": spec.title, "format": fmt, "relationship": "parentOf",
+                                            "metadata": {"org.generec.sha256": file_sha256(src_p)},
+                                            "description": "this file as it was before it was signed"}, fmt, fh)
+                mode = "self"
             with open(src_p, "rb") as s, open(dst_p, "w+b") as d:
                 manifest = builder.sign(signer, fmt, s, d)
                 d.flush()
@@ -710,7 +724,7 @@ def sign_image(path: str | Path, *, kind: str = "ai_created", operation: str = "
         fsync_dir(dest.parent)
     finally:
         stage.unlink(missing_ok=True)
-    return SignResult(**{**res.__dict__, "path": dest})
+    return dataclasses.replace(res, path=dest)
 
 
 # ------------------------------------------------------------------------------------ reading

@@ -486,3 +486,22 @@ def test_two_processes_making_the_identity_at_once_agree(tmp_path: Path) -> None
     assert len(set(outs)) == 1 and outs[0].startswith(b"-----BEGIN CERTIFICATE")
     assert sorted(p.name for p in (tmp_path / "home" / "c2pa").iterdir()) == ["local"]
     shutil.rmtree(tmp_path / "home")
+
+
+def test_an_original_the_sdk_cannot_parse_is_described_and_an_outside_file_says_its_origin_is_unknown(
+        tmp_path: Path) -> None:
+    from generec_desktop.safefiles import file_sha256
+
+    broken = tmp_path / "original.mp4"  # a damaged original: the SDK cannot read it as an ingredient
+    broken.write_bytes(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\xff" * 500)
+    art = _own_image(tmp_path / "art.png", seed=11)
+    res = cr.sign_image(art, kind="ai_edited", parent=broken, operation="style")
+    c = cr.read_credentials(art)
+    assert res.ingredient == "described" and c.state == "trusted", c.failures
+    assert c.ingredients[0]["sha256"] == file_sha256(broken) and c.ingredients[0]["title"] == "original.mp4"
+    assert c.digital_source_types == ["compositeWithTrainedAlgorithmicMedia"]
+    outside = _own_image(tmp_path / "photo.jpg", seed=12)
+    cr.sign_image(outside, kind="human", operation="edit", watermark_payload=3)
+    c = cr.read_credentials(outside)
+    assert c.state == "trusted" and c.actions[0]["action"] == "c2pa.opened" and c.digital_source_types == []
+    assert c.ingredients[0]["title"] == "photo.jpg"  # the file itself, as it was before signing
