@@ -75,8 +75,8 @@ class RenderDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(QLabel("The file keeps the invisible watermark and gets its provenance manifest "
-                                "(in the file and beside it, FILE.provenance.json)."))
+        layout.addWidget(QLabel("The file keeps the invisible watermark and gets signed Content Credentials (C2PA)\n"
+                                "and its provenance manifest (in the file and beside it, FILE.provenance.json)."))
         layout.addWidget(buttons)
         self.preset.currentIndexChanged.connect(self._show_details)
         self._show_details()

@@ -7,7 +7,9 @@ applies a check's remedy to a pending version: ``blur`` / ``pixelate`` (faces an
 tracked spans, a new version), ``restore-faces`` (a style's face colours back, a new version),
 ``licence=TEXT`` / ``author=TEXT`` (recorded in the version); the result is checked again.
 ``export W VERSION [--override-reason TEXT]``: the atomic export.
-``versions W``: pending versions. ``provenance verify FILE``: file and manifest match.
+``versions W``: pending versions. ``provenance verify FILE [--workspace W]``: the Content Credentials
+(C2PA) in words, our manifest's checks, the watermark. ``provenance identity [--cert C --key K | --local]``:
+the certificate exports are signed with.
 """
 
 from __future__ import annotations
@@ -62,12 +64,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("provenance", help="provenance manifests")
     sub = p.add_subparsers(dest="provenance_command", metavar="ACTION", required=True)
-    pv = sub.add_parser("verify", help="say whether a file and its manifest still match")
+    pv = sub.add_parser("verify", help="read and validate a file's Content Credentials (C2PA, offline), its "
+                        "GeneRec manifest and its watermark: who made it, from what, how, and whether it changed")
     pv.add_argument("file", type=Path)
     pv.add_argument("--manifest", type=Path, default=None, help="the sidecar (default: found beside the file)")
+    pv.add_argument("--workspace", type=Path, default=None,
+                    help="name the version the watermark belongs to among this workspace's exports")
+    pv.add_argument("--trust-anchors", type=Path, default=None, metavar="PEM",
+                    help="also trust the CA certificates in this PEM file (e.g. a partner's)")
     pv.add_argument("--no-watermark", action="store_true", help="skip the watermark check")
+    pv.add_argument("--no-credentials", action="store_true", help="skip the C2PA Content Credentials")
     add_json_flag(pv)
     pv.set_defaults(func=_cmd_verify)
+
+    pi = sub.add_parser("identity", help="show or choose the certificate exports are signed with (C2PA)")
+    pi.add_argument("--cert", type=Path, default=None,
+                    help="your organisation's certificate chain (PEM, end-entity first): sign with it from now on")
+    pi.add_argument("--key", type=Path, default=None, help="its private key (PEM, unencrypted)")
+    pi.add_argument("--tsa-url", default=None, help="an RFC 3161 timestamp authority asked at each signing")
+    pi.add_argument("--trust-anchors", type=Path, default=None, metavar="PEM",
+                    help="CA certificates to trust when verifying (kept with the organisation's identity)")
+    pi.add_argument("--local", action="store_true", help="go back to this installation's local identity")
+    add_json_flag(pi)
+    pi.set_defaults(func=_cmd_identity)
 
 
 def _parse_fixes(raw: list[str]) -> list[tuple[str, str | None]]:
@@ -165,6 +184,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
                  f"watermark {res.payload:08x}) in {res.seconds:.1f} s",
                  f"checks: {res.report.status}" + (" (overridden: reason recorded)" if res.overridden else ""),
                  f"manifest: {res.sidecar}"]
+        if res.credentials:
+            c = res.credentials
+            lines.append(f"content credentials (C2PA): signed by {c['signer']}, {c['bytes_added'] / 1000:.1f} KB, "
+                         f"{c['sign_seconds']:.2f} s")
         for r in res.rank:
             target = "  (target: recommended directly)" if r.targeted else ""
             lines.append(f"  {r.label[:40]:<40} rank {r.rank}/{r.of}{target}  ({r.audience})")
@@ -173,7 +196,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     data = {"item": res.item, "version_id": res.version_id, "payload_hex": f"{res.payload:08x}",
             "overridden": res.overridden, "sidecar": res.sidecar, "status": res.report.status,
             "rank": [{**r.__dict__, "percentile": r.percentile} for r in res.rank], "seconds": res.seconds,
-            "timings": res.timings}
+            "timings": res.timings, "content_credentials": res.credentials}
     emit(args, data, text)
     return 0
 
@@ -218,9 +241,47 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from generec_desktop.fidelity.credentials import CredentialsError
     from generec_desktop.fidelity.provenance import verify_file
 
-    res = verify_file(args.file, manifest_path=args.manifest, watermark=not args.no_watermark)
-    emit(args, {"file": res.file, "manifest": res.manifest_path, "ok": res.ok, "sha256": res.file_sha256,
-                "checks": res.checks, "problems": res.problems}, res.summary())
-    return 0 if res.ok else 1
+    extra = None
+    if args.trust_anchors is not None:
+        try:
+            extra = args.trust_anchors.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CredentialsError(f"Cannot read the trust anchors {args.trust_anchors} ({exc}).") from exc
+    res = verify_file(args.file, manifest_path=args.manifest, watermark=not args.no_watermark,
+                      credentials=not args.no_credentials, workspace=args.workspace, extra_anchors=extra)
+    emit(args, {"file": res.file, "manifest": res.manifest_path, "ok": res.verdict_ok, "generec_ok": res.ok,
+                "generec_status": res.status, "sha256": res.file_sha256, "checks": res.checks,
+                "problems": res.problems,
+                "credentials": res.credentials.to_dict() if res.credentials is not None else None,
+                "watermark_payload": res.watermark_payload, "identified": res.identified}, res.summary())
+    return 0 if res.verdict_ok else 1
+
+
+def _cmd_identity(args: argparse.Namespace) -> int:
+    from generec_desktop.fidelity import credentials as cr
+
+    if args.local and (args.cert or args.key):
+        raise cr.CredentialsError("Give either --local or --cert/--key, not both.")
+    if args.cert or args.key:
+        if not (args.cert and args.key):
+            raise cr.CredentialsError("Give both --cert and --key.")
+        ident = cr.use_organisation_identity(args.cert, args.key, tsa_url=args.tsa_url,
+                                             trust_anchors_file=args.trust_anchors)
+        line = f"exports are now signed by {ident.describe()} (a test signature succeeded)"
+    else:
+        if args.tsa_url or args.trust_anchors:
+            raise cr.CredentialsError("--tsa-url and --trust-anchors go with --cert and --key.")
+        forgot = cr.forget_organisation_identity() if args.local else False
+        ident = cr.signing_identity()
+        line = ("back to the local identity: " if forgot else "exports are signed by ") + ident.describe()
+        if ident.source == "local":
+            line += (f"\nlocal CA (the trust anchor): {cr.identity_dir() / 'local' / 'ca.pem'}; to sign with your "
+                     "organisation's certificate: generec provenance identity --cert CHAIN.pem --key KEY.pem "
+                     f"[--tsa-url URL], or set {cr.CERT_ENV} and {cr.KEY_ENV}")
+    emit(args, {"subject": ident.subject, "issuer": ident.issuer, "not_after": ident.not_after,
+                "source": ident.source, "alg": ident.alg, "tsa_url": ident.tsa_url,
+                "folder": cr.identity_dir()}, line)
+    return 0

@@ -16,6 +16,8 @@ Modules (import them directly; none is imported here):
   CRC-16 + pilot; aggregated over frames with a confidence); ``luma_embedder`` (the per-frame Y-plane mark of
   ``watermark_video``, for a caller that runs its own encode: ``versions.render``).
 - ``provenance``: manifests as a JSON sidecar and container tags; ``verify_file``.
+- ``credentials``: C2PA Content Credentials: ``sign_file``, ``sign_image`` (artwork), ``read_credentials``, the
+  signing identity (a local CA made on first use, or an organisation's certificate).
 - ``export``: pending versions (``create_pending``) and ``run_export`` — watermark + provenance in one
   re-encode, verified, then committed atomically through ``Workspace.add_version``; ``ranking.rank_preview``.
 """

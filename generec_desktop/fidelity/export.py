@@ -8,7 +8,8 @@ and ``version.json`` (operation, parameters, parent item, target audience, model
 :func:`run_export` turns a version into a new item (``ai_edited`` with a parent, else ``ai_created``):
 checks (cached from :func:`check_version` when the media is unchanged) → **one re-encode** with the
 watermark on every frame and the provenance tags in the container → verify (frame count, decodes,
-watermark payload, AI label) → fsync → rename → commit (``Workspace.add_version``) → sidecar. A crash
+watermark payload, AI label) → signed C2PA Content Credentials (``fidelity/credentials.py``, into a second
+temp file) → fsync → rename → commit (``Workspace.add_version``) → sidecar. A crash
 at any moment leaves the whole version or nothing; failing checks block the export unless an override
 reason is given, which is recorded in the item's fidelity report and the manifest.
 """
@@ -39,6 +40,7 @@ from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, che
 
 if TYPE_CHECKING:
     from generec_desktop.corpus import ItemInfo, Workspace
+    from generec_desktop.fidelity.credentials import SigningIdentity, SignResult
     from generec_desktop.fidelity.ranking import RankPreview
 
 __all__ = [
@@ -130,6 +132,7 @@ class ExportResult:
     rank: list[RankPreview]
     seconds: float
     timings: dict[str, float]
+    credentials: dict[str, Any] | None = None  # what signing the Content Credentials did (bytes, time, signer)
 
 
 def external_id_for(version_id: str) -> str:
@@ -339,8 +342,45 @@ def _sidecar_path(ws: Workspace, stored_path: str) -> Path:
 
 
 def _full_manifest(core: dict[str, Any], item: ItemInfo) -> dict[str, Any]:
-    return {**core, "output": {"sha256": item.sha256, "size": item.file_size, "item_id": item.id,
-                               "stored_path": item.stored_path}}
+    output: dict[str, Any] = {"sha256": item.sha256, "size": item.file_size, "item_id": item.id,
+                              "stored_path": item.stored_path}
+    c2pa = (item.params or {}).get("content_credentials")
+    if c2pa:  # the embedded copy cannot name them (signed after it was written): the sidecar's output does
+        output["content_credentials"] = c2pa
+    return {**core, "output": output}
+
+
+def _sign_export(ws: Workspace, pv: PendingVersion, parent: ItemInfo | None, core: dict[str, Any],
+                 fidelity: dict[str, Any], payload: int, encode_params: dict[str, Any], stage: Path,
+                 src_info: Any, identity: SigningIdentity) -> SignResult:
+    """Embed signed Content Credentials in the verified export ``stage`` (through a second temp file, renamed
+    over it; a failure removes both and the export fails cleanly). Returns what signing did."""
+    from generec_desktop import media
+    from generec_desktop.corpus import VerificationError
+    from generec_desktop.fidelity.credentials import ManifestSpec, audience_ref, sign_file
+    from generec_desktop.safefiles import temp_path
+
+    spec = ManifestSpec(
+        kind=pv.kind,
+        title=pv.title or (f"{parent.title} ({pv.operation})" if parent else f"generated ({pv.operation})"),
+        operation=pv.operation, params=pv.params, generator=pv.generator, models=pv.models,
+        parent=ws.media_path(parent) if parent is not None else None,
+        parent_title=(parent.title or parent.original_name) if parent is not None else None,
+        parent_sha256=parent.sha256 if parent is not None else None,
+        target_audience=audience_ref(ws, pv.target_profile), fidelity=fidelity, watermark_payload=payload,
+        extra_actions=[{"action": "c2pa.transcoded", "parameters": encode_params,
+                        "description": "H.264, with the watermark on every frame"}],
+        provenance={k: core.get(k) for k in ("format", "version_id", "kind", "ai_label", "author", "owner",
+                                             "uploader", "source", "models", "created_at")})
+    signed = temp_path(pv.folder, ".mp4")
+    try:
+        res = sign_file(stage, signed, spec, identity=identity)
+        if media.probe(signed).frame_count != src_info.frame_count:
+            raise VerificationError("Signing the Content Credentials changed the video; nothing was exported.")
+        os.replace(signed, stage)
+    finally:
+        signed.unlink(missing_ok=True)
+    return res
 
 
 def run_export(
@@ -408,6 +448,9 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
     if override_reason is not None and not override_reason.strip():
         raise VersionError("An override needs a reason (a non-empty text); it is recorded with the item.")
     steps = Steps(progress, {"checks": 2, "encode": 6, "verify": 1, "commit": 1, "rank": 0.5})
+    from generec_desktop.fidelity.credentials import signing_identity
+
+    identity = signing_identity()  # a misconfigured certificate fails here, before any encode
     uploader = uploader or pv.uploader
     parent = ws.item(pv.parent_id) if pv.parent_id is not None else None
 
@@ -500,19 +543,28 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
                                     "nothing was exported.")
         report(steps["verify"], 1.0, "Verified")
         check_cancel(cancel)
+        fidelity = {**rep.to_dict(), "override": override,
+                    "identifiability_after_export": {"payload": f"{payload:08x}", "pilot_z": det.pilot_z}}
+
+        # 3b. Content Credentials (C2PA): the verified file is only read; the signed copy replaces it. The
+        # pixels are not touched (one box after ftyp), so the mark read back above is the mark in the export.
+        t = time.perf_counter()
+        credentials = _sign_export(ws, pv, parent, core, fidelity, payload, encode_params, stage, src_info,
+                                   identity)
+        timings["sign"] = time.perf_counter() - t
+        check_cancel(cancel)
 
         # 4. move into versions/ (a temp name the corpus recognises) and commit atomically
         t = time.perf_counter()
         moved = ws.temp_file(".mp4")
         os.replace(stage, moved)
-        fidelity = {**rep.to_dict(), "override": override,
-                    "identifiability_after_export": {"payload": f"{payload:08x}", "pilot_z": det.pilot_z}}
         item = ws.add_version(
             moved, kind=pv.kind, parent_id=pv.parent_id, operation=pv.operation,
             title=pv.title or (f"{parent.title} ({pv.operation})" if parent else f"generated ({pv.operation})"),
             owner=owner, author=author, licence=(parent.licence if parent else None) or pv.licence,
             target_profile=pv.target_profile, generator=pv.generator,
-            params={"operation": pv.operation, "params": pv.params, "models": pv.models, "provenance": core},
+            params={"operation": pv.operation, "params": pv.params, "models": pv.models, "provenance": core,
+                    "content_credentials": credentials.to_dict()},
             fidelity=fidelity, watermark_payload=f"{payload:08x}", external_id=external_id_for(pv.id),
             cover=cover, cancel=cancel)
         moved = None
@@ -536,7 +588,7 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
     report(progress, 1.0, f"Exported version {pv.id} as item {item.id}")
     return ExportResult(item=item, version_id=pv.id, manifest=manifest, report=rep, sidecar=sidecar,
                         overridden=overridden, payload=payload, rank=previews,
-                        seconds=time.perf_counter() - t_start, timings=timings)
+                        seconds=time.perf_counter() - t_start, timings=timings, credentials=credentials.to_dict())
 
 
 def _existing_item(ws: Workspace, version_id: str) -> ItemInfo | None:

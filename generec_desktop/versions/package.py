@@ -110,7 +110,7 @@ def package(
     warnings: list[str] = []
     try:
         rendered = render(ws, info, p, tmp / CLIP_NAME, fit=fit, trim=True, start=clip.start, end=clip.end,
-                          key=key, progress=steps["render"], cancel=cancel)
+                          key=key, audience=chosen.audience_id, progress=steps["render"], cancel=cancel)
         warnings += rendered.warnings
         if rendered.trimmed:
             warnings.append(f"the clip was trimmed to {p.name}'s {p.max_seconds:g} s")
@@ -210,9 +210,24 @@ def _image(ws: Workspace, item: ItemInfo, audience_id: str, thumbnail: Any, p: P
     marked = wm.embed_image(frame, rendered.payload, key=key)
     from PIL import Image
 
+    from generec_desktop.fidelity.credentials import ManifestSpec, audience_ref, sign_file
+    from generec_desktop.safefiles import temp_path
+
     dest = folder / "thumbnail.jpg"
+    # the cover is uploaded too: signed Content Credentials (a frame of the item, chosen for the audience)
+    spec = ManifestSpec(kind=item.kind, title=dest.name, operation="thumbnail",
+                        params={"source_time": thumbnail.timestamp, "score": thumbnail.score},
+                        generator="personalize (Eq. 1 frame)", parent=ws.media_path(item),
+                        parent_title=item.title or item.original_name, parent_sha256=item.sha256,
+                        target_audience=audience_ref(ws, audience_id), watermark_payload=rendered.payload)
     with atomic_path(dest) as tmp:
         Image.fromarray(marked).save(tmp, format="JPEG", quality=92)
+        signed = temp_path(folder, ".jpg")
+        try:
+            sign_file(tmp, signed, spec)
+            os.replace(signed, tmp)
+        finally:
+            signed.unlink(missing_ok=True)
     return dest, "thumbnail", {"width": int(frame.shape[1]), "height": int(frame.shape[0]), "format": "JPEG",
                                "score": thumbnail.score, "source_time": thumbnail.timestamp,
                                "generator": "personalize (Eq. 1 frame)", "watermark_payload": f"{rendered.payload:08x}"}

@@ -4,8 +4,10 @@
 aspect changes, letterbox only with ``fit="pad"``), H.264 High profile yuv420p + AAC, the index (moov)
 before the data and no edit lists, a constant frame rate (the source's, capped at 60), a bitrate cap
 that keeps the file inside the platform's size limit, the invisible watermark with the item's or
-version's payload on every frame (read back before the file is placed) and the provenance manifest in
-the container tags and in a sidecar ``<file>.provenance.json``. One decode and one encode: crop,
+version's payload on every frame (read back before the file is placed), signed C2PA Content Credentials
+(``fidelity/credentials.py``: the original as ingredient, the version's operation and the render's crop,
+resize and transcode as actions) and the provenance manifest in the container tags and in a sidecar
+``<file>.provenance.json``. One decode and one encode: crop,
 scale and mark happen per frame between them.
 
 Atomic: the file is encoded to a journaled temporary name beside the output and appears only when
@@ -422,6 +424,7 @@ def render(
     speed: str = "veryfast",
     key: str | None = None,
     strength: float | None = None,
+    audience: str | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> RenderResult:
@@ -430,7 +433,8 @@ def render(
     ``start``/``end``: a span of the source (seconds; a per-audience clip); ``fit``: ``"crop"`` (salient
     reframing when the aspect changes) or ``"pad"`` (letterbox); ``trim``: keep the first part of a source
     longer than the preset allows instead of refusing; ``force``: replace an existing output; ``speed``:
-    the x264 preset; ``key``/``strength``: the watermark's (installation key, :data:`RENDER_STRENGTH`).
+    the x264 preset; ``key``/``strength``: the watermark's (installation key, :data:`RENDER_STRENGTH`);
+    ``audience``: who the file is for, named in its Content Credentials (default: the source's target audience).
     """
     from generec_desktop import media
     from generec_desktop.corpus.workspace import file_sha256
@@ -538,15 +542,22 @@ def render(
         else:
             raise RenderError(f"The watermark {src.payload:08x} could not be read back from the render; "
                               "nothing was written.")
+        report(steps["verify"], 1.0, "Verified")
+        check_cancel(cancel)
+        # Content Credentials (C2PA), signed into a second temp file that replaces the verified one (the
+        # pixels are not touched: the mark read back above is the mark in the file)
+        t = time.perf_counter()
+        credentials = _sign(ws, src, stage, out_p, render_params, core, written,
+                            partial=start > 0 or stop < video_end - 1e-6, audience=audience)
+        timings["sign"] = time.perf_counter() - t
         size = stage.stat().st_size
         if size > p.max_bytes:
             raise RenderError(f"The render is {bytes_text(size)}, over {p.name}'s {bytes_text(p.max_bytes)}; "
                               "nothing was written (trim the video).")
-        report(steps["verify"], 1.0, "Verified")
-        check_cancel(cancel)
         fsync_file(stage)
         out_sha = file_sha256(stage)
-        manifest = {**core, "output": {"sha256": out_sha, "size": size, "file": out_p.name}}
+        manifest = {**core, "output": {"sha256": out_sha, "size": size, "file": out_p.name,
+                                       "content_credentials": credentials}}
         sidecar = _sidecar(out_p)
         side_stage = temp_path(out_p.parent, ".json")
         from generec_desktop.fidelity.provenance import write_sidecar
@@ -644,6 +655,71 @@ def _manifest(ws: Workspace, src: _Source, p: Preset, sha: str, params: dict[str
     if isinstance(prior, dict):  # an exported version: its own manifest, so the chain back to the original stays
         core["source_provenance"] = prior
     return core
+
+
+def render_actions(params: dict[str, Any], *, partial: bool = False) -> list[dict[str, Any]]:
+    """The C2PA actions of a render: crop (salient reframing) or letterbox, resize, the span (``partial``:
+    not the whole source), transcode."""
+    acts: list[dict[str, Any]] = []
+    size = params.get("size")
+    if params.get("fit") == "crop":
+        acts.append({"action": "c2pa.cropped", "description": "reframed to the preset's shape along the salient "
+                     "region", "parameters": {"crop": params.get("crop")}})
+    elif params.get("fit") == "pad":
+        acts.append({"action": "c2pa.resized", "description": "letterboxed to the preset's shape"})
+    acts.append({"action": "c2pa.resized", "description": f"scaled to {size[0]}×{size[1]}" if size else "scaled",
+                 "parameters": {"preset": params.get("preset"), "size": size}})
+    if partial or params.get("trimmed"):
+        acts.append({"action": "c2pa.edited", "description": "the span uploaded: "
+                     f"{params.get('start', 0):.2f}–{params.get('end', 0):.2f} s",
+                     "parameters": {"start": params.get("start"), "end": params.get("end"),
+                                    "trimmed": params.get("trimmed")}})
+    acts.append({"action": "c2pa.transcoded", "description": "encoded for upload (H.264 High + AAC, watermarked)",
+                 "parameters": {"video": params.get("video"), "audio": params.get("audio"), "fps": params.get("fps")}})
+    return acts
+
+
+def _sign(ws: Workspace, src: _Source, stage: Path, out: Path, params: dict[str, Any], core: dict[str, Any],
+          frames: int, *, partial: bool, audience: str | None) -> dict[str, Any]:
+    """Embed signed Content Credentials in the verified render ``stage`` (a second temp file renamed over it;
+    a failure removes it and nothing is written). The original is the ingredient: the version's parent for a
+    pending version (whose operation is the first action), else the item's own file (whose credentials, for
+    an exported version, travel inside the ingredient)."""
+    from generec_desktop import media
+    from generec_desktop.fidelity.credentials import ManifestSpec, audience_ref, sign_file
+    from generec_desktop.safefiles import temp_path
+
+    item, pv = src.item, src.version
+    if pv is not None:
+        parent = ws.media_path(item) if item is not None else None
+        spec = ManifestSpec(kind=pv.kind, title=out.name, operation=pv.operation, params=pv.params,
+                            generator=pv.generator, models=pv.models, parent=parent,
+                            parent_title=(item.title or item.original_name) if item is not None else None,
+                            parent_sha256=item.sha256 if item is not None else None,
+                            target_audience=audience_ref(ws, audience or pv.target_profile),
+                            watermark_payload=src.payload,
+                            extra_actions=render_actions(params, partial=partial), provenance=_provenance(core))
+    else:
+        assert item is not None
+        spec = ManifestSpec(kind=item.kind, title=out.name, operation="render", parent=src.path,
+                            parent_title=item.title or item.original_name, parent_sha256=item.sha256,
+                            target_audience=audience_ref(ws, audience or item.target_profile),
+                            watermark_payload=src.payload,
+                            extra_actions=render_actions(params, partial=partial), provenance=_provenance(core))
+    signed = temp_path(stage.parent, ".mp4")
+    try:
+        res = sign_file(stage, signed, spec)
+        if media.probe(signed).frame_count != frames:
+            raise RenderError("Signing the Content Credentials changed the video; nothing was written.")
+        os.replace(signed, stage)
+    finally:
+        signed.unlink(missing_ok=True)
+    return res.to_dict()
+
+
+def _provenance(core: dict[str, Any]) -> dict[str, Any]:
+    return {k: core.get(k) for k in ("format", "kind", "ai_label", "author", "owner", "source", "models",
+                                     "created_at")}
 
 
 def _tags(core: dict[str, Any]) -> dict[str, str]:

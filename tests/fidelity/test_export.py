@@ -133,8 +133,11 @@ def test_cli_check_export_verify(ws_item, capsys: pytest.CaptureFixture[str]) ->
     assert main(["export", str(ws.root), pv.id, "--json"]) == 0
     exp = json.loads(capsys.readouterr().out)
     path = ws.root / exp["item"]["stored_path"]
+    assert exp["content_credentials"]["bytes_added"] > 0
     assert main(["provenance", "verify", str(path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["ok"] is True
+    ver = json.loads(capsys.readouterr().out)
+    assert ver["ok"] is True and ver["credentials"]["state"] == "trusted"
+    assert ver["credentials"]["digital_source_types"] == ["compositeWithTrainedAlgorithmicMedia"]
     assert main(["export", str(ws.root), pv.id]) == 2  # already exported: one-line error
     assert "already exported" in capsys.readouterr().err
 

@@ -66,6 +66,16 @@ def test_package_holds_the_audience_clip_thumbnail_and_summary(small_demo, tmp_p
     det = wm.detect_images([thumb], key=KEY, search=False)
     assert det.found and det.payload == res.render.payload
     assert wm.detect_video(out / "clip.mp4", key=KEY, search=False).payload == res.render.payload
+    # both uploads carry signed Content Credentials naming the item's file (the session's data home signed them)
+    from generec_desktop.fidelity.credentials import read_credentials
+
+    with Workspace.open(small_demo) as ws:
+        item_sha = next(it.sha256 for it in ws.items() if it.external_id == "demo-002")
+    for name in ("clip.mp4", "thumbnail.jpg"):
+        c = read_credentials(out / name)
+        assert c.state in ("trusted", "valid") and not c.tampered, (name, c.failures)
+        assert c.ingredients[0]["sha256"] == item_sha and c.audience and c.audience["id"] == "segment:0"
+        assert c.watermark_payload == f"{res.render.payload:08x}"
 
 
 def test_package_never_writes_into_an_existing_folder(small_demo, tmp_path):

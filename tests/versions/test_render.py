@@ -217,6 +217,16 @@ def test_provenance_in_tags_and_sidecar(rendered, ws_root):
     assert crop["box"] == [404, 720] and len(crop["path"]) >= 3 and crop["x_range"][1] > crop["x_range"][0]
     assert tags["watermark"]["payload"] == f"{res.payload:08x}"
     assert verify_file(res.path, key=KEY).ok
+    # signed Content Credentials: the item's file as the ingredient, the render's steps as actions; a human
+    # original stays human (no AI source type). Signed in the session's data home (another test's CA here).
+    from generec_desktop.fidelity.credentials import read_credentials
+
+    c = read_credentials(res.path)
+    assert c.state in ("trusted", "valid") and not c.tampered, c.failures
+    assert [a["action"] for a in c.actions] == ["c2pa.opened", "c2pa.cropped", "c2pa.resized", "c2pa.transcoded",
+                                                "c2pa.watermarked"]
+    assert c.digital_source_types == [] and c.ingredients[0]["sha256"] == src.sha256
+    assert side["output"]["content_credentials"]["bytes_added"] > 0
 
 
 # ------------------------------------------------------------------------------------ reframing
@@ -429,6 +439,13 @@ def test_pending_version_carries_its_export_payload(ws, tmp_path):
     assert res.manifest["source"]["version_id"] == pv.id and res.manifest["target_audience"] == "segment:0"
     assert res.manifest["ai_label"] == "AI-edited" and res.frames == 30
     assert verify_file(res.path, key=KEY).ok
+    from generec_desktop.fidelity.credentials import read_credentials
+
+    c = read_credentials(res.path)  # the upload file says it is AI-edited, from the version's original
+    assert not c.tampered and c.digital_source_types == ["compositeWithTrainedAlgorithmicMedia"]
+    assert [a["action"] for a in c.actions][:2] == ["c2pa.opened", "c2pa.edited"]
+    assert c.ingredients[0]["sha256"] == _item(ws, "landscape").sha256
+    assert c.audience and c.audience["id"] == "segment:0" and c.watermark_payload == f"{res.payload:08x}"
 
 
 def test_cli_render_json_and_presets(ws_root, tmp_path, capsys):

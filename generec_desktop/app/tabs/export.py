@@ -47,10 +47,12 @@ class ExportTab(FeatureTab):
         self.list = QListWidget()
         self.list.setObjectName("exportVersions")
         self.list.itemChanged.connect(lambda _: self.refresh())
-        self.watermark = QCheckBox("Invisible watermark + AI label + provenance manifest")
+        self.watermark = QCheckBox("Invisible watermark + AI label + provenance manifest + signed Content "
+                                   "Credentials (C2PA)")
         self.watermark.setChecked(True)
         self.watermark.setEnabled(False)
-        self.watermark.setToolTip("Always on: every AI-edited or AI-created item carries them (issue 8)")
+        self.watermark.setToolTip("Always on: every AI-edited or AI-created item carries them (issues 8 and 18); "
+                                  "check a file with `generec provenance verify FILE`")
         self.override = QLineEdit()
         self.override.setPlaceholderText("Override reason (only needed to export a version whose checks FAIL)")
         self.export_button = QPushButton("Export to corpus")
@@ -292,7 +294,8 @@ class ExportTab(FeatureTab):
         self.upload_label.setText(
             f"Rendered <b>{res.path.name}</b>: {res.preset}, {res.width}×{res.height}, {res.fps:g} fps, "
             f"{res.duration:.1f} s, {res.size / 1e6:.1f} MB{' (trimmed)' if res.trimmed else ''}; watermark "
-            f"{res.payload:08x}; provenance in the file and in {res.sidecar.name}.<br>{res.path.parent}{notes}")
+            f"{res.payload:08x}; signed Content Credentials (C2PA) and provenance in the file, and in "
+            f"{res.sidecar.name}.<br>{res.path.parent}{notes}")
         self.window_.statusBar().showMessage(f"Rendered {res.path}", 8000)
 
     def package_audiences(self) -> list[tuple[str, str]]:
