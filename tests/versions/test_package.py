@@ -63,7 +63,10 @@ def test_package_holds_the_audience_clip_thumbnail_and_summary(small_demo, tmp_p
     # the thumbnail is the chosen frame at the clip's size, carrying the same watermark as the clip
     thumb = np.asarray(Image.open(out / "thumbnail.jpg").convert("RGB"))
     assert (thumb.shape[1], thumb.shape[0]) == (res.render.width, res.render.height)
-    det = wm.detect_images([thumb], key=KEY, search=False)
+    from generec_desktop.fidelity import still_mark as sm
+
+    assert summary["image"]["watermark"] == "still-v1"
+    det = sm.detect_still(sm.attack(thumb), key=KEY)  # the still mark: survives JPEG 75 + a 50 % resize
     assert det.found and det.payload == res.render.payload
     assert wm.detect_video(out / "clip.mp4", key=KEY, search=False).payload == res.render.payload
 
@@ -86,7 +89,7 @@ def test_package_uses_the_stored_artwork_and_refuses_a_changed_one(demo_copy, tm
 
     from generec_desktop.corpus import Workspace
     from generec_desktop.editor.personalize import resolve_item
-    from generec_desktop.versions import store
+    from generec_desktop.fidelity import artwork as store
     from generec_desktop.versions.package import package
 
     art = demo_copy / "artwork" / "ab" / "demo-002-segment-0.jpg"
