@@ -1,4 +1,5 @@
-"""``generec personalize W ITEM --profiles P1,P2 [--thumbnails] [--clips] --out DIR [--json]``."""
+"""``generec personalize W ITEM --profiles P1,P2 [--thumbnails] [--clips] [--artwork [generated]] --out DIR``
+(``--json`` too)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reframe", default=None, help="crop the exported clips to this aspect, e.g. 9:16")
     p.add_argument("--aspects", default="16:9,9:16,1:1", help="aspect variants of the generated thumbnail")
     p.add_argument("--no-generate", action="store_true", help="skip the generated thumbnails")
+    p.add_argument("--artwork", nargs="?", const="selected", default=None, choices=("selected", "generated"),
+                   help="also store each audience's chosen thumbnail (or, with --artwork generated, its generated "
+                        "one) as the item's artwork for that audience: full resolution, watermarked, replacing "
+                        "an earlier one (see `generec artwork W ITEM`)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_personalize)
 
@@ -105,6 +110,18 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
         encoder = args.encoder
         if encoder is None:
             encoder = profiles.encoder_id
+        if args.artwork:
+            from generec_desktop.editor.personalize import resolve_item
+            from generec_desktop.fidelity.still_mark import MIN_HEIGHT, MIN_WIDTH, too_small
+
+            info = resolve_item(ws, args.item)
+            if too_small(info.width or 0, info.height or 0):
+                raise EditorError(f"Item {info.id} is {info.width}×{info.height}; artwork needs a video of at least "
+                                  f"{MIN_WIDTH}×{MIN_HEIGHT} (its watermark is not reliable below). Nothing was "
+                                  "written; leave out --artwork.")
+            if not do_thumbs:
+                raise EditorError("--artwork stores the chosen thumbnails: leave out --clips (or add --thumbnails).")
+        failed_art = 0
         steps = Steps(bar, {"select": 1.0, "export": 2.0 if do_clips else 0.01})
         res = personalize(ws, args.item, ids, thumbnails=do_thumbs, clips=do_clips, generate=not args.no_generate,
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
@@ -148,6 +165,24 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                                  "snapped": [a.clip.snapped_start, a.clip.snapped_end]}
                 if steps["export"] is not None:
                     steps["export"](k / len(res.audiences), f"Exported {k + 1} clips")  # type: ignore[misc]
+            if args.artwork and a.thumbnail is not None:
+                from generec_desktop.versions import use_thumbnail
+
+                thumb = a.generated if args.artwork == "generated" and a.generated is not None else a.thumbnail
+                if args.artwork == "generated" and a.generated is None:
+                    entry.setdefault("notes", []).append("no generated thumbnail: the chosen one is stored")
+                from generec_desktop.fidelity.artwork import ArtworkError
+
+                try:
+                    stored = use_thumbnail(ws, res.item_id, a.audience_id, thumb, label=a.label,
+                                           encoder_id=res.encoder_id, cancel=args.cancel)
+                except ArtworkError as exc:  # this audience's frame (too flat to carry the mark): say so, go on
+                    entry["artwork_error"] = str(exc)
+                    failed_art += 1
+                else:
+                    entry["artwork"] = {**stored.row.to_dict(), "file": str(ws.root / stored.row.path),
+                                        "replaced": stored.previous.path if stored.previous else None,
+                                        "psnr": stored.psnr}
             summary["audiences"].append(entry)
         atomic_write_text(out / "summary.json", json.dumps(to_jsonable(summary), indent=1) + "\n")
 
@@ -160,8 +195,12 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                 parts.append(f"thumbnail at {e['thumbnail']['timestamp']:.2f} s (score {e['thumbnail']['score']:.3f})")
             if "clip" in e:
                 parts.append(f"clip {e['clip']['start']:.2f}-{e['clip']['end']:.2f} s")
+            if "artwork" in e:
+                parts.append(f"artwork {e['artwork']['path']} ({e['artwork']['width']}×{e['artwork']['height']})")
+            if "artwork_error" in e:
+                parts.append(f"artwork NOT stored: {e['artwork_error']}")
             lines.append("  " + "; ".join(parts))
         return "\n".join(lines)
 
     emit(args, summary, text)
-    return 0
+    return 1 if failed_art else 0
