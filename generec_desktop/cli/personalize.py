@@ -100,7 +100,6 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     do_thumbs, do_clips = both or args.thumbnails, both or args.clips
     aspects = tuple(a.strip() for a in args.aspects.split(",") if a.strip())
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     with Workspace.open(args.workspace) as ws, progress_bar(args, "personalize") as bar:
         from generec_desktop.cli.audiences import resolve_audience_ids
         from generec_desktop.profiles import load_profiles
@@ -122,6 +121,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
             if not do_thumbs:
                 raise EditorError("--artwork stores the chosen thumbnails: leave out --clips (or add --thumbnails).")
         failed_art = 0
+        out.mkdir(parents=True, exist_ok=True)
         steps = Steps(bar, {"select": 1.0, "export": 2.0 if do_clips else 0.01})
         res = personalize(ws, args.item, ids, thumbnails=do_thumbs, clips=do_clips, generate=not args.no_generate,
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,

@@ -24,8 +24,9 @@ chips are read at 64×64; on one 512 px photo after JPEG it is not read back. Wh
   (hard decision, then Chase flips of the 4 weakest bits: random bits pass with p ≈ 2.4e-4).
 * **Informed, closed-loop embedding.** The embedder cancels the host's own correlation per bit and then
   checks itself against the attack it must survive (the stored JPEG, JPEG quality 75 and a 50 % resize),
-  boosting only the bits that came out weak, until every bit clears ``TARGET_Z`` clean and attacked or the
-  PSNR floor :data:`MIN_PSNR` is reached.
+  boosting only the bits that came out weak, until the pilot clears its threshold by ``PILOT_MARGIN`` and
+  every data bit is ``DATA_Z`` on its right side, clean and attacked, or the PSNR floor :data:`MIN_PSNR`
+  is reached.
 
 Reliable from about 480×270 pixels up (smaller images leave too little of the canonical frame's detail
 after a 50 % resize): :func:`embed_still` refuses smaller ones. Measured in ``benchmarks/bench_still_mark.py``.
@@ -69,12 +70,15 @@ NBITS = PILOT_BITS + DATA_BITS  # 64
 MIN_WIDTH, MIN_HEIGHT = 480, 270
 #: Pilot z-score above which a mark is present: p ≈ 2.9e-7 on unmarked images (z is N(0, 1) there).
 PILOT_Z_THRESHOLD = 5.0
-#: Per-bit z the embedder aims at, clean and after the attack (pilot Z then ≈ 4 × TARGET_Z).
-TARGET_Z = 2.5
+#: Per-bit z the embedder starts from (pilot Z then ≈ 4 × TARGET_Z); it stops once, clean and after the
+#: attack, the pilot is PILOT_MARGIN above its threshold and every data bit is DATA_Z on its right side.
+TARGET_Z = 2.0
+PILOT_MARGIN = 2.0
+DATA_Z = 1.5
 #: Block scale bounds (orthonormal DCT units of the canonical frame) for masking and whitening.
 FLOOR, CAP = 2.0, 24.0
 CHASE_BITS = 4
-_ITERATIONS = 6
+_ITERATIONS = 10
 _MAX_RMS = 255.0 * 10 ** (-MIN_PSNR / 20)
 
 
@@ -259,18 +263,25 @@ def embed_still(rgb: np.ndarray, payload: int, *, key: str | None = None, store_
         d = _spatial(delta_mid).astype(np.float32)
         d_full = np.asarray(cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR if w >= CANON and h >= CANON
                                        else cv2.INTER_AREA), np.float32)
-        rms = float(np.sqrt(np.mean(d_full * d_full)))
-        if rms > _MAX_RMS:  # the PSNR floor: never more than MIN_PSNR costs
-            d_full = d_full * np.float32(_MAX_RMS / rms)
         img = np.clip(src + d_full[:, :, None], 0, 255).round().astype(np.uint8)
+        # the PSNR floor, on the change that lands (clipping at black and white removes part of it)
+        rms = float(np.sqrt(np.mean((img.astype(np.float32) - src) ** 2)))
+        if rms > _MAX_RMS:  # never more than MIN_PSNR costs
+            d_full = d_full * np.float32(_MAX_RMS / rms)
+            img = np.clip(src + d_full[:, :, None], 0, 255).round().astype(np.uint8)
         zc = _bit_z(img, lay) * want
         za = _bit_z(attack(_jpeg(img, store_quality)), lay) * want
         z_clean, z_att = float(zc.min()), float(za.min())
         weak = np.minimum(zc, za)
-        if weak.min() >= target_z or rms > _MAX_RMS:
+        pilot_ok = float(np.sum(weak[:PILOT_BITS])) / math.sqrt(PILOT_BITS) >= PILOT_Z_THRESHOLD + PILOT_MARGIN
+        data_ok = float(weak[PILOT_BITS:].min()) >= DATA_Z
+        if (pilot_ok and data_ok) or rms > _MAX_RMS:
             break
-        # boost the weak bits in proportion to their deficit (the response is about linear)
-        t = t + np.where(weak < target_z, (target_z - weak + 0.3) * norm / np.sqrt(n), 0.0)
+        # boost what is short, each bit in proportion to its deficit (the response is about linear): the
+        # data bits below DATA_Z, the pilot's weak bits while the pilot as a whole is short
+        goal = np.full(NBITS, DATA_Z + 0.5)
+        goal[:PILOT_BITS] = target_z + 0.5 if not pilot_ok else -math.inf
+        t = t + np.maximum(0.0, goal - weak) * norm / np.sqrt(n)
     return StillEmbedding(image=img, payload=int(payload), psnr=_psnr(rgb, img), clean_z=z_clean,
                           attacked_z=z_att, iterations=iterations)
 
