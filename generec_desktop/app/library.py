@@ -27,8 +27,8 @@ def item_caption(item: Any, artwork: int = 0) -> str:
     duration = getattr(item, "duration", None) or 0.0
     badge = "⚠ " if getattr(item, "warnings", ()) else ""  # first, so a narrow library still shows it
     repaired = " · repaired" if badge else ""
-    art = f" · artwork ×{artwork}" if artwork else ""
-    return f"{badge}{title}\n{kind} · {duration:.1f} s{art}{repaired}"
+    art = f"artwork ×{artwork} · " if artwork else ""  # first on its line: a narrow library still shows it
+    return f"{badge}{title}\n{art}{kind} · {duration:.1f} s{repaired}"
 
 
 def item_tooltip(item: Any, artwork: list[tuple[str, Path]] | None = None) -> str:

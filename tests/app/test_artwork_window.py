@@ -94,4 +94,4 @@ def test_artwork_from_the_thumbnails_tab_with_undo_library_and_rank_preview(qtbo
     assert ranked.args[0].state == "done", w.last_error
     head = export.rank.topLevelItem(0)
     methods = {head.child(i).text(0): head.child(i).text(5) for i in range(head.childCount())}
-    assert methods["Cats"].endswith("its artwork") and not methods["Space fans"].endswith("its artwork")
+    assert methods["Cats"].startswith("its artwork") and not methods["Space fans"].startswith("its artwork")

@@ -104,7 +104,7 @@ class ExportTab(FeatureTab):
         self.rank.setObjectName("rankPreview")
         self.rank.setHeaderLabels(["New item / audience", "Rank", "Percentile", "Score", "Targeted", "Method"])
         self.rank.setColumnWidth(0, 250)
-        for col, width in ((1, 70), (2, 80), (3, 60), (4, 70)):
+        for col, width in ((1, 70), (2, 80), (3, 60), (4, 60)):
             self.rank.setColumnWidth(col, width)
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -211,7 +211,7 @@ class ExportTab(FeatureTab):
 
     def _add_ranks(self, head: QTreeWidgetItem, ranks: Any) -> None:
         for r in ranks:
-            method = f"{r.method} · its artwork" if getattr(r, "artwork", False) else r.method
+            method = f"its artwork · {r.method}" if getattr(r, "artwork", False) else r.method
             child = QTreeWidgetItem([self.audience_label(r.audience), f"{r.rank} of {r.of}",
                                      f"{r.percentile * 100:.0f} %", f"{r.score:.3f}",
                                      "yes" if r.targeted else "", method])
