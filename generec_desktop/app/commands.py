@@ -125,3 +125,40 @@ class AudienceCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._put(self.before, self.after)
+
+
+class ArtworkCommand(QUndoCommand):
+    """Artwork stored for (item, audience) (``fidelity.artwork.store``, already run in a job): undo puts the
+    pair's earlier artwork back (or none), redo the new one (``fidelity.artwork.put_back``; files come back
+    from the workspace's artwork trash, nothing is re-encoded)."""
+
+    def __init__(self, window: Any, text: str, before: Any, after: Any, *, on_change: Any = None) -> None:
+        super().__init__(text)
+        self.window, self.before, self.after = window, before, after
+        self.workspace = window.workspace
+        self.item_id, self.audience_id = after.item_id, after.audience_id
+        self.on_change = on_change
+        self._skip = True
+
+    def _put(self, row: Any, what: str) -> None:
+        from generec_desktop.fidelity.artwork import put_back
+        from generec_desktop.jobs import GenerecError
+
+        if self.window.workspace is not self.workspace:
+            self.window.show_error(f"Cannot {what}", "That artwork belongs to a workspace that is no longer open.")
+            return
+        try:
+            put_back(self.workspace, self.item_id, self.audience_id, row)
+        except GenerecError as exc:
+            self.window.show_error(f"Cannot {what}", str(exc))
+        if self.on_change is not None:
+            self.on_change()
+
+    def redo(self) -> None:
+        if self._skip:
+            self._skip = False
+            return
+        self._put(self.after, "redo")
+
+    def undo(self) -> None:
+        self._put(self.before, "undo")

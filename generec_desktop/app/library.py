@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,23 +20,32 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
 KIND_LABEL = {"human": "original", "ai_edited": "AI-edited", "ai_created": "AI-created"}
 
 
-def item_caption(item: Any) -> str:
-    """Two-line caption: title, then kind and duration."""
+def item_caption(item: Any, artwork: int = 0) -> str:
+    """Two-line caption: title, then kind and duration (and "artwork ×N" when N audiences have artwork)."""
     title = getattr(item, "title", None) or getattr(item, "original_name", None) or f"item {item.id}"
     kind = KIND_LABEL.get(getattr(item, "kind", "human"), getattr(item, "kind", ""))
     duration = getattr(item, "duration", None) or 0.0
     badge = "⚠ " if getattr(item, "warnings", ()) else ""  # first, so a narrow library still shows it
     repaired = " · repaired" if badge else ""
-    return f"{badge}{title}\n{kind} · {duration:.1f} s{repaired}"
+    art = f"artwork ×{artwork} · " if artwork else ""  # first on its line: a narrow library still shows it
+    return f"{badge}{title}\n{art}{kind} · {duration:.1f} s{repaired}"
 
 
-def item_tooltip(item: Any) -> str:
-    """Id, kind and hash; for a file that needed repairs on reading, what was repaired."""
+def item_tooltip(item: Any, artwork: list[tuple[str, Path]] | None = None) -> str:
+    """Id, kind and hash; for a file that needed repairs on reading, what was repaired; the artwork stored
+    per audience as a strip of small pictures with their audience (rich text)."""
+    import html
+
     tip = f"#{item.id} · {getattr(item, 'kind', '')} · sha256 {str(getattr(item, 'sha256', ''))[:12]}…"
     warnings = getattr(item, "warnings", ())
     if warnings:
         tip += "\nThe file is damaged; GeneRec reads what can be decoded:\n" + "\n".join(f"• {w}" for w in warnings)
-    return tip
+    if not artwork:
+        return tip
+    cells = "".join(f"<td align='center'><img src='{QUrl.fromLocalFile(str(p)).toString()}' width='96'><br>"
+                    f"{html.escape(label)}</td>" for label, p in artwork)
+    return (html.escape(tip).replace("\n", "<br>") + f"<br><b>Artwork for {len(artwork)} audience(s):</b>"
+            f"<table><tr>{cells}</tr></table>")
 
 
 class LibraryPanel(QWidget):
@@ -66,15 +75,20 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.filter)
         layout.addWidget(self.list, 1)
         self._items: dict[int, Any] = {}
+        self.artwork: dict[int, list[tuple[str, Path]]] = {}
 
-    def set_items(self, items: list[Any], covers: dict[int, Any]) -> None:
-        """Replace the list, keeping the selection when the item still exists."""
+    def set_items(self, items: list[Any], covers: dict[int, Any],
+                  artwork: dict[int, list[tuple[str, Path]]] | None = None) -> None:
+        """Replace the list, keeping the selection when the item still exists. ``artwork``: per item id,
+        (audience label, file) of its stored artwork (shown as "artwork ×N" and a strip in the tooltip)."""
+        artwork = artwork or {}
+        self.artwork = artwork
         current = self.current_item_id()
         self.list.blockSignals(True)
         self.list.clear()
         self._items = {it.id: it for it in items}
         for it in items:
-            entry = QListWidgetItem(item_caption(it))
+            entry = QListWidgetItem(item_caption(it, len(artwork.get(it.id, ()))))
             entry.setData(Qt.ItemDataRole.UserRole, it.id)
             cover = covers.get(it.id)
             if isinstance(cover, QImage):  # read and scaled in a worker (MainWindow.request_open_workspace)
@@ -84,7 +98,7 @@ class LibraryPanel(QWidget):
                 if not pix.isNull():
                     entry.setIcon(QIcon(pix.scaled(self.list.iconSize(), Qt.AspectRatioMode.KeepAspectRatio,
                                                    Qt.TransformationMode.SmoothTransformation)))
-            entry.setToolTip(item_tooltip(it))
+            entry.setToolTip(item_tooltip(it, artwork.get(it.id)))
             self.list.addItem(entry)
         self.list.blockSignals(False)
         self._apply_filter(self.filter.text())

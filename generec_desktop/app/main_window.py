@@ -534,8 +534,28 @@ class MainWindow(QMainWindow):
             items = self.workspace.items()
         if covers is None:
             covers = {it.id: self._safe_cover(it) for it in items}
-        self.library.set_items(items, covers)
+        self.library.set_items(items, covers, self._artwork_by_item())
         self.library_changed.emit()
+
+    def _artwork_by_item(self) -> dict[int, list[tuple[str, Path]]]:
+        """(audience label, file) of each item's stored artwork, for the library (one cheap read)."""
+        from generec_desktop.fidelity.artwork import artwork_path, list_artwork
+        from generec_desktop.jobs import GenerecError
+
+        out: dict[int, list[tuple[str, Path]]] = {}
+        if self.workspace is None:
+            return out
+        try:
+            rows = list_artwork(self.workspace)
+        except GenerecError:
+            return out
+        for r in rows:
+            try:
+                path = artwork_path(self.workspace, r)
+            except GenerecError:
+                continue
+            out.setdefault(r.item_id, []).append((r.audience_label or r.audience_id, path))
+        return out
 
     # Import ---------------------------------------------------------------------------------------
     def _ask_import(self) -> None:

@@ -1,5 +1,6 @@
-"""``generec watermark detect FILE``, ``generec watermark embed FILE --payload HEX --out FILE`` and
-``generec watermark key export|import FILE`` (the installation's secret key, shared within a team)."""
+"""``generec watermark detect FILE``, ``generec watermark embed FILE --payload HEX --out FILE``,
+``generec watermark key export|import FILE`` (the installation's secret key, shared within a team) and
+``generec artwork W ITEM [--for AUDIENCE] [--remove] [--json]`` (the artwork stored per audience)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,24 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``watermark`` command group."""
+    """Add the ``watermark`` command group and ``artwork``."""
+    a = subparsers.add_parser(
+        "artwork", help="the artwork (image per audience) stored for an item: list it, or remove one",
+        description="List the artwork stored for ITEM, one image per audience (path, audience, score, source "
+                    "time, whether its watermark reads back), or remove one audience's with --remove --for A. "
+                    "Store artwork with `generec personalize W ITEM --profiles ... --artwork` or the window's "
+                    "Thumbnails tab.")
+    a.add_argument("workspace", type=Path)
+    a.add_argument("item", help="item id or external id")
+    a.add_argument("--for", dest="audience", default=None, metavar="AUDIENCE",
+                   help="one audience: an id (segment:0, examples:1) or a name ('Segment 1', 'Cyclists')")
+    a.add_argument("--remove", action="store_true", help="remove the artwork of --for AUDIENCE (the file is "
+                   "kept in the workspace's cache/artwork-trash/, never deleted)")
+    a.add_argument("--no-verify", action="store_true", help="skip reading each watermark back (faster)")
+    _add_key_args(a)
+    add_json_flag(a)
+    a.set_defaults(func=_cmd_artwork)
+
     p = subparsers.add_parser("watermark", help="embed or detect the invisible watermark")
     sub = p.add_subparsers(dest="watermark_command", metavar="ACTION", required=True)
 
@@ -123,8 +141,18 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from generec_desktop.fidelity import watermark as wm
 
     known = _known_payloads(args)
+    still = None
     if _is_image(args.file):
-        det = wm.detect_images([_read_image(args.file)], key=_key(args), candidates=known)
+        from generec_desktop.fidelity import still_mark as sm
+
+        image = _read_image(args.file)
+        still = sm.detect_still(image, key=_key(args))  # artwork and upload-package thumbnails
+        det = wm.detect_images([image], key=_key(args), candidates=known)
+        if still.found and not det.found:
+            from dataclasses import replace
+
+            det = replace(det, found=True, payload=still.payload, crc_ok=True, pilot_z=still.pilot_z,
+                          confidence=min(1.0, max(0.0, (still.pilot_z - 2.0) / 6.0)), bit_accuracy_estimate=1.0)
     else:
         with progress_bar(args, "detect") as progress:
             det = wm.detect_video(args.file, max_frames=args.max_frames, key=_key(args), candidates=known,
@@ -144,6 +172,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         return f"no watermark (confidence {det.confidence:.2f}, {det.frames_used} frames)"
 
     data = {"file": str(args.file), **{k: getattr(det, k) for k in det.__dataclass_fields__}}
+    if still is not None:
+        data["still_mark"] = {"found": still.found, "payload": still.payload, "pilot_z": still.pilot_z}
     if det.payload is not None:
         data["payload_hex"] = f"{det.payload:08x}"
     emit(args, data, text)
@@ -211,4 +241,71 @@ def _cmd_key_path(args: argparse.Namespace) -> int:
     path = key_path()
     emit(args, {"key_file": str(path), "exists": path.exists()},
          f"{path}" + ("" if path.exists() else " (not made yet: made on first use)"))
+    return 0
+
+
+def _artwork_audience(ws: object, ref: str, rows: list) -> str:  # type: ignore[type-arg]
+    """The audience id ``ref`` names: a stored row's id or label first (its audience may be gone), else
+    the workspace's audiences by id or name."""
+    text = " ".join(ref.split())
+    for r in rows:
+        if text == r.audience_id or text.casefold() == str(r.audience_label or "").casefold():
+            return str(r.audience_id)
+    from generec_desktop.cli.audiences import resolve_audience_ids
+
+    ids = resolve_audience_ids(ws, [text])
+    return ids[0]
+
+
+def _cmd_artwork(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.editor.personalize import resolve_item
+    from generec_desktop.fidelity import artwork as art
+    from generec_desktop.jobs import GenerecError
+
+    key = _key(args)
+    with Workspace.open(args.workspace) as ws:
+        info = resolve_item(ws, args.item)
+        rows = art.list_artwork(ws, info.id)
+        if args.remove:
+            if not args.audience:
+                raise GenerecError("Say whose artwork to remove: --remove --for AUDIENCE.")
+            aid = _artwork_audience(ws, args.audience, rows)
+            old = art.remove(ws, info.id, aid)
+            data = {"item_id": info.id, "removed": old.to_dict()}
+            emit(args, data, f"Removed the artwork of item {info.id} for {old.audience_label or aid} "
+                             f"({old.path}; the file is kept in cache/{art.TRASH_DIR}/ while nothing uses it).")
+            return 0
+        if args.audience:
+            aid = _artwork_audience(ws, args.audience, rows)
+            rows = [r for r in rows if r.audience_id == aid]
+        entries = []
+        for r in rows:
+            e = r.to_dict()
+            e["file"] = str(ws.root / r.path)
+            if not args.no_verify:
+                chk = art.verify(ws, r, key=key)
+                e["watermark_read_back"] = chk.watermark and chk.after_attack
+                e["file_ok"] = chk.present and chk.hash_ok
+                e["problem"] = chk.problem or None
+            entries.append(e)
+
+    def text() -> str:
+        if not entries:
+            who = f" for {args.audience}" if args.audience else ""
+            return (f"Item {info.id} has no artwork{who} yet; store some with `generec personalize "
+                    f"{args.workspace} {args.item} --profiles ... --artwork`.")
+        lines = [f"Artwork of item {info.id} ({info.title}): {len(entries)} audience(s)"]
+        for e in entries:
+            at = f" at {e['source_time']:.2f} s" if e["source_time"] is not None else ""
+            score = f"score {e['score']:.3f}" if e["score"] is not None else "no score"
+            mark = ""
+            if "watermark_read_back" in e:
+                mark = ("; watermark reads back" if e["watermark_read_back"] else
+                        "; WATERMARK NOT READ BACK") + ("" if e["file_ok"] else f" ({e['problem']})")
+            lines.append(f"  {e['audience_label'] or e['audience_id']} ({e['audience_id']}): {e['path']} "
+                         f"{e['width']}×{e['height']} {e['format']}, {score}{at}, {e['generator']}{mark}")
+        return "\n".join(lines)
+
+    emit(args, {"item_id": info.id, "artwork": entries}, text)
     return 0

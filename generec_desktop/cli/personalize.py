@@ -1,5 +1,5 @@
-"""``generec personalize W ITEM --audiences A1,A2 [--thumbnails] [--clips] [--show WORDS] --out DIR [--json]``
-(``--profiles`` is kept as the older name of ``--audiences``)."""
+"""``generec personalize W ITEM --audiences A1,A2 [--thumbnails] [--clips] [--show WORDS] [--artwork [generated]]
+--out DIR [--json]`` (``--profiles`` is kept as the older name of ``--audiences``)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def register(subparsers: Any) -> None:
                    help='what the thumbnail should show, e.g. "food": each audience\'s vector is moved toward the '
                         "words' text embedding (needs an encoder with a text tower; otherwise a note says so and "
                         "the audiences' taste alone decides)")
+    p.add_argument("--artwork", nargs="?", const="selected", default=None, choices=("selected", "generated"),
+                   help="also store each audience's chosen thumbnail (or, with --artwork generated, its generated "
+                        "one) as the item's artwork for that audience: full resolution, watermarked, replacing "
+                        "an earlier one (see `generec artwork W ITEM`)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_personalize)
 
@@ -102,7 +106,6 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     do_thumbs, do_clips = both or args.thumbnails, both or args.clips
     aspects = tuple(a.strip() for a in args.aspects.split(",") if a.strip())
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     with Workspace.open(args.workspace) as ws, progress_bar(args, "personalize") as bar:
         from generec_desktop.cli.audiences import resolve_audience_ids
         from generec_desktop.profiles import load_profiles
@@ -128,6 +131,19 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                 show_note = (f"Cannot look for '{args.show}' in the frames: the encoder {encoder.id} has no text "
                              "tower (download one: `generec models get ViT-B-32`); the audiences' taste alone "
                              "decided.")
+        if args.artwork:
+            from generec_desktop.editor.personalize import resolve_item
+            from generec_desktop.fidelity.still_mark import MIN_HEIGHT, MIN_WIDTH, too_small
+
+            info = resolve_item(ws, args.item)
+            if too_small(info.width or 0, info.height or 0):
+                raise EditorError(f"Item {info.id} is {info.width}×{info.height}; artwork needs a video of at least "
+                                  f"{MIN_WIDTH}×{MIN_HEIGHT} (its watermark is not reliable below). Nothing was "
+                                  "written; leave out --artwork.")
+            if not do_thumbs:
+                raise EditorError("--artwork stores the chosen thumbnails: leave out --clips (or add --thumbnails).")
+        failed_art = 0
+        out.mkdir(parents=True, exist_ok=True)
         steps = Steps(bar, {"select": 1.0, "export": 2.0 if do_clips else 0.01})
         res = personalize(ws, args.item, ids, thumbnails=do_thumbs, clips=do_clips, generate=not args.no_generate,
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
@@ -172,6 +188,24 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                                  "snapped": [a.clip.snapped_start, a.clip.snapped_end]}
                 if steps["export"] is not None:
                     steps["export"](k / len(res.audiences), f"Exported {k + 1} clips")  # type: ignore[misc]
+            if args.artwork and a.thumbnail is not None:
+                from generec_desktop.versions import use_thumbnail
+
+                thumb = a.generated if args.artwork == "generated" and a.generated is not None else a.thumbnail
+                if args.artwork == "generated" and a.generated is None:
+                    entry.setdefault("notes", []).append("no generated thumbnail: the chosen one is stored")
+                from generec_desktop.fidelity.artwork import ArtworkError
+
+                try:
+                    stored = use_thumbnail(ws, res.item_id, a.audience_id, thumb, label=a.label,
+                                           encoder_id=res.encoder_id, cancel=args.cancel)
+                except ArtworkError as exc:  # this audience's frame (too flat to carry the mark): say so, go on
+                    entry["artwork_error"] = str(exc)
+                    failed_art += 1
+                else:
+                    entry["artwork"] = {**stored.row.to_dict(), "file": str(ws.root / stored.row.path),
+                                        "replaced": stored.previous.path if stored.previous else None,
+                                        "psnr": stored.psnr}
             summary["audiences"].append(entry)
         atomic_write_text(out / "summary.json", json.dumps(to_jsonable(summary), indent=1) + "\n")
 
@@ -184,8 +218,12 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                 parts.append(f"thumbnail at {e['thumbnail']['timestamp']:.2f} s (score {e['thumbnail']['score']:.3f})")
             if "clip" in e:
                 parts.append(f"clip {e['clip']['start']:.2f}-{e['clip']['end']:.2f} s")
+            if "artwork" in e:
+                parts.append(f"artwork {e['artwork']['path']} ({e['artwork']['width']}×{e['artwork']['height']})")
+            if "artwork_error" in e:
+                parts.append(f"artwork NOT stored: {e['artwork_error']}")
             lines.append("  " + "; ".join(parts))
         return "\n".join(lines)
 
     emit(args, summary, text)
-    return 0
+    return 1 if failed_art else 0

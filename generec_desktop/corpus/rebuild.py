@@ -5,7 +5,8 @@ checked) becomes a ``human`` item, every file in ``versions/`` an ``ai_edited`` 
 described by its provenance (the sidecar in ``provenance/``, else the manifest embedded in the file's
 tags). Whatever can still be read from the old database (titles, owners, licences, users,
 interactions, audiences built from examples with their stored vectors) is salvaged row by row and mapped
-onto the new items by content hash. The old database is
+onto the new items by content hash; artwork rows come back from their sidecars in ``artwork/``
+(``<sha256>.jpg.artwork.json``), mapped the same way. The old database is
 moved to ``backups/``, never deleted, and the new one is built beside it and renamed into place only
 when complete, so a failed rebuild changes nothing.
 """
@@ -43,6 +44,7 @@ class RebuildResult:
     users: int = 0
     interactions: int = 0
     audiences: int = 0  # audiences built from examples (profiles.examples) kept with their examples
+    artwork: int = 0  # artwork rows restored from their sidecars in artwork/
     salvaged_items: int = 0
     old_database: str | None = None
     salvaged_from: str | None = None
@@ -52,7 +54,7 @@ class RebuildResult:
         """A few human lines."""
         lines = [f"Rebuilt the catalogue: {self.originals} original(s), {self.versions} version(s), "
                  f"{self.users} user(s), {self.interactions} interaction(s), "
-                 f"{self.audiences} audience(s) from examples "
+                 f"{self.audiences} audience(s) from examples, {self.artwork} artwork image(s) "
                  f"({self.salvaged_items} item(s) kept their titles from the old database)."]
         if self.salvaged_from:
             lines.append(f"Titles, users and interactions came from the backup {self.salvaged_from}.")
@@ -313,6 +315,7 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
                 s.execute(insert(Interaction), rows[i:i + 5000])
             result.interactions = len(rows)
             result.audiences = _restore_example_audiences(s, old, old_item_sha, sha_to_id, result.skipped)
+            result.artwork = _restore_artwork(s, root, sha_to_id, result.skipped)
         engine.dispose()
         report(progress, 0.95, "Switching to the new catalogue")
         # the old database (and its log) to backups/, never deleted; then the new one into place
@@ -399,6 +402,72 @@ def _restore_example_audiences(s: Any, old: dict[str, list[dict[str, Any]]], old
                                                             "v": v["vector"]})
         kept += 1
     return kept
+
+
+def _restore_artwork(s: Any, root: Path, sha_to_id: dict[str, int], skipped: list[str]) -> int:
+    """Artwork rows (migration m005) from the sidecars beside their files in ``artwork/``, mapped onto the
+    new items by the item's content hash; returns how many were restored.
+
+    Plain SQL on purpose: the table is declared in ``fidelity/artwork.py``, above the corpus. A file whose
+    content no longer matches its name, a sidecar that does not parse, or an item that is gone is left
+    out (the file stays where it is) and named in ``skipped``; one (item, audience) pair keeps its newest.
+    """
+    from sqlalchemy import text
+
+    from generec_desktop.corpus.recovery import ARTWORK_SIDECAR_SUFFIX
+
+    newest: dict[tuple[int, str], dict[str, Any]] = {}
+    for path in _files(root / "artwork"):
+        m = _SHA_NAME.fullmatch(path.name)
+        if m is None or path.name.endswith(ARTWORK_SIDECAR_SUFFIX):
+            continue
+        rel = path.relative_to(root).as_posix()
+        side = path.with_name(path.name + ARTWORK_SIDECAR_SUFFIX)
+        try:
+            data = json.loads(side.read_text(encoding="utf-8"))
+            row, item = data["row"], data["item"]
+            aid, fmt, gen = _text(row["audience_id"], 64), _text(row["format"], 8), _text(row["generator"], 64)
+            width, height = int(row["width"]), int(row["height"])
+            if not (aid and fmt and gen):
+                raise ValueError("fields missing")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            skipped.append(f"{rel} (its sidecar cannot be read: {exc})")
+            continue
+        if file_sha256(path) != m.group(1):
+            skipped.append(f"{rel} (its content no longer matches its name: changed by hand)")
+            continue
+        item_id = sha_to_id.get(str(item.get("sha256") if isinstance(item, dict) else ""))
+        if item_id is None:
+            skipped.append(f"{rel} (the artwork's video is not in media/ or versions/)")
+            continue
+
+        def num(key: str, row: dict[str, Any] = row) -> float | None:
+            try:
+                v = float(row.get(key))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                return None
+            return v if math.isfinite(v) else None
+
+        created = _text(row.get("created_at"), 64) or datetime.now(UTC).isoformat()
+        values = {"i": item_id, "a": aid, "l": _text(row.get("audience_label")), "p": rel, "s": m.group(1),
+                  "w": width, "h": height, "f": fmt, "sc": num("score"), "t": num("source_time"), "g": gen,
+                  "pj": json.dumps(row.get("params")) if isinstance(row.get("params"), dict) else None,
+                  "pv": json.dumps({k: v for k, v in data.items() if k != "row"}),
+                  "wm": _text(row.get("watermark_payload"), 64), "c": created}
+        key = (item_id, aid)
+        if key not in newest or str(newest[key]["c"]) < created:
+            newest[key] = values
+    for values in newest.values():
+        try:
+            moment = datetime.fromisoformat(str(values["c"]))
+        except ValueError:
+            moment = datetime.now(UTC)
+        values["c"] = moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        s.execute(text("INSERT INTO artwork (item_id, audience_id, audience_label, path, sha256, width, height, "
+                       "format, score, source_time, generator, params_json, provenance_json, watermark_payload, "
+                       "created_at) VALUES (:i, :a, :l, :p, :s, :w, :h, :f, :sc, :t, :g, :pj, :pv, :wm, :c)"),
+                  values)
+    return len(newest)
 
 
 def _text(value: Any, limit: int = 256) -> str | None:

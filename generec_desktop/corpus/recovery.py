@@ -4,7 +4,7 @@
   that holds files, *before* anything is created or changed, with a message that says how to restore.
 * :func:`recover` undoes what a crash left, and can destroy nothing the app did not write: it deletes
   only what a dead process's journal (:mod:`generec_desktop.safefiles`) lists; every other
-  unreferenced file in ``media/``, ``versions/`` or ``covers/`` is moved to ``quarantine/`` (never
+  unreferenced file in ``media/``, ``versions/``, ``covers/`` or ``artwork/`` is moved to ``quarantine/`` (never
   deleted), and nothing is followed through a symbolic link.
 * :func:`contained` resolves a path read from the database and refuses one that leaves the workspace.
 * :func:`backup_database` makes an online copy with SQLite's backup API.
@@ -33,6 +33,7 @@ from generec_desktop.safefiles import (
 )
 
 __all__ = [
+    "ARTWORK_SIDECAR_SUFFIX",
     "MANAGED_DIRS",
     "QUARANTINE_DIR",
     "RecoveryReport",
@@ -42,8 +43,11 @@ __all__ = [
     "recover",
 ]
 
-#: The folders whose files the database references; a file in them without a row is an orphan.
-MANAGED_DIRS = ("media", "versions", "covers")
+#: The folders whose files the database references; a file in them without a row is an orphan
+#: (``artwork/``: the artwork table's files and their ``.artwork.json`` sidecars).
+MANAGED_DIRS = ("media", "versions", "covers", "artwork")
+#: The provenance sidecar beside each artwork file (``artwork/<sha256>.jpg.artwork.json``).
+ARTWORK_SIDECAR_SUFFIX = ".artwork.json"
 #: Folders where the app stages work: only their temporary names are the recovery's business.
 STAGING_DIRS = ("pending", "provenance")
 QUARANTINE_DIR = "quarantine"

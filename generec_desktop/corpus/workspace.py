@@ -790,6 +790,10 @@ class Workspace:
         with self.read_session() as s:
             refs = set(s.scalars(select(Item.stored_path)))
             refs.update(p for p in s.scalars(select(Item.cover_path)) if p)
+            # artwork (m005; declared in fidelity/artwork.py, which the corpus may not import): each file and
+            # its provenance sidecar
+            for (p,) in s.execute(text("SELECT path FROM artwork")):
+                refs.update((str(p), f"{p}{recovery.ARTWORK_SIDECAR_SUFFIX}"))
         return refs
 
     def check_integrity(self, *, verify_hashes: bool = True, progress: Progress | None = None,

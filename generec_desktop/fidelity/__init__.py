@@ -1,4 +1,5 @@
-"""Fidelity: the six checks, the invisible watermark, provenance manifests and atomic export (paper §2, §5.2).
+"""Fidelity: the six checks, the invisible watermarks, provenance manifests, atomic export and artwork (paper
+§2, §5.2).
 
 Modules (import them directly; none is imported here):
 
@@ -15,6 +16,11 @@ Modules (import them directly; none is imported here):
 - ``watermark``: ``embed_image``, ``detect_images``, ``watermark_video``, ``detect_video`` (32-bit payload +
   CRC-16 + pilot; aggregated over frames with a confidence); ``luma_embedder`` (the per-frame Y-plane mark of
   ``watermark_video``, for a caller that runs its own encode: ``versions.render``).
+- ``still_mark``: ``embed_still`` / ``detect_still`` — the still-image mark (block-DCT spread spectrum in a
+  canonical 256² frame) that survives JPEG quality 75 + a 50 % resize; ``attack`` (that test); refused below
+  480×270.
+- ``artwork``: the artwork per (item, audience) — ``store``, ``list_artwork``, ``artwork_for``, ``remove``,
+  ``put_back`` (undo), ``verify``, ``full_resolution_frame``; ``artwork`` is the table's one declaration.
 - ``provenance``: manifests as a JSON sidecar and container tags; ``verify_file``.
 - ``credentials``: C2PA Content Credentials: ``sign_file``, ``sign_image`` (artwork), ``read_credentials``, the
   signing identity (a local CA made on first use, or an organisation's certificate).

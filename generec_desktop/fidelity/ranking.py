@@ -9,6 +9,10 @@ version is scored as its parent with the version's thumbnail features (how PS@K 
 thumbnail), and an ``ai_created`` item by the visual part alone. Without a trained recommender the
 audience's User_Hist vector (Eq. 1) is compared with thumbnail embeddings (cosine) instead; so are
 audiences built from examples always (they are no users of the recommender, only a User_Hist vector).
+
+Artwork: where the item has artwork stored for an audience (``fidelity.artwork``), that audience sees
+that image, so its thumbnail features are the artwork's (``RankPreview.artwork`` True); the others see the
+item's cover.
 """
 
 from __future__ import annotations
@@ -35,11 +39,33 @@ class RankPreview:
     score: float
     targeted: bool  # the audience the version was made for (it would be recommended directly)
     method: str  # "recommender" or "profile-cosine"
+    artwork: bool = False  # scored with the audience's stored artwork instead of the item's cover
 
     @property
     def percentile(self) -> float:
         """Share of human items ranked below the new item (1.0 = above all)."""
         return 1.0 - (self.rank - 1) / max(1, self.of - 1)
+
+
+def _artwork_features(ws: Workspace, enc: object, item: ItemInfo) -> dict[str, np.ndarray]:
+    """The encoder's features of each artwork stored for ``item``, by audience id (unreadable ones left out)."""
+    import cv2
+
+    from generec_desktop.fidelity.artwork import ArtworkError, list_artwork, read_image
+    from generec_desktop.jobs import GenerecError
+
+    out: dict[str, np.ndarray] = {}
+    for row in list_artwork(ws, item.id):
+        try:
+            img = read_image(ws, row)
+        except (ArtworkError, GenerecError):
+            continue
+        h, w = img.shape[:2]
+        if max(h, w) > 448:  # the size the library's thumbnails are embedded at
+            s = 448 / max(h, w)
+            img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        out[row.audience_id] = np.asarray(enc.encode_images([img])[0], np.float32)  # type: ignore[attr-defined]
+    return out
 
 
 def _rank(new: np.ndarray, humans: np.ndarray) -> tuple[int, float]:
@@ -70,6 +96,7 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
         return []
     enc = get_encoder(rec.encoder_id if rec is not None else profiles.encoder_id, ws)  # type: ignore[union-attr]
     feat = thumbnail_embeddings(ws, enc, [item])[0]
+    art = _artwork_features(ws, enc, item)
     audiences: list[tuple[str, str, np.ndarray]] = []  # (id, label, corpus user ids)
     by_examples: list[tuple[str, str, np.ndarray]] = []  # (id, label, User_Hist): always profile-cosine
     if profiles is not None:
@@ -100,29 +127,30 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
     if by_examples:
         h_feat = thumbnail_embeddings(ws, enc, humans)
         for aid, label, v in by_examples:
-            rank, s = _rank(np.array([float(feat @ v)]), h_feat @ v)
+            rank, s = _rank(np.array([float(art.get(aid, feat) @ v)]), h_feat @ v)
             out.append(RankPreview(aid, label, rank, len(humans) + 1, s, aid == item.target_profile,
-                                   "profile-cosine"))
+                                   "profile-cosine", aid in art))
     if rec is not None:
         known = set(rec.item_ids.tolist())
         h_idx = np.array([rec.item_index(it.id) for it in humans if it.id in known], np.int64)
         if h_idx.size == 0:
             return _ordered(out, by_examples)
         parent_idx = rec.item_index(item.parent_id) if item.parent_id in known else None
-        vis = feat @ rec.projection + rec.projection_bias if rec.feature_dim else np.zeros(rec.dim, np.float32)
         for aid, label, users in audiences:
+            f = art.get(aid, feat)
+            vis = f @ rec.projection + rec.projection_bias if rec.feature_dim else np.zeros(rec.dim, np.float32)
             rows = np.array([rec.user_index(int(u)) for u in users if int(u) in set(rec.user_ids.tolist())], np.int64)
             if rows.size == 0:
                 continue
             hs = np.stack([rec.score_all_items(int(r))[h_idx] for r in rows])
             if parent_idx is not None:
-                new = np.asarray(rec.score(rows, np.full(rows.shape, parent_idx), np.broadcast_to(feat, (rows.size,
-                                                                                                          feat.size))))
+                new = np.asarray(rec.score(rows, np.full(rows.shape, parent_idx),
+                                           np.broadcast_to(f, (rows.size, f.size))))
             else:
                 new = rec.user_embeddings[rows] @ vis
             rank, s = _rank(new, hs)
             out.append(RankPreview(aid, label, rank, int(h_idx.size) + 1, s, aid == item.target_profile,
-                                   "recommender"))
+                                   "recommender", aid in art))
         return _ordered(out, by_examples)
     if h_feat is None:
         h_feat = thumbnail_embeddings(ws, enc, humans)
@@ -130,8 +158,9 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
         v = profiles.vector(aid) if aid.startswith(("segment:", "user:")) else None  # type: ignore[union-attr]
         if v is None:
             continue
-        rank, s = _rank(np.array([float(feat @ v)]), h_feat @ v)
-        out.append(RankPreview(aid, label, rank, len(humans) + 1, s, aid == item.target_profile, "profile-cosine"))
+        rank, s = _rank(np.array([float(art.get(aid, feat) @ v)]), h_feat @ v)
+        out.append(RankPreview(aid, label, rank, len(humans) + 1, s, aid == item.target_profile, "profile-cosine",
+                               aid in art))
     return _ordered(out, by_examples)
 
 

@@ -116,7 +116,7 @@ def _read(ws: Workspace, encoder: str | None, progress: Progress | None, cancel:
     from sqlalchemy import select
 
     from generec_desktop.corpus.schema import Lineage
-    from generec_desktop.handoff import tables as t
+    from generec_desktop.fidelity import artwork as t
     from generec_desktop.profiles import store
     from generec_desktop.profiles.examples import audience_vector
 

@@ -5,7 +5,9 @@ One use-case function per editor operation (:func:`style_version`, :func:`clip_v
 workspace and registers the result as a pending version (``fidelity.export.create_pending``), so the
 command line and the window's tabs make versions the same way; the window's undo commands only wrap
 :func:`discard_version` / :func:`restore_version`. :func:`open_workspace` opens a workspace and finishes
-what a crashed export left (sidecars, markers) on top of the corpus's own recovery.
+what a crashed export left (sidecars, markers) on top of the corpus's own recovery. :func:`use_thumbnail`
+stores an audience's chosen or generated thumbnail as the item's artwork for it (``fidelity.artwork``), not
+as a version.
 
 Files to upload (issue 16 part 6), imported from their modules (they load PyAV and OpenCV):
 ``versions.render.render`` makes an item or a pending version into an MP4 for a platform preset
@@ -28,6 +30,7 @@ from generec_desktop.versions.workflow import (
     restore_version,
     style_version,
     thumbnail_version,
+    use_thumbnail,
 )
 
 __all__ = [
@@ -40,4 +43,5 @@ __all__ = [
     "restore_version",
     "style_version",
     "thumbnail_version",
+    "use_thumbnail",
 ]

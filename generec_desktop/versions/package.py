@@ -182,16 +182,16 @@ def _role(name: str, image: str) -> str:
 
 def _image(ws: Workspace, item: ItemInfo, audience_id: str, thumbnail: Any, p: Preset, rendered: RenderResult,
            folder: Path, key: str | None, warnings: list[str]) -> tuple[Path, str, dict[str, Any]]:
-    """The audience's stored artwork copied into ``folder``, else its personalised frame as a JPEG."""
-    from generec_desktop.corpus.recovery import MANAGED_DIRS, contained
+    """The audience's stored artwork (``fidelity.artwork``) copied into ``folder``, else its personalised frame
+    as a JPEG carrying the still-image watermark with the clip's payload."""
+    from generec_desktop.fidelity import artwork as art
     from generec_desktop.jobs import GenerecError
     from generec_desktop.safefiles import atomic_path, file_sha256
-    from generec_desktop.versions.store import artwork_for
 
-    row = artwork_for(ws, item.id, audience_id)
+    row = art.artwork_for(ws, item.id, audience_id)
     if row is not None:
         try:
-            src = contained(ws.root, row.path, what="artwork", allowed=(*MANAGED_DIRS, "artwork"))
+            src = art.artwork_path(ws, row)
             if not src.is_file():
                 raise GenerecError(f"the artwork file {row.path} is missing")
             if file_sha256(src) != row.sha256:
@@ -201,13 +201,22 @@ def _image(ws: Workspace, item: ItemInfo, audience_id: str, thumbnail: Any, p: P
                 shutil.copyfile(src, tmp)
             return dest, "artwork", {"width": row.width, "height": row.height, "format": row.format,
                                      "score": row.score, "source_time": row.source_time,
-                                     "generator": row.generator, "stored_path": row.path, "sha256": row.sha256}
+                                     "generator": row.generator, "stored_path": row.path, "sha256": row.sha256,
+                                     "watermark_payload": row.watermark_payload}
         except GenerecError as exc:
             warnings.append(f"stored artwork not used ({exc}); the personalised frame is used instead")
     frame = _thumbnail_frame(ws, item, thumbnail, rendered)
-    from generec_desktop.fidelity import watermark as wm
+    from generec_desktop.fidelity import still_mark as sm
 
-    marked = wm.embed_image(frame, rendered.payload, key=key)
+    mark = "still-v1"
+    if sm.too_small(frame.shape[1], frame.shape[0]):
+        from generec_desktop.fidelity import watermark as wm
+
+        marked, mark = wm.embed_image(frame, rendered.payload, key=key), "video-v1"
+        warnings.append(f"the {frame.shape[1]}×{frame.shape[0]} thumbnail is below what the still-image watermark "
+                        "needs (480×270); it carries the video mark, which may not survive recompression")
+    else:
+        marked = sm.embed_still(frame, rendered.payload, key=key).image
     from PIL import Image
 
     from generec_desktop.fidelity.credentials import ManifestSpec, audience_ref, sign_file
@@ -230,7 +239,8 @@ def _image(ws: Workspace, item: ItemInfo, audience_id: str, thumbnail: Any, p: P
             signed.unlink(missing_ok=True)
     return dest, "thumbnail", {"width": int(frame.shape[1]), "height": int(frame.shape[0]), "format": "JPEG",
                                "score": thumbnail.score, "source_time": thumbnail.timestamp,
-                               "generator": "personalize (Eq. 1 frame)", "watermark_payload": f"{rendered.payload:08x}"}
+                               "generator": "personalize (Eq. 1 frame)", "watermark_payload": f"{rendered.payload:08x}",
+                               "watermark": mark}
 
 
 def _thumbnail_frame(ws: Workspace, item: ItemInfo, thumbnail: Any, rendered: RenderResult) -> np.ndarray:

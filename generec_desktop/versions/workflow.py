@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from generec_desktop.corpus import Workspace
+    from generec_desktop.fidelity.artwork import StoreResult
     from generec_desktop.fidelity.export import PendingVersion
 
 #: Discarded versions wait here (under ``W/cache/``, outside ``pending/`` so listing never sees them).
@@ -132,6 +133,35 @@ def thumbnail_version(ws: Workspace, item_id: int, image: np.ndarray, *, timesta
     return make_version(ws, "thumbnail", produce, suffix=".png", parent_id=item_id,
                         params={"timestamp": timestamp, "score": score, "kind": kind},
                         target_profile=target_profile, title=f"Thumbnail of #{item_id} for {who}")
+
+
+def use_thumbnail(ws: Workspace, item_id: int, audience_id: str, thumbnail: Any, *, label: str | None = None,
+                  encoder_id: str | None = None, fmt: str = "JPEG", key: str | None = None,
+                  progress: Progress | None = None, cancel: CancelToken | None = None) -> StoreResult:
+    """Store an audience's chosen (``kind`` "selected") or generated thumbnail of ``item_id`` as its artwork
+    (``fidelity.artwork.store``): the frame at the thumbnail's time decoded again at full resolution, with the
+    generated one's colours carried over; the pair's earlier artwork is replaced (the result's ``previous``
+    undoes it with ``fidelity.artwork.put_back``). The window's "Use personalised/generated thumbnail" and
+    ``generec personalize --artwork`` call this."""
+    import numpy as np
+
+    from generec_desktop.fidelity import artwork as art
+
+    image = getattr(thumbnail, "image", None)
+    if image is None:
+        raise GenerecError(f"There is no thumbnail of item {item_id} for {label or audience_id} to store.")
+    kind = str(getattr(thumbnail, "kind", "selected") or "selected")
+    timestamp = getattr(thumbnail, "timestamp", None)
+    video = ws.media_path(ws.item(int(item_id)))
+    full = art.full_resolution_frame(video, timestamp, np.asarray(image, np.uint8))
+    params: dict[str, Any] = {"kind": kind, "timestamp": timestamp, "shown_size": [int(image.shape[1]),
+                                                                                   int(image.shape[0])]}
+    if encoder_id:
+        params["encoder"] = encoder_id
+    generator = "personalize" if kind == "selected" else f"personalize:{kind}"
+    return art.store(ws, int(item_id), audience_id, full, score=float(getattr(thumbnail, "score", 0.0)),
+                     source_time=None if timestamp is None else float(timestamp), generator=generator,
+                     params=params, audience_label=label, format=fmt, key=key, progress=progress, cancel=cancel)
 
 
 def mcvd_version(ws: Workspace, which: str, audience: str, checkpoint: Path | None, engine: Callable[..., Any], *,

@@ -22,3 +22,13 @@ def test_a_repaired_file_shows_a_badge_and_what_was_repaired():
 def test_a_healthy_file_has_no_badge():
     healthy = _item(())
     assert "repaired" not in item_caption(healthy) and "damaged" not in item_tooltip(healthy)
+
+
+def test_artwork_count_and_strip(tmp_path):
+    healthy = _item(())
+    assert "artwork" not in item_caption(healthy) and "<img" not in item_tooltip(healthy, [])
+    caption = item_caption(healthy, 2)
+    assert caption.splitlines()[1].startswith("artwork ×2 · original")
+    tip = item_tooltip(healthy, [("Cats & dogs", tmp_path / "a.jpg"), ("Segment 1", tmp_path / "b.jpg")])
+    assert tip.count("<img") == 2 and "Cats &amp; dogs" in tip and "Artwork for 2 audience(s)" in tip
+    assert (tmp_path / "a.jpg").as_uri() in tip

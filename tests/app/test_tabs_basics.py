@@ -169,20 +169,20 @@ def test_personal_grade_learns_from_the_selected_audience(qtbot, demo_window):
     assert pv.params["style"] == "personal" and pv.target_profile == "segment:0"
 
 
-def test_thumbnail_versions_from_personalised_and_generated(qtbot, demo_window):
+def test_use_thumbnail_on_a_video_too_small_for_artwork_says_so_and_stores_nothing(qtbot, demo_window):
+    """The session demo is 320×180, below what the still watermark needs: one clear message, no row, no file
+    (tests/app/test_artwork_window.py stores artwork on a 640×360 video of its own)."""
+    from generec_desktop.fidelity import artwork as art
+
     thumbs = demo_window.tab_widget("Thumbnails")
+    ws = demo_window.workspace
     demo_window.audiences.select_ids(["segment:0"])
     with qtbot.waitSignal(demo_window.personal.updated, timeout=120000):
         qtbot.mouseClick(thumbs.compute_button, Qt.MouseButton.LeftButton)
     before = len(demo_window.versions.versions())
-    with qtbot.waitSignal(demo_window.jobs.job_finished, timeout=60000):
+    with qtbot.waitSignal(demo_window.jobs.job_finished, timeout=60000,
+                          check_params_cb=lambda job: job.title.startswith("Store artwork")):
         qtbot.mouseClick(thumbs.use_buttons["segment:0"], Qt.MouseButton.LeftButton)
-    assert "segment:0" in thumbs.use_generated_buttons, "a generated thumbnail should be offered as a version"
-    with qtbot.waitSignal(demo_window.jobs.job_finished, timeout=60000):
-        qtbot.mouseClick(thumbs.use_generated_buttons["segment:0"], Qt.MouseButton.LeftButton)
-    made = demo_window.versions.versions()[before:]
-    assert [v.operation for v in made] == ["thumbnail", "thumbnail"]
-    assert all(v.target_profile == "segment:0" for v in made)
-    assert made[0].params["kind"] != made[1].params["kind"]
-    demo_window.undo_stack.undo()
-    assert len(demo_window.versions.versions()) == before + 1
+    assert "480×270" in (demo_window.last_error or ""), demo_window.last_error
+    assert art.list_artwork(ws) == [] and not (ws.root / "artwork").exists()
+    assert len(demo_window.versions.versions()) == before and demo_window.undo_stack.count() == 0

@@ -30,7 +30,7 @@ def fill(ws, *, n_human: int = 12, n_users: int = 30, seed: int = 0) -> Corpus:
     """Rows straight into the tables (no video decoding): covers carry a group colour; each user likes
     mostly items of their group, human and AI alike; a few audiences from examples; one artwork row."""
     from generec_desktop.corpus.schema import Interaction, Item, Lineage, User
-    from generec_desktop.handoff import tables as t
+    from generec_desktop.fidelity import artwork as t
     from generec_desktop.profiles import store
 
     rng = np.random.default_rng(seed)

@@ -117,7 +117,7 @@ def test_an_empty_artwork_and_audience_table_still_gives_every_file(tmp_path: Pa
 
     with Workspace.create(tmp_path / "w") as ws:
         c = fill(ws)
-        from generec_desktop.handoff import tables as t
+        from generec_desktop.fidelity import artwork as t
 
         ws._execute("DELETE FROM artwork")
         ws._execute("DELETE FROM audience_examples")
@@ -193,7 +193,7 @@ def test_tables_match_the_migrated_database(tmp_path: Path) -> None:
     from sqlalchemy import inspect
 
     from generec_desktop.corpus import Workspace
-    from generec_desktop.handoff import tables
+    from generec_desktop.fidelity import artwork as tables
 
     with Workspace.create(tmp_path / "W") as ws:
         insp = inspect(ws.engine)

@@ -63,7 +63,14 @@ def test_package_holds_the_audience_clip_thumbnail_and_summary(small_demo, tmp_p
     # the thumbnail is the chosen frame at the clip's size, carrying the same watermark as the clip
     thumb = np.asarray(Image.open(out / "thumbnail.jpg").convert("RGB"))
     assert (thumb.shape[1], thumb.shape[0]) == (res.render.width, res.render.height)
-    det = wm.detect_images([thumb], key=KEY, search=False)
+    from generec_desktop.fidelity import still_mark as sm
+
+    if sm.too_small(thumb.shape[1], thumb.shape[0]):  # the small demo's 'original' size: the video mark, said so
+        assert summary["image"]["watermark"] == "video-v1" and any("480×270" in w for w in res.warnings)
+        det = wm.detect_images([thumb], key=KEY, search=False)
+    else:
+        assert summary["image"]["watermark"] == "still-v1"
+        det = sm.detect_still(sm.attack(thumb), key=KEY)  # the still mark: survives JPEG 75 + a 50 % resize
     assert det.found and det.payload == res.render.payload
     assert wm.detect_video(out / "clip.mp4", key=KEY, search=False).payload == res.render.payload
     # both uploads carry signed Content Credentials naming the item's file (the session's data home signed them)
@@ -96,7 +103,7 @@ def test_package_uses_the_stored_artwork_and_refuses_a_changed_one(demo_copy, tm
 
     from generec_desktop.corpus import Workspace
     from generec_desktop.editor.personalize import resolve_item
-    from generec_desktop.versions import store
+    from generec_desktop.fidelity import artwork as store
     from generec_desktop.versions.package import package
 
     art = demo_copy / "artwork" / "ab" / "demo-002-segment-0.jpg"
@@ -152,3 +159,20 @@ def test_cli_package_json(small_demo, tmp_path, capsys):
     assert main(["package", str(small_demo), "demo-003", "--audience", "segment:99", "--out",
                  str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / "x").exists()
+
+
+def test_a_package_thumbnail_of_platform_size_carries_the_still_mark(small_demo, tmp_path):
+    """At a preset's size (1280×720 here) the personalised frame gets the still-image mark, which survives
+    JPEG 75 + a 50 % resize (what a platform's re-encode does to a cover)."""
+    from PIL import Image
+
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.fidelity import still_mark as sm
+    from generec_desktop.versions.package import package
+
+    with Workspace.open(small_demo) as ws:
+        res = package(ws, "demo-002", "segment:1", tmp_path / "p", preset="landscape-720", key=KEY)
+    thumb = np.asarray(Image.open(res.image).convert("RGB"))
+    assert thumb.shape[:2] == (720, 1280) and res.summary["image"]["watermark"] == "still-v1"
+    det = sm.detect_still(sm.attack(thumb), key=KEY)
+    assert det.found and det.payload == res.render.payload

@@ -106,7 +106,7 @@ class ExportTab(FeatureTab):
         self.rank.setObjectName("rankPreview")
         self.rank.setHeaderLabels(["New item / audience", "Rank", "Percentile", "Score", "Targeted", "Method"])
         self.rank.setColumnWidth(0, 250)
-        for col, width in ((1, 70), (2, 80), (3, 60), (4, 70)):
+        for col, width in ((1, 70), (2, 80), (3, 60), (4, 60)):
             self.rank.setColumnWidth(col, width)
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -114,6 +114,12 @@ class ExportTab(FeatureTab):
         rank_title = QLabel("<b>Rank preview</b> — where each new item would rank among the human items")
         rank_title.setWordWrap(True)  # wraps rather than widening the page (issue 17 part 5)
         rl.addWidget(rank_title)
+        self.rank_item_button = QPushButton("Rank the selected item")
+        self.rank_item_button.setObjectName("rankItem")
+        self.rank_item_button.setToolTip("Where the item selected in the library ranks for each audience; an "
+                                         "audience with stored artwork is scored with its artwork")
+        self.rank_item_button.clicked.connect(self.rank_current)
+        rl.addWidget(self.rank_item_button)
         rl.addWidget(self.result_label)
         rl.addWidget(self.rank, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -207,6 +213,44 @@ class ExportTab(FeatureTab):
 
         return self.submit("export", f"Export {len(pvs)} version(s)", job, self._exported, "Export failed")
 
+    def _add_ranks(self, head: QTreeWidgetItem, ranks: Any) -> None:
+        for r in ranks:
+            method = f"its artwork · {r.method}" if getattr(r, "artwork", False) else r.method
+            child = QTreeWidgetItem([self.audience_label(r.audience), f"{r.rank} of {r.of}",
+                                     f"{r.percentile * 100:.0f} %", f"{r.score:.3f}",
+                                     "yes" if r.targeted else "", method])
+            if r.targeted:
+                for c in range(6):
+                    child.setForeground(c, QColor("#1565c0"))
+            head.addChild(child)
+
+    def rank_current(self) -> Any:
+        """Rank preview of the library's selected item (each audience's artwork when stored), in the background."""
+        ws, item_id = self.ws, self.window_.current_item_id
+        if ws is None or item_id is None:
+            self.window_.statusBar().showMessage("Select an item in the library first.", 4000)
+            return None
+
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.fidelity.ranking import rank_preview
+
+            item = ws.item(item_id)
+            return item, rank_preview(ws, item)
+
+        def done(out: Any) -> None:
+            item, ranks = out
+            self.rank.clear()
+            head = QTreeWidgetItem([f"Item #{item.id}: {item.title or item.id}", "", "", "", "", ""])
+            self._add_ranks(head, ranks)
+            self.rank.addTopLevelItem(head)
+            head.setExpanded(True)
+            n_art = sum(1 for r in ranks if r.artwork)
+            self.result_label.setText(
+                "No audiences to rank for yet." if not ranks else
+                f"Item #{item.id} for {len(ranks)} audience(s); {n_art} scored with their stored artwork.")
+
+        return self.submit("rank-item", f"Rank item #{item_id}", job, done, "Rank preview failed")
+
     def _exported(self, results: Any) -> None:
         self.last_results = results
         self.rank.clear()
@@ -221,14 +265,7 @@ class ExportTab(FeatureTab):
             self.versions.mark_exported(pv.id, res.item.id)
             head = QTreeWidgetItem([f"Item #{res.item.id}: {res.item.title or version_label(pv)}", "", "", "",
                                     "", f"{res.seconds:.1f} s{' (override)' if res.overridden else ''}"])
-            for r in res.rank:
-                child = QTreeWidgetItem([self.audience_label(r.audience), f"{r.rank} of {r.of}",
-                                         f"{r.percentile * 100:.0f} %", f"{r.score:.3f}",
-                                         "yes" if r.targeted else "", r.method])
-                if r.targeted:
-                    for c in range(6):
-                        child.setForeground(c, QColor("#1565c0"))
-                head.addChild(child)
+            self._add_ranks(head, res.rank)
             self.rank.addTopLevelItem(head)
             head.setExpanded(True)
         self.result_label.setText(f"Exported {done} of {len(results)} version(s); the new items are in the library.")

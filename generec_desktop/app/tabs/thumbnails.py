@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from generec_desktop.app.commands import AddVersionCommand
+from generec_desktop.app.commands import ArtworkCommand
 from generec_desktop.app.tabs._personal import JOB_KEY, personalize_blocker, start_personalize
 from generec_desktop.app.versions import ensure_results
 from generec_desktop.app.widgets import PALETTE, FeatureTab, ImageCard, Notice, add_action
@@ -68,6 +68,7 @@ class ThumbnailsTab(FeatureTab):
         self.cards: dict[tuple[str, str], ImageCard] = {}
         self.use_buttons: dict[str, QPushButton] = {}
         self.use_generated_buttons: dict[str, QPushButton] = {}
+        self.artwork_labels: dict[str, QLabel] = {}
         add_action(window, "&Actions", "Compute &Thumbnails && Clips", lambda: start_personalize(self), "Ctrl+T",
                    "Personalise the selected video for the selected audiences")
         self.refresh()
@@ -98,6 +99,7 @@ class ThumbnailsTab(FeatureTab):
         self.cards.clear()
         self.use_buttons.clear()
         self.use_generated_buttons.clear()
+        self.artwork_labels.clear()
 
     def show_results(self) -> None:
         """Lay out one column per audience of the current item's last result."""
@@ -134,18 +136,26 @@ class ThumbnailsTab(FeatureTab):
                 self.cards[(aud.audience_id, row)] = card
                 self.grid.addWidget(card, r + 1, c + 1)
             use = QPushButton("Use personalised thumbnail")
-            use.setToolTip("Create a pending thumbnail version for this audience (checked and exported later)")
+            use.setToolTip("Store this frame, at the video's full resolution and watermarked, as the artwork this "
+                           "audience sees for the video (replaces its earlier artwork; undoable)")
             use.clicked.connect(lambda _=False, a=aud: self.use_thumbnail(a))
             self.use_buttons[aud.audience_id] = use
             self.grid.addWidget(use, len(ROWS) + 1, c + 1)
             if aud.generated is not None and aud.generated.image is not None:
                 gen = QPushButton("Use generated thumbnail")
-                gen.setToolTip("Create a pending version from the generated (recoloured/reframed) thumbnail")
+                gen.setToolTip("Store the generated (recoloured) thumbnail, at full resolution and watermarked, as "
+                               "this audience's artwork (undoable)")
                 gen.clicked.connect(lambda _=False, a=aud: self.use_thumbnail(a, generated=True))
                 self.use_generated_buttons[aud.audience_id] = gen
                 self.grid.addWidget(gen, len(ROWS) + 2, c + 1)
+            art = QLabel("")
+            art.setObjectName("artworkStatus")
+            art.setWordWrap(True)
+            self.artwork_labels[aud.audience_id] = art
+            self.grid.addWidget(art, len(ROWS) + 3, c + 1)
         for c in range(len(result.audiences) + 1):
             self.grid.setColumnStretch(c, 0 if c == 0 else 1)
+        self.show_artwork()
         notes = [f"{len(result.audiences)} audience(s)", f"encoder {result.encoder_id}",
                  f"{len(result.sample_times)} frames sampled at {result.rate:g}/s",
                  f"{len(result.cut_times)} shot cut(s)"]
@@ -164,25 +174,53 @@ class ThumbnailsTab(FeatureTab):
         text = rep.message[0].upper() + rep.message[1:] + "."
         self.choice_notice.set_text(text, "info" if rep.real_choice else "warn")
 
+    def show_artwork(self) -> None:
+        """Under each column: the artwork stored for that audience now (one cheap catalogue read)."""
+        ws, item_id = self.ws, self.window_.current_item_id
+        if ws is None or item_id is None or not self.artwork_labels:
+            return
+        from generec_desktop.fidelity.artwork import list_artwork
+
+        rows = {r.audience_id: r for r in list_artwork(ws, item_id)}
+        for aid, label in self.artwork_labels.items():
+            r = rows.get(aid)
+            if r is None:
+                label.setText("<i>No artwork stored for this audience yet.</i>")
+                continue
+            what = "generated thumbnail" if r.generator != "personalize" else "personalised frame"
+            at = f" at {r.source_time:.2f} s" if r.source_time is not None else ""
+            label.setText(f"<b>✓ Artwork stored:</b> {what}{at}, {r.width}×{r.height} {r.format}, "
+                          f"watermarked ({r.watermark_payload})")
+            label.setToolTip(str(ws.root / r.path))
+
+    def _artwork_changed(self) -> None:
+        self.show_artwork()
+        self.window_.refresh_library()
+
     def use_thumbnail(self, aud: Any, *, generated: bool = False) -> Any:
-        """Save the audience's thumbnail as a pending version (PNG) in the background; undoable."""
+        """Store the audience's thumbnail as the item's artwork for it, in the background; undoable."""
         thumb = aud.generated if generated and aud.generated is not None else aud.thumbnail
         ws, item_id = self.ws, self.window_.current_item_id
-        if thumb is None or thumb.image is None or ws is None:
+        if thumb is None or thumb.image is None or ws is None or item_id is None:
             return None
-        image = thumb.image
-
         label = self.audience_label(aud.audience_id)
+        result = self.results.get(item_id)
+        encoder_id = getattr(result, "encoder_id", None)
 
         def job(progress: Any, cancel: Any) -> Any:
-            from generec_desktop.versions import thumbnail_version
+            from generec_desktop.versions import use_thumbnail
 
-            return thumbnail_version(ws, item_id, image, timestamp=thumb.timestamp, score=thumb.score,
-                                     kind=thumb.kind, target_profile=aud.audience_id, label=label)
+            return use_thumbnail(ws, item_id, aud.audience_id, thumb, label=label, encoder_id=encoder_id,
+                                 progress=progress, cancel=cancel)
 
-        def done(pv: Any) -> None:
-            label = "Use generated thumbnail" if generated else "Use personalised thumbnail"
-            self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, label))
-            self.window_.statusBar().showMessage(f"Pending thumbnail version {pv.id} created", 5000)
+        def done(stored: Any) -> None:
+            text = ("Use generated thumbnail" if generated else "Use personalised thumbnail") + f" for {label}"
+            self.window_.undo_stack.push(ArtworkCommand(self.window_, text, stored.previous, stored.row,
+                                                        on_change=self._artwork_changed))
+            self._artwork_changed()
+            self.window_.statusBar().showMessage(
+                f"Artwork of item #{item_id} for {label} stored ({stored.row.width}×{stored.row.height}, "
+                f"watermarked){'; it replaces the earlier one' if stored.previous else ''}", 6000)
 
-        return self.submit(f"thumb:{aud.audience_id}", "Save thumbnail version", job, done)
+        return self.submit(f"thumb:{aud.audience_id}", f"Store artwork for {label}", job, done,
+                           "Artwork not stored")

@@ -1,11 +1,11 @@
-"""The artwork table as versions/store.py declares it (for upload packages) agrees with migration m005."""
+"""The one declaration of the artwork table (fidelity/artwork.py) agrees with migration m005."""
 
 from __future__ import annotations
 
 from sqlalchemy import inspect
 
 from generec_desktop.corpus import Workspace
-from generec_desktop.versions import store
+from generec_desktop.fidelity import artwork as store
 
 
 def test_store_tables_match_the_migrated_database(tmp_path):
