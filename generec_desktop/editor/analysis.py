@@ -329,7 +329,7 @@ def analyze_video(
     """
     from generec_desktop import config, media
     from generec_desktop.editor.shotdetect import choose_detector
-    from generec_desktop.media._index import scan
+    from generec_desktop.media.reference import scan
 
     if not rate > 0:
         raise EditorError(f"The sampling rate must be positive, got {rate}.")

@@ -175,10 +175,11 @@ def _max_side(path: Path, width: int) -> int:
 
 def _detect_hsv(path: Path, ft: np.ndarray, progress: Progress | None,
                 cancel: CancelToken | None) -> list[Transition]:
-    from generec_desktop.editor.analysis import DEFAULT_RATE, sample_reference_frames
+    from generec_desktop.editor.analysis import DEFAULT_RATE, SAMPLE_MAX_SIDE
     from generec_desktop.editor.shots import detect_cuts, refine_cuts
+    from generec_desktop.media.reference import sample_reference_frames
 
-    frames = sample_reference_frames(path, DEFAULT_RATE, progress=progress, cancel=cancel)
+    frames = sample_reference_frames(path, DEFAULT_RATE, max_side=SAMPLE_MAX_SIDE, progress=progress, cancel=cancel)
     ts = [f.timestamp for f in frames]
     cuts = refine_cuts(path, detect_cuts([f.image for f in frames], ts), ts, cancel=cancel)
     idx = np.searchsorted(ft, np.asarray(cuts.times) - 1e-6)
