@@ -28,3 +28,9 @@ def repo_models_dir() -> Path:
 def resources_dir() -> Path:
     """The ``resources/`` folder (icons, style sheets, presets)."""
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+def shot_detector() -> str:
+    """The shot detector analyses use unless told otherwise: ``$GENEREC_SHOTS`` or ``auto``
+    (``generec_desktop.editor.shotdetect``: auto, hsv, content, adaptive, hash, transnetv2)."""
+    return os.environ.get("GENEREC_SHOTS", "").strip() or "auto"

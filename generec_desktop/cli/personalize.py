@@ -47,6 +47,8 @@ def register(subparsers: Any) -> None:
                    help="also store each audience's chosen thumbnail (or, with --artwork generated, its generated "
                         "one) as the item's artwork for that audience: full resolution, watermarked, replacing "
                         "an earlier one (see `generec artwork W ITEM`)")
+    p.add_argument("--shots", default=None, metavar="NAME",
+                   help="shot detector: auto (default, or $GENEREC_SHOTS), hsv, content, adaptive, hash, transnetv2")
     add_json_flag(p)
     p.set_defaults(func=_cmd_personalize)
 
@@ -105,6 +107,10 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     both = not (args.thumbnails or args.clips)
     do_thumbs, do_clips = both or args.thumbnails, both or args.clips
     aspects = tuple(a.strip() for a in args.aspects.split(",") if a.strip())
+    if args.shots is not None:  # a bad name is refused before anything is written
+        from generec_desktop.editor.shotdetect import choose_detector
+
+        choose_detector(args.shots, 0.0)
     out: Path = args.out
     with Workspace.open(args.workspace) as ws, progress_bar(args, "personalize") as bar:
         from generec_desktop.cli.audiences import resolve_audience_ids
@@ -148,10 +154,11 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
         res = personalize(ws, args.item, ids, thumbnails=do_thumbs, clips=do_clips, generate=not args.no_generate,
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
                           clip_frames=args.clip_frames or DEFAULT_CLIP_FRAMES, min_clip=args.min_clip,
-                          max_clip=args.max_clip, diversity=args.diversity, aspects=aspects,
+                          max_clip=args.max_clip, diversity=args.diversity, aspects=aspects, shots=args.shots,
                           progress=steps["select"], cancel=args.cancel)
         summary: dict[str, Any] = {"item_id": res.item_id, "video": str(res.video), "encoder_id": res.encoder_id,
                                    "rate": res.rate, "cut_times": res.cut_times,
+                                   "cut_spans": res.cut_spans, "shot_detector": res.shot_detector,
                                    "choice": _choice(res.choice), "clip_choice": _choice(res.clip_choice),
                                    "notices": res.notices() + ([show_note] if show_note else []),
                                    "show": args.show, "audiences": []}
@@ -212,6 +219,8 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     def text() -> str:
         lines = [f"Personalised item {res.item_id} for {len(res.audiences)} audiences into {out}"]
         lines += [f"Note: {n}" for n in summary["notices"]]
+        gradual = sum(1 for a, b in res.cut_spans if b > a)
+        lines.append(f"  {len(res.cut_times)} shot transitions ({gradual} gradual) by {res.shot_detector or 'hsv'}")
         for e in summary["audiences"]:
             parts = [e["label"] or e["audience"]]
             if "thumbnail" in e:

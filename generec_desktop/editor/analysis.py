@@ -10,6 +10,7 @@ more audiences later, or evaluating it, decodes nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 import threading
@@ -29,7 +30,8 @@ __all__ = ["ANALYSIS_VERSION", "DEFAULT_RATE", "SAMPLE_MAX_SIDE", "VideoAnalysis
 
 #: 2: samples are scaled in their stored pixel format before conversion to RGB, HSV copies halved first
 #: 3: samples in display geometry (a non-square sample aspect ratio resampled, a mirroring matrix applied)
-ANALYSIS_VERSION = 3
+#: 4: a chosen shot detector (:mod:`.shotdetect`), gradual transitions as spans (``cut_spans``)
+ANALYSIS_VERSION = 4
 #: samples per second of video time (a 60 s video: 240 candidate frames)
 DEFAULT_RATE = 4.0
 SAMPLE_MAX_SIDE = 448
@@ -45,10 +47,14 @@ class VideoAnalysis:
     rate: float
     failed: tuple[str, ...]  # quality gate each sample failed ("" = passed)
     cut_after: np.ndarray  # sample indices starting a new shot
-    cut_times: np.ndarray  # where each new shot surely starts (exact when refined, else its first sample)
+    cut_times: np.ndarray  # where each new shot surely starts (exact when refined, else its first sample;
+    #                        the middle of a gradual transition, where clips snap)
     cut_ends: np.ndarray  # where the previous shot surely ends (exclusive; exact when refined)
     frame_times: np.ndarray  # every frame's time (for frame-exact clip ends)
     video_end: float  # end of the last frame (seconds)
+    #: (K, 2) start and end time of each transition (equal for a hard cut), parallel to ``cut_times``
+    cut_spans: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2)))
+    shot_detector: str = "hsv"  # the detector that found the cuts (:data:`.shotdetect.DETECTORS`)
     images: list[np.ndarray] | None = None
     from_cache: bool = False
     cache_path: Path | None = None  # where it is cached (its pictures beside it), if it is
@@ -71,7 +77,7 @@ def _cache_path(cache_dir: Path, sha256: str, encoder_id: str, rate: float, mode
     return Path(cache_dir) / "editor" / sha256 / safe / f"analysis-v{ANALYSIS_VERSION}-rate{rate:g}-{mode}.npz"
 
 
-_ARRAYS = ("sample_times", "embeddings", "cut_after", "cut_times", "cut_ends", "frame_times")
+_ARRAYS = ("sample_times", "embeddings", "cut_after", "cut_times", "cut_ends", "cut_spans", "frame_times")
 
 
 def _load(path: Path, encoder_id: str) -> VideoAnalysis | None:
@@ -81,6 +87,7 @@ def _load(path: Path, encoder_id: str) -> VideoAnalysis | None:
                 return None
             return VideoAnalysis(encoder_id=encoder_id, rate=float(z["rate"]), video_end=float(z["video_end"]),
                                  failed=tuple(str(s) for s in z["failed"]), from_cache=True,
+                                 shot_detector=str(z["shot_detector"]),
                                  **{k: z[k] for k in _ARRAYS})
     except (OSError, KeyError, ValueError, EOFError):
         return None  # a damaged entry is recomputed, never trusted
@@ -98,7 +105,8 @@ def _write_npz(path: Path, **arrays: Any) -> None:
 
 def _save(path: Path, a: VideoAnalysis) -> None:
     _write_npz(path, encoder_id=np.array(a.encoder_id), rate=np.array(a.rate), video_end=np.array(a.video_end),
-               failed=np.array(a.failed, dtype=str), **{k: getattr(a, k) for k in _ARRAYS})
+               failed=np.array(a.failed, dtype=str), shot_detector=np.array(a.shot_detector),
+               **{k: getattr(a, k) for k in _ARRAYS})
 
 
 def _pictures_path(analysis_path: Path) -> Path:
@@ -274,6 +282,28 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
             quality, np.array(values, np.float64), [it[6] for it in items] if jpegs else None)
 
 
+@dataclass(frozen=True)
+class _Cuts:
+    after: np.ndarray
+    times: np.ndarray
+    spans: np.ndarray
+
+
+def _detected_cuts(path: str | os.PathLike[str], detector: str, times: np.ndarray, progress: Progress | None,
+                   cancel: CancelToken | None) -> _Cuts:
+    """A frame-level detector's transitions placed among the samples: a new shot starts at a cut's first
+    frame or a gradual transition's middle frame (where clips snap); its first sample is the first one at
+    or after that time. Several transitions between two samples keep their times and share one sample."""
+    from generec_desktop.editor.shotdetect import detect_shots
+
+    found = detect_shots(path, detector, progress=progress, cancel=cancel)
+    snap = found.snap_times
+    first = np.searchsorted(times, snap - 1e-6)
+    keep = (first > 0) & (first < len(times))
+    after = np.unique(first[keep]).astype(np.int64)
+    return _Cuts(after=after, times=np.asarray(snap, np.float64), spans=found.spans)
+
+
 def analyze_video(
     path: str | os.PathLike[str],
     encoder,
@@ -286,19 +316,25 @@ def analyze_video(
     fast: bool = True,
     keep_images: bool = True,
     batch_size: int = 32,
+    shots: str | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> VideoAnalysis:
     """Sample, encode, gate and cut-detect ``path`` (cached when ``sha256`` and ``cache_dir`` are given).
 
     On a cache hit nothing is decoded and ``images`` is None; otherwise ``images`` holds the samples
-    when ``keep_images``.
+    when ``keep_images``. ``shots``: the shot detector (:func:`.shotdetect.choose_detector`; None: the
+    configured one, ``config.shot_detector()``, ``auto`` unless set). ``hsv`` works on the samples
+    (``refine`` moves its cuts to the exact frame); every other detector decodes the video once more.
     """
-    from generec_desktop import media
+    from generec_desktop import config, media
+    from generec_desktop.editor.shotdetect import choose_detector
+    from generec_desktop.media.reference import scan
 
     if not rate > 0:
         raise EditorError(f"The sampling rate must be positive, got {rate}.")
-    mode = ("ref" if fast else "exact") + ("-refined" if refine else "")
+    detector = choose_detector(shots if shots is not None else config.shot_detector(), float(scan(path).end_time))
+    mode = ("ref" if fast else "exact") + ("-refined" if refine and detector == "hsv" else "") + f"-{detector}"
     target = _cache_path(Path(cache_dir), sha256, encoder.id, rate, mode) if (sha256 and cache_dir) else None
     if target is not None and target.is_file():
         hit = _load(target, encoder.id)
@@ -306,7 +342,7 @@ def analyze_video(
             hit.cache_path = target
             report(progress, 1.0, "Analysis loaded from the cache")
             return hit
-    steps = Steps(progress, {"decode": 4.5, "shots": 0.5})
+    steps = Steps(progress, {"decode": 4.5, "shots": 0.5 if detector == "hsv" else 4.0})
     streamed = _streamed_analysis(Path(path), encoder, rate, gates, batch_size, steps["decode"], cancel,
                                   jpegs=target is not None and keep_images) if fast else None
     blobs = None
@@ -329,25 +365,32 @@ def analyze_video(
             emb[start:start + len(chunk)] = encoder.encode_images(chunk, batch_size=batch_size)
         quality = measure_quality(images, gates)
         cuts = detect_cuts(images, times)
-    if refine and cuts.after.size:
-        cuts = refine_cuts(path, cuts, times, cancel=cancel)
     ft = media.frame_times(path)
-    if cuts.refined:
-        ends = np.asarray(cuts.times, np.float64)
-    else:  # the frame right after the old shot's last sample: never a frame of the new shot
-        last = times[np.maximum(cuts.after - 1, 0)]
-        nxt = np.searchsorted(ft, last + 1e-6)
-        ends = np.where(nxt < len(ft), ft[np.minimum(nxt, len(ft) - 1)], last)
+    if detector != "hsv":
+        found = _detected_cuts(path, detector, times, steps["shots"], cancel)
+        cut_after, cut_times, ends, spans = found.after, found.times, found.times, found.spans
+    else:
+        if refine and cuts.after.size:
+            cuts = refine_cuts(path, cuts, times, cancel=cancel)
+        if cuts.refined:
+            ends = np.asarray(cuts.times, np.float64)
+        else:  # the frame right after the old shot's last sample: never a frame of the new shot
+            last = times[np.maximum(cuts.after - 1, 0)]
+            nxt = np.searchsorted(ft, last + 1e-6)
+            ends = np.where(nxt < len(ft), ft[np.minimum(nxt, len(ft) - 1)], last)
+        spans = np.stack([np.asarray(cuts.times, np.float64)] * 2, 1) if cuts.after.size else np.zeros((0, 2))
+        cut_after, cut_times = cuts.after, np.asarray(cuts.times, np.float64)
     info_end = float(ft[-1] + (ft[-1] - ft[-2] if len(ft) > 1 else 1.0 / rate))
     with contextlib.suppress(Exception):  # probe's duration, without its decode of the first frame
         from generec_desktop.media.reference import scan
 
         info_end = float(scan(path).end_time) + float(ft[0])
-    report(steps["shots"], 1.0, f"{cuts.after.size} shot cuts")
+    report(steps["shots"], 1.0, f"{cut_times.size} shot cuts ({detector})")
     result = VideoAnalysis(
         sample_times=times, embeddings=emb, encoder_id=encoder.id, rate=float(rate), failed=quality.failed,
-        cut_after=cuts.after.astype(np.int64), cut_times=np.asarray(cuts.times, np.float64),
+        cut_after=cut_after.astype(np.int64), cut_times=cut_times,
         cut_ends=np.asarray(ends, np.float64), frame_times=ft, video_end=info_end,
+        cut_spans=np.asarray(spans, np.float64).reshape(-1, 2), shot_detector=detector,
         images=images if keep_images else None, cache_path=target,
     )
     if target is not None:

@@ -97,11 +97,14 @@ class PersonalizeResult:
     rate: float
     sample_times: np.ndarray
     scores: np.ndarray  # (audiences, samples): t*_a · f(v_i)
-    cut_times: np.ndarray
+    cut_times: np.ndarray  # where clips snap: a cut's first frame, a gradual transition's middle
     failed: tuple[str, ...]
     audiences: list[AudienceResult]
     gates_relaxed: bool = False
     from_cache: bool = False
+    #: (K, 2) start/end time of each transition (equal for a hard cut) and the detector that found them
+    cut_spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    shot_detector: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     #: whether the video offered these audiences a real choice of thumbnail / clip, and why not
     #: (:mod:`generec_desktop.editor.choice`); None when that part was not computed
@@ -292,6 +295,7 @@ def personalize(
     aspects: Sequence[str] = (),
     strength: float = 0.6,
     seed: int = 0,
+    shots: str | None = None,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> PersonalizeResult:
@@ -325,6 +329,7 @@ def personalize(
         steps = Steps(progress, {"analyse": 8.0, "select": 1.0, "generate": 1.0 if generate else 0.01})
         path = ws.media_path(info)
         analysis = analyze_video(path, encoder, sha256=info.sha256, cache_dir=ws.cache_dir, rate=rate, gates=gates,
+                                 shots=shots,
                                  progress=steps["analyse"], cancel=cancel)
         timings["analyse"] = time.perf_counter() - t0
         check_cancel(cancel)
@@ -401,6 +406,7 @@ def personalize(
         return PersonalizeResult(
             item_id=info.id, video=path, encoder_id=encoder.id, rate=analysis.rate,
             sample_times=analysis.sample_times, scores=scores, cut_times=analysis.cut_times,
+            cut_spans=analysis.cut_spans, shot_detector=analysis.shot_detector,
             failed=analysis.failed, audiences=[AudienceResult(**r) for r in results],
             gates_relaxed=cand.gates_relaxed, from_cache=analysis.from_cache, timings=timings,
             choice=choice, clip_choice=clip_choice,
