@@ -771,17 +771,20 @@ class _RayEngine:
         self._cls = BatchWorker
         self._targets_ref = ray.put(targets)
         self._args = (str(ws_root), settings, str(out))
+        self._pid_refs: dict[int, Any] = {}
         self._actors: list[Any] = [self._new(k) for k in range(self.slots)]
         self._free = list(range(self.slots))
         self._slot_of: dict[Any, int] = {}
 
     def _new(self, k: int) -> Any:
         ws_root, settings, out = self._args
-        return self._cls.remote(ws_root, settings, self._targets_ref, out, k)  # type: ignore[attr-defined]
+        actor = self._cls.remote(ws_root, settings, self._targets_ref, out, k)  # type: ignore[attr-defined]
+        self._pid_refs[k] = actor.pid.remote()  # runs before its first item (an actor's calls are ordered)
+        return actor
 
     def worker_pids(self) -> list[int]:
         """The actors' process ids (tests kill one)."""
-        return [int(p) for p in self._ray.get([a.pid.remote() for a in self._actors])]
+        return [int(p) for p in self._ray.get([self._pid_refs[k] for k in range(len(self._actors))])]
 
     def submit(self, job: ItemJob) -> Any:
         k = self._free.pop(0)

@@ -179,6 +179,7 @@ def test_resume_after_the_whole_batch_is_killed(catalogue, tmp_path):
     assert not [p for p in out.rglob(".tmp-*")]
 
 
+@pytest.mark.slow  # starting a Ray cluster takes ~60 s on a loaded 2-core machine
 def test_local_and_ray_engines_give_identical_tables(catalogue, tmp_path):
     try:
         import ray  # noqa: F401
@@ -190,8 +191,19 @@ def test_local_and_ray_engines_give_identical_tables(catalogue, tmp_path):
     ws_root = _fresh_copy(catalogue, tmp_path)
     a = run_batch(ws_root, tmp_path / "local", items="all", audiences="all", engine="local", workers=2,
                   versions=False)
-    b = run_batch(ws_root, tmp_path / "ray", items="all", audiences="all", engine="ray", workers=2, versions=False)
+    engines: list = []
+    killed: list[int] = []
+
+    def progress(fraction: float, message: str) -> None:
+        if not killed and message.startswith("1/") and engines:  # a Ray worker SIGKILLed mid-batch
+            pid = engines[0].worker_pids()[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    b = run_batch(ws_root, tmp_path / "ray", items="all", audiences="all", engine="ray", workers=2, versions=False,
+                  on_engine=engines.append, progress=progress)
     assert (a.engine, b.engine) == ("local", "ray") and b.workers == 2
+    assert killed and b.worker_restarts >= 1
     la, lb = _pairs(tmp_path / "local"), _pairs(tmp_path / "ray")
     assert len(la) == 12 and la == lb
 
