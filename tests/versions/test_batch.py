@@ -146,6 +146,33 @@ def test_worker_killed_mid_batch_finishes_without_gaps_or_duplicates(catalogue, 
     assert keys and max(keys.values()) == 1
 
 
+def test_cancel_keeps_finished_pairs_and_a_rerun_finishes(catalogue, tmp_path):
+    from generec_desktop.jobs import CancelToken
+    from generec_desktop.versions.batch import BatchCancelled, run_batch
+
+    ws_root = _fresh_copy(catalogue, tmp_path)
+    out = tmp_path / "out"
+    token = CancelToken()
+
+    def progress(fraction: float, message: str) -> None:
+        if message.startswith("1/"):
+            token.cancel()
+
+    with pytest.raises(BatchCancelled) as info:
+        run_batch(ws_root, out, items="scenes-*", audiences="all", workers=1, progress=progress, cancel=token)
+    res = info.value.result
+    assert 2 <= res.pairs_done < 10 and "run the same command again" in str(info.value)
+    kept = _pairs(out)
+    assert len(kept) == res.pairs_done and all(r["status"] == "ok" for r in kept)
+    assert all((out / r["clip_path"]).is_file() for r in kept)
+    assert not [p for p in out.rglob(".tmp-*")]
+    again = run_batch(ws_root, out, items="scenes-*", audiences="all", workers=1)
+    assert again.pairs_skipped == len(kept) and again.pairs_finished == 10
+    rows = _pairs(out)
+    kept_pairs = {(k["item_id"], k["audience_id"]) for k in kept}
+    assert [r for r in rows if (r["item_id"], r["audience_id"]) in kept_pairs] == kept
+
+
 def test_resume_after_the_whole_batch_is_killed(catalogue, tmp_path):
     ws_root = _fresh_copy(catalogue, tmp_path)  # a cold analysis cache: each item takes a while
     out = tmp_path / "out"
