@@ -88,7 +88,7 @@ MAX_ATTEMPTS = 3
 PAIR_COLUMNS = (
     "item_id", "item_external_id", "audience_id", "audience_label", "status", "error",
     "thumbnail_time", "thumbnail_score", "thumbnail_path", "clip_start", "clip_end", "clip_score", "clip_path",
-    "choice", "clip_choice", "encoder_id", "parameters",
+    "artwork_path", "choice", "clip_choice", "encoder_id", "parameters",
 )
 _VERSION_COLUMNS = ("item_id", "audience_id", "kind", "version_id", "key")
 _ITEM_COLUMNS = ("item_id", "run", "engine", "status", "pairs", "seconds", "pid", "host", "max_rss_mb",
@@ -118,11 +118,12 @@ def artwork_available() -> None:
     raise BatchError("Artwork storage is not available in this build; use --what thumbnails,clips.")
 
 
-def store_artwork(ws: Workspace, item_id: int, audience_id: str, audience_label: str, image: Any, *,
+def store_artwork(ws: Workspace, item_id: int, audience_id: str, audience_label: str, frame: Path, *,
                   timestamp: float | None, score: float | None, params: dict[str, Any]) -> str:
     """The one hook for ``--what artwork``: store the artwork of (item, audience) made from its chosen frame
-    ``image`` in the corpus and return its path. Wired to ``fidelity.artwork`` once that lands; until then
-    :func:`artwork_available` refuses the batch before anything runs."""
+    (the JPEG ``frame``) in the corpus and return its path. The driver calls it once per finished pair (before
+    the pair's journal line); wired to ``fidelity.artwork`` once that lands, with :func:`artwork_available`.
+    Until then :func:`artwork_available` refuses the batch before anything runs."""
     artwork_available()
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -429,7 +430,7 @@ def _personalize_item(state: WorkerState, job: ItemJob, targets: list[Target],
         if a.thumbnail is not None and a.thumbnail.timestamp is not None:
             sample = times.index(float(a.thumbnail.timestamp))
             row.update(thumbnail_time=a.thumbnail.timestamp, thumbnail_score=a.thumbnail.score)
-            if "thumbnails" in st.what:
+            if want_thumbs:  # the frame file: a thumbnail, and what artwork is made from
                 if sample not in thumbs:
                     check_cancel(state.cancel)
                     p = folder / f"thumb-{sample:05d}.jpg"
@@ -618,7 +619,8 @@ _ARROW_TYPES = {
     "item_id": "int64", "audience_id": "string", "audience_label": "string", "item_external_id": "string",
     "status": "string", "error": "string", "thumbnail_time": "float64", "thumbnail_score": "float64",
     "thumbnail_path": "string", "clip_start": "float64", "clip_end": "float64", "clip_score": "float64",
-    "clip_path": "string", "choice": "string", "clip_choice": "string", "encoder_id": "string",
+    "clip_path": "string", "artwork_path": "string", "choice": "string", "clip_choice": "string",
+    "encoder_id": "string",
     "parameters": "string", "kind": "string", "version_id": "string", "key": "string", "run": "string",
     "engine": "string", "pairs": "int64", "seconds": "float64", "pid": "int64", "host": "string",
     "max_rss_mb": "float64", "analysis_from_cache": "bool", "attempts": "int64",
@@ -855,7 +857,7 @@ def _make_versions(ws: Workspace, out: Path, batch_id: str, outcome: ItemOutcome
     for r in outcome.rows:
         if r.get("status") != "ok":
             continue
-        if r.get("thumbnail_path"):
+        if r.get("thumbnail_path") and "thumbnails" in settings.what:
             groups.setdefault(("thumbnail", str(r["thumbnail_path"])), []).append(r)
         if r.get("clip_path"):
             groups.setdefault(("clip", str(r["clip_path"])), []).append(r)
@@ -1099,6 +1101,13 @@ def _record(ws: Workspace, folder: _Folder, settings: BatchSettings, known: dict
     if versions:
         made, created = _make_versions(ws, folder.out, folder.batch_id, got, known, settings)
         res.versions_created += created
+    if "artwork" in settings.what:
+        for r in got.rows:
+            if r.get("status") == "ok" and r.get("thumbnail_path"):
+                r["artwork_path"] = store_artwork(ws, got.item_id, str(r["audience_id"]), str(r["audience_label"]),
+                                                  folder.out / str(r["thumbnail_path"]),
+                                                  timestamp=r.get("thumbnail_time"), score=r.get("thumbnail_score"),
+                                                  params=settings.parameters())
     part = folder.write_part(got.item_id, got.rows)
     ok = [str(r["audience_id"]) for r in got.rows if r.get("status") == "ok"]
     failed = [str(r["audience_id"]) for r in got.rows if r.get("status") != "ok"]

@@ -283,3 +283,11 @@ def test_items_and_audiences_selection(catalogue):
         assert [t.id for t in targets] == ["examples:2"] and enc.startswith("builtin")
         with pytest.raises(BatchError):
             select_audiences(ws, "segments")  # none here: a clear error, not an empty batch
+
+
+def test_artwork_is_one_hook_that_says_it_is_not_in_this_build(catalogue, tmp_path):
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.versions.batch import BatchError, store_artwork
+
+    with Workspace.open(catalogue[0]) as ws, pytest.raises(BatchError, match="not available in this build"):
+        store_artwork(ws, 1, "examples:1", "Space fans", tmp_path / "frame.jpg", timestamp=0.5, score=0.1, params={})
