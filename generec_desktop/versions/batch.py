@@ -458,12 +458,6 @@ def _personalize_item(state: WorkerState, job: ItemJob, targets: list[Target],
 # ----------------------------------------------------------------------------------------------- the folder
 
 
-def _fsync_dir(path: Path) -> None:
-    from generec_desktop.safefiles import fsync_dir
-
-    fsync_dir(path)
-
-
 class _Folder:
     """The batch folder: settings, lock, journal, part files and the consolidated tables."""
 
