@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "generec_desktop.cli.audiences",
     "generec_desktop.cli.editor",
     "generec_desktop.cli.personalize",
+    "generec_desktop.cli.batch",
     "generec_desktop.cli.instructor",
     "generec_desktop.cli.mcvd",
     "generec_desktop.cli.fidelity",

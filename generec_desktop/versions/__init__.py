@@ -15,6 +15,9 @@ Files to upload (issue 16 part 6), imported from their modules (they load PyAV a
 provenance kept; ``versions.package.package`` makes one audience's folder (its clip rendered, its artwork
 or thumbnail, ``summary.json``).
 
+A whole catalogue (issue 21): ``versions.batch.run_batch`` personalises every (item, audience) pair into
+Parquet tables and pending versions, resumably, on local worker processes or Ray actors (``generec batch``).
+
 Layer: above editor, creator, fidelity and corpus; below cli and app.
 """
 
