@@ -22,7 +22,7 @@ Into the corpus (``versions=True``, the default): each distinct thumbnail and cl
 *pending* version (``W/pending/<id>/``, operation ``thumbnail`` / ``clip`` with the params ``clip_version``
 records, so ``generec check`` / ``export`` judge them as any other), tagged with the batch's id and the
 output's key; nothing is exported (an uploader checks and exports what they want). ``artwork`` goes through
-:func:`store_artwork`, the one hook for the artwork store (not part of this build yet).
+:func:`store_artwork`, the one hook for the artwork store (``versions.use_thumbnail``).
 
 Resuming: a pair is finished when the journal says it is ``ok``; a rerun computes only the other pairs
 (new audiences, new items, failed pairs). The pending versions of a batch are found again by their tags, so
@@ -114,18 +114,34 @@ class BatchCancelled(Cancelled):
 
 
 def artwork_available() -> None:
-    """Raise :class:`BatchError` unless the artwork store exists in this build (the hook's guard)."""
-    raise BatchError("Artwork storage is not available in this build; use --what thumbnails,clips.")
+    """Raise :class:`BatchError` unless the artwork store (``fidelity.artwork``) can be loaded."""
+    try:
+        from generec_desktop.fidelity import artwork  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - part of the package; kept as the driver's guard
+        raise BatchError(f"Artwork storage cannot be loaded ({exc}); use --what thumbnails,clips.") from exc
 
 
 def store_artwork(ws: Workspace, item_id: int, audience_id: str, audience_label: str, frame: Path, *,
                   timestamp: float | None, score: float | None, params: dict[str, Any]) -> str:
-    """The one hook for ``--what artwork``: store the artwork of (item, audience) made from its chosen frame
-    (the JPEG ``frame``) in the corpus and return its path. The driver calls it once per finished pair (before
-    the pair's journal line); wired to ``fidelity.artwork`` once that lands, with :func:`artwork_available`.
-    Until then :func:`artwork_available` refuses the batch before anything runs."""
-    artwork_available()
-    raise AssertionError("unreachable")  # pragma: no cover
+    """The one hook for ``--what artwork``: the (item, audience) pair's chosen frame (the JPEG ``frame``)
+    stored as its artwork through the same use case as the window and ``personalize --artwork``
+    (``versions.use_thumbnail``: the frame decoded again at full resolution, still-marked, read back),
+    replacing an earlier one; returns the stored file's path. :class:`ArtworkError` (a video too small for
+    the still mark, a picture too flat to carry it) is the caller's to record."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from PIL import Image
+
+    from generec_desktop.versions.workflow import use_thumbnail
+
+    with Image.open(frame) as im:
+        shown = np.asarray(im.convert("RGB"))
+    thumb = SimpleNamespace(image=shown, kind="selected", timestamp=timestamp,
+                            score=0.0 if score is None else float(score))
+    res = use_thumbnail(ws, int(item_id), audience_id, thumb, label=audience_label,
+                        encoder_id=params.get("encoder_id"))
+    return str(ws.root / res.row.path)
 
 
 # ----------------------------------------------------------------------------------------------- settings
@@ -1096,12 +1112,17 @@ def _record(ws: Workspace, folder: _Folder, settings: BatchSettings, known: dict
         made, created = _make_versions(ws, folder.out, folder.batch_id, got, known, settings)
         res.versions_created += created
     if "artwork" in settings.what:
+        from generec_desktop.fidelity.artwork import ArtworkError
+
         for r in got.rows:
             if r.get("status") == "ok" and r.get("thumbnail_path"):
-                r["artwork_path"] = store_artwork(ws, got.item_id, str(r["audience_id"]), str(r["audience_label"]),
-                                                  folder.out / str(r["thumbnail_path"]),
-                                                  timestamp=r.get("thumbnail_time"), score=r.get("thumbnail_score"),
-                                                  params=settings.parameters())
+                try:
+                    r["artwork_path"] = store_artwork(
+                        ws, got.item_id, str(r["audience_id"]), str(r["audience_label"]),
+                        folder.out / str(r["thumbnail_path"]), timestamp=r.get("thumbnail_time"),
+                        score=r.get("thumbnail_score"), params=settings.parameters())
+                except ArtworkError as exc:  # this pair's artwork only (too small, too flat): say so, go on
+                    r["status"], r["error"] = "error", f"artwork not stored: {exc}"
     part = folder.write_part(got.item_id, got.rows)
     ok = [str(r["audience_id"]) for r in got.rows if r.get("status") == "ok"]
     failed = [str(r["audience_id"]) for r in got.rows if r.get("status") != "ok"]

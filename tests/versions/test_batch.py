@@ -285,9 +285,32 @@ def test_items_and_audiences_selection(catalogue):
             select_audiences(ws, "segments")  # none here: a clear error, not an empty batch
 
 
-def test_artwork_is_one_hook_that_says_it_is_not_in_this_build(catalogue, tmp_path):
-    from generec_desktop.corpus import Workspace
-    from generec_desktop.versions.batch import BatchError, store_artwork
+def test_batch_artwork_is_stored_per_pair_and_a_too_small_video_is_an_error_row(tmp_path):
+    """--what artwork stores each pair's chosen frame as its artwork (the window's use case); a video below the
+    still mark's 480×270 fails only its own pairs, with the reason."""
+    from examplemedia import write_photos, write_scenes_video
 
-    with Workspace.open(catalogue[0]) as ws, pytest.raises(BatchError, match="not available in this build"):
-        store_artwork(ws, 1, "examples:1", "Space fans", tmp_path / "frame.jpg", timestamp=0.5, score=0.1, params={})
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.fidelity.artwork import list_artwork
+    from generec_desktop.profiles import examples as ex
+    from generec_desktop.versions.batch import run_batch
+
+    src = tmp_path / "src"
+    big = write_scenes_video(src / "big.mp4", ("astronaut", "coffee"), seconds_each=0.75, size=(640, 360))
+    small = write_scenes_video(src / "small.mp4", ("rocket", "chelsea"), seconds_each=0.75)
+    with Workspace.create(tmp_path / "W") as ws:
+        ws.import_media([big, small])
+        ex.add_audience(ws, "Space fans", write_photos(src / "space", ("astronaut", "rocket")))
+    out = tmp_path / "out"
+    res = run_batch(tmp_path / "W", out, items="all", audiences="all", what=("thumbnails", "artwork"), workers=1,
+                    versions=False)
+    rows = {r["item_external_id"] or r["item_id"]: r for r in _pairs(out)}
+    assert len(rows) == 2 and res is not None
+    ok = [r for r in _pairs(out) if r["status"] == "ok"]
+    bad = [r for r in _pairs(out) if r["status"] != "ok"]
+    assert len(ok) == 1 and len(bad) == 1
+    assert Path(ok[0]["artwork_path"]).is_file()
+    assert "artwork not stored" in bad[0]["error"] and "480" in bad[0]["error"]
+    with Workspace.open(tmp_path / "W") as ws:
+        (row,) = list_artwork(ws)
+        assert row.audience_id == "examples:1" and row.width == 640 and row.height == 360
