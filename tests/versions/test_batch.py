@@ -246,7 +246,6 @@ def test_bad_requests_are_one_line_errors_and_touch_nothing(catalogue, tmp_path,
     ws_root = _fresh_copy(catalogue, tmp_path)
     out = tmp_path / "out"
     for argv, words in [
-        (["--what", "artwork"], "artwork storage is not available"),
         (["--what", "posters"], "unknown --what"),
         (["--items", "nothing-like-this"], "no item matches"),
         (["--audiences", "Dog people"], "no audience"),
