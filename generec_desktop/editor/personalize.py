@@ -285,7 +285,7 @@ def _liked_palettes(ws: Workspace, targets: Sequence[Target]) -> dict[str, Any]:
     return out
 
 
-class _SpaceEncoder:
+class SpaceEncoder:
     """An encoder whose embeddings come out in a selection space (for the noise measurement)."""
 
     def __init__(self, encoder: Any, space: Any) -> None:
@@ -402,7 +402,7 @@ def personalize(
         space, vectors, support, thin = selection_targets(ws, targets, encoder, selection, cancel=cancel)
         frames_sel = space.transform(analysis.embeddings)
         scores = score_matrix(vectors, frames_sel)
-        sel_encoder = _SpaceEncoder(encoder, space)
+        sel_encoder = SpaceEncoder(encoder, space)
         n = len(analysis.sample_times)
         cand = build_candidates(n, analysis.cut_after, analysis.passed)
         results: list[dict[str, Any]] = [{"audience_id": t.id, "label": t.label, "support": n, "thin": th}
