@@ -58,17 +58,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                                    i3d=args.i3d, progress=bar, cancel=args.cancel)
         emit(args, tables, lambda: format_mcvd(tables))
         return 0
+    truth: Any = True
+    if args.ground_truth is not None:  # a bad file is one line before any work
+        from generec_desktop.demo.ground_truth import read_ground_truth
+
+        truth = read_ground_truth(args.ground_truth)
     with Workspace.open(args.workspace) as ws, progress_bar(args, "eval") as bar:
         res = evaluate_editor(ws, encoder=args.encoder, ks=ks, runs=args.runs, clip_frames=args.clip_frames,
                               rate=args.rate, generated=not args.no_generated, seed=args.seed,
-                              ground_truth=args.ground_truth or True, selection=args.selection, progress=bar,
+                              ground_truth=truth, selection=args.selection, progress=bar,
                               cancel=args.cancel)
         tuning = tune_clip_frames(ws, encoder=args.encoder, rate=args.rate, runs=args.runs, seed=args.seed,
                                   cancel=args.cancel) if args.tune else None
         from generec_desktop.evaluation.choice_eval import evaluate_choice, format_choice
 
         choice = evaluate_choice(ws, encoder=args.encoder, rate=args.rate, clip_frames=args.clip_frames,
-                                 ground_truth=args.ground_truth or True, selection=args.selection,
+                                 ground_truth=truth, selection=args.selection,
                                  cancel=args.cancel)
     data: dict[str, Any] = {"result": res, "segment_choice": choice}
     if tuning is not None:

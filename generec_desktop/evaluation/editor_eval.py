@@ -332,7 +332,7 @@ def _ground_truth(ws: Workspace, ground_truth: Any) -> tuple[Any, str | None]:
     if ground_truth is False or ground_truth is None:
         return None, None
     if isinstance(ground_truth, GroundTruth):
-        return ground_truth, None
+        return ground_truth, "the given ground truth"
     if ground_truth is True:
         path = ground_truth_path(ws.root)
         if not path.is_file():

@@ -40,7 +40,8 @@ def test_streamed_analysis_equals_the_sequential_steps(small_demo):
     from generec_desktop.editor.analysis import _with_dissolves
     from generec_desktop.editor.shots import detect_hsv, dissolve_samples
 
-    assert a.failed == _with_dissolves(measure_quality(images).failed, dissolve_samples([detect_hsv(im) for im in images]))
+    dissolves = dissolve_samples([detect_hsv(im) for im in images])
+    assert a.failed == _with_dissolves(measure_quality(images).failed, dissolves)
     np.testing.assert_array_equal(a.cut_after, detect_cuts(images, times).after)
     assert all(np.array_equal(x, y) for x, y in zip(a.images, images))
     assert not _decoder_threads()
@@ -127,7 +128,8 @@ def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, wo
     from generec_desktop.editor.analysis import _with_dissolves
     from generec_desktop.editor.shots import detect_hsv, dissolve_samples
 
-    assert a.failed == _with_dissolves(measure_quality(images).failed, dissolve_samples([detect_hsv(im) for im in images]))
+    dissolves = dissolve_samples([detect_hsv(im) for im in images])
+    assert a.failed == _with_dissolves(measure_quality(images).failed, dissolves)
     np.testing.assert_array_equal(a.cut_after, detect_cuts(images, times).after)
     assert not _decoder_threads()
 
