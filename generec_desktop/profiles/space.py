@@ -5,7 +5,9 @@ where the built-in descriptor's vectors are dominated by the look every video sh
 audience from another is a small part of them, and a liked video's cover often does not even show what
 the viewer liked in it. Measured on the demo and on the independent set
 (:mod:`generec_desktop.evaluation.independent`; ground-truth hit rate of the chosen thumbnail / clip,
-built-in encoder, every (user, non-interacted video showing a preferred category) pair):
+built-in encoder, every (user, non-interacted video showing a preferred category) pair; measured with the
+quality gates of analysis v3, before cross-fade frames were gated — with v4 the default reaches 0.667 / 0.695 on
+the demo and 0.692 / 0.688 on the independent set; ``benchmarks/bench_selection.py`` re-measures the rows kept):
 
 ==========================================================  ================  ================
 selection                                                    demo thumb/clip   independent
