@@ -30,7 +30,8 @@ __all__ = ["ANALYSIS_VERSION", "DEFAULT_RATE", "SAMPLE_MAX_SIDE", "VideoAnalysis
 #: 2: samples are scaled in their stored pixel format before conversion to RGB, HSV copies halved first
 #: 3: samples in display geometry (a non-square sample aspect ratio resampled, a mirroring matrix applied)
 #: 4: gates judged relative to the video, cross-fade samples gated as "dissolve" (issue 22)
-ANALYSIS_VERSION = 4
+#: 5: dark frames with detail (a star field) are not "black" / "under-exposed"
+ANALYSIS_VERSION = 5
 #: samples per second of video time (a 60 s video: 240 candidate frames)
 DEFAULT_RATE = 4.0
 SAMPLE_MAX_SIDE = 448

@@ -9,7 +9,9 @@ than the frames around it (a defocus or motion blur comes and goes; a smooth gra
 is soft for the whole shot: Laplacian variance 1.9-2.4 at 256 px for opencv-doc's ``gradient.png`` and
 two defocused photos, which the absolute gate alone rejected), and "white" / "over-exposed" only when it
 also has no detail (a white slide has sharp text: Laplacian variance 600-5400 for opencv-doc's text,
-notes, cards and shapes pictures, against < 25 for a blown-out frame).
+notes, cards and shapes pictures, against < 25 for a blown-out frame); the same for "black" / "under-exposed"
+(scikit-image's Hubble deep field, 88 % dark pixels, has a Laplacian variance of 1554; a photo darkened to 5 %
+has 5, to 22 % 82).
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ class QualityGates:
     #: frames within ``blur_window`` samples of it (0: the absolute gate alone, as before)
     relative_blur: float = 0.5
     blur_window: int = 4
-    #: a bright frame is "white" / "over-exposed" only if its sharpness is below this (no detail);
-    #: None: brightness alone decides, as before
+    #: a bright or dark frame is "white" / "over-exposed" / "black" / "under-exposed" only if its sharpness is
+    #: below this (no detail: a blown-out or black frame, not a white slide or a star field); None: brightness
+    #: alone decides, as before
     bright_detail: float | None = 100.0
 
 
@@ -138,11 +141,11 @@ def judge(measures: Sequence[Sequence[float]], gates: QualityGates | None = None
     for k in range(n):
         why = ""
         no_detail = plain or sharp[k] < float(gates.bright_detail or 0.0)
-        if dark[k] > gates.max_dark_share:
+        if dark[k] > gates.max_dark_share and no_detail:
             why = "black"
         elif bright[k] > gates.max_bright_share and no_detail:
             why = "white"
-        elif mean[k] < gates.min_mean:
+        elif mean[k] < gates.min_mean and no_detail:
             why = "under-exposed"
         elif mean[k] > gates.max_mean and no_detail:
             why = "over-exposed"

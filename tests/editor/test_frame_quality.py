@@ -71,3 +71,15 @@ def test_gates_judge_relative_to_the_video_a_gradient_shot_and_a_white_slide_pas
     assert q.failed[21] in ("white", "over-exposed", "flat")
     old = measure_quality(frames, QualityGates(relative_blur=0.0, bright_detail=None))
     assert old.failed[9] == "blurred" and old.failed[17] in ("white", "over-exposed")  # what the old gates did
+
+
+def test_a_dark_picture_with_detail_is_not_a_black_frame():
+    import skimage.data
+
+    from generec_desktop.editor.quality import measure_quality
+
+    stars = skimage.data.hubble_deep_field()  # mostly black sky, sharp galaxies
+    black = (_astronaut() * 0.05).astype(np.uint8)
+    q = measure_quality([stars, black])
+    assert q.dark_share[0] > 0.85
+    assert q.failed == ("", "black")
