@@ -302,7 +302,7 @@ def selection_targets(ws: Workspace, targets: Sequence[Target], encoder: Any, se
     (given as vectors) are mapped into the same space."""
     from generec_desktop.profiles import ModelNotFoundError, load_profiles
     from generec_desktop.profiles.errors import ProfilesError
-    from generec_desktop.profiles.space import SELECTIONS, SelectionSpace, item_content, selection_vectors
+    from generec_desktop.profiles.space import SELECTIONS, SelectionSpace, selection_vectors
 
     if selection not in SELECTIONS:
         raise EditorError(f"Unknown selection {selection!r}; use one of {', '.join(SELECTIONS)}.")
@@ -325,9 +325,14 @@ def selection_targets(ws: Workspace, targets: Sequence[Target], encoder: Any, se
     else:
         got = {}
         space = SelectionSpace("eq1")
-        if selection != "eq1":
-            _, content = item_content(ws, encoder, cancel=cancel)
-            space = SelectionSpace(selection, content.mean(axis=0).astype(np.float32))
+        if selection != "eq1":  # vectors from outside the workspace's audiences: centred on its covers
+            # (cheap, no decoding: the covers' embeddings are cached at import; the videos' frame features
+            # exist only once a recommender was trained, and decoding them here would cost more than the
+            # personalisation itself — the 1,000-audience benchmark passes such vectors)
+            from generec_desktop.profiles.store import thumbnail_embeddings
+
+            covers = thumbnail_embeddings(ws, encoder, ws.items(), cancel=cancel)
+            space = SelectionSpace(selection, np.asarray(covers, np.float32).mean(axis=0))
     vecs, sup, thin = [], [], []
     for t in targets:
         v, n, th = got.get(t.id, (space.transform(t.vector), 0, False))

@@ -6,7 +6,7 @@ audience from another is a small part of them, and a liked video's cover often d
 the viewer liked in it. Measured on the demo and on the independent set
 (:mod:`generec_desktop.evaluation.independent`; ground-truth hit rate of the chosen thumbnail / clip,
 built-in encoder, every (user, non-interacted video showing a preferred category) pair; measured with the
-quality gates of analysis v3, before cross-fade frames were gated — with v4 the default reaches 0.667 / 0.695 on
+quality gates of analysis v3, before cross-fade frames were gated — with v5 the default reaches 0.697 / 0.695 on
 the demo and 0.692 / 0.688 on the independent set; ``benchmarks/bench_selection.py`` re-measures the rows kept):
 
 ==========================================================  ================  ================
