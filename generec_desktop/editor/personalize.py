@@ -314,10 +314,13 @@ def selection_targets(ws: Workspace, targets: Sequence[Target], encoder: Any, se
     if profiles is not None:
         for t in targets:
             try:
-                profiles.audience(t.id)
-                known.append(t.id)
+                stored = profiles.audience(t.id).vector
             except ProfilesError:
-                pass
+                continue
+            # a target whose vector is not its audience's own (moved toward words, say) keeps that vector:
+            # it is mapped into the space like a vector from outside, below
+            if np.asarray(stored).shape == np.asarray(t.vector).shape and np.allclose(stored, t.vector, atol=1e-6):
+                known.append(t.id)
     if profiles is not None and known:
         av = selection_vectors(ws, profiles, known, encoder, method=selection, cancel=cancel)
         space = av.space
@@ -335,7 +338,7 @@ def selection_targets(ws: Workspace, targets: Sequence[Target], encoder: Any, se
             space = SelectionSpace(selection, np.asarray(covers, np.float32).mean(axis=0))
     vecs, sup, thin = [], [], []
     for t in targets:
-        v, n, th = got.get(t.id, (space.transform(t.vector), 0, False))
+        v, n, th = got.get(t.id) if t.id in known else (space.transform(t.vector), 0, False)
         vecs.append(v)
         sup.append(int(n))
         thin.append(bool(th))
