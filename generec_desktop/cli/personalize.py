@@ -49,6 +49,10 @@ def register(subparsers: Any) -> None:
                         "an earlier one (see `generec artwork W ITEM`)")
     p.add_argument("--shots", default=None, metavar="NAME",
                    help="shot detector: auto (default, or $GENEREC_SHOTS), hsv, content, adaptive, hash, transnetv2")
+    p.add_argument("--selection", choices=("centred", "projected", "eq1"), default="centred",
+                   help="how frames are scored: centred (default: the audience's liked videos and the frames "
+                        "centred on the workspace's mean), projected (also projected on where audiences differ), "
+                        "eq1 (the paper's Eq. 1/2, the baseline)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_personalize)
 
@@ -155,18 +159,20 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
                           clip_frames=args.clip_frames or DEFAULT_CLIP_FRAMES, min_clip=args.min_clip,
                           max_clip=args.max_clip, diversity=args.diversity, aspects=aspects, shots=args.shots,
-                          progress=steps["select"], cancel=args.cancel)
+                          selection=args.selection, progress=steps["select"], cancel=args.cancel)
         summary: dict[str, Any] = {"item_id": res.item_id, "video": str(res.video), "encoder_id": res.encoder_id,
                                    "rate": res.rate, "cut_times": res.cut_times,
                                    "cut_spans": res.cut_spans, "shot_detector": res.shot_detector,
                                    "choice": _choice(res.choice), "clip_choice": _choice(res.clip_choice),
+                                   "selection": res.selection,
                                    "notices": res.notices() + ([show_note] if show_note else []),
                                    "show": args.show, "audiences": []}
         exported: dict[tuple[float, float], tuple[Path, Any]] = {}
         for k, a in enumerate(res.audiences):
             folder = out / _slug(a.audience_id)
             folder.mkdir(exist_ok=True)
-            entry: dict[str, Any] = {"audience": a.audience_id, "label": a.label, "folder": str(folder)}
+            entry: dict[str, Any] = {"audience": a.audience_id, "label": a.label, "folder": str(folder),
+                                     "support": a.support, "thin": a.thin}
             if a.thumbnail is not None:
                 entry["thumbnail"] = {"path": _save_image(a.thumbnail.image, folder / "thumbnail.jpg"),
                                       "timestamp": a.thumbnail.timestamp, "score": a.thumbnail.score}

@@ -164,9 +164,36 @@ def _import_build(args: argparse.Namespace, mapping: Any) -> int:
     return 0
 
 
-def _audience_rows(ps: Any, users: bool, examples: bool = True) -> list[dict[str, Any]]:
-    return [{"id": a.id, "kind": a.kind, "name": a.name, "label": a.label, "size": a.size}
-            for a in ps.audiences(users=users, examples=examples)]
+def _audience_rows(ps: Any, users: bool, examples: bool = True,
+                   external: dict[int, str] | None = None) -> list[dict[str, Any]]:
+    """One row per audience; segments list their members (``members``: audience ids, ``member_external_ids``
+    when ``external`` maps user ids to external ids), users name their segment and how many likes they have,
+    and users and example audiences say whether that is too thin to trust (issue 22)."""
+    from generec_desktop.profiles.space import THIN_LIKES
+
+    by_seg: dict[int, list[int]] = {}
+    for u, sg in zip(ps.user_ids, ps.user_segment):
+        by_seg.setdefault(int(sg), []).append(int(u))
+    likes = {int(u): int(n) for u, n in zip(ps.user_ids, ps.user_likes)}
+    used = {e.audience.audience_id: int(e.used) for e in ps.examples}
+    rows = []
+    for a in ps.audiences(users=users, examples=examples):
+        row: dict[str, Any] = {"id": a.id, "kind": a.kind, "name": a.name, "label": a.label, "size": a.size}
+        if a.kind == "segment":
+            members = by_seg.get(int(a.segment_index), [])
+            row["members"] = [f"user:{u}" for u in members]
+            if external is not None:
+                row["member_external_ids"] = [external.get(u, "") for u in members]
+        elif a.kind == "user":
+            n = likes.get(int(a.user_id), 0)
+            row |= {"segment": f"segment:{a.segment_index}" if (a.segment_index or 0) >= 0 else None,
+                    "likes": n, "thin": n <= THIN_LIKES}
+            if external is not None:
+                row["external_id"] = external.get(int(a.user_id), "")
+        elif a.kind == "examples":
+            row["thin"] = used.get(a.id, a.size) <= THIN_LIKES
+        rows.append(row)
+    return rows
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -196,14 +223,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.workspace) as ws:
         ps = load_profiles(ws, encoder_id=args.encoder_id)
-    rows = _audience_rows(ps, args.users)
+        external = {u.id: u.external_id or "" for u in ws.users()}
+    rows = _audience_rows(ps, args.users, external=external)
     unit = {"segment": "users", "user": "user", "examples": "examples"}
 
     def text() -> str:
         lines = []
         for r in rows:
             desc = f"  {r['label']}" if r["label"] and r["label"] != r["name"] else ""
-            lines.append(f"{r['name']:<20} {r['size']:5d} {unit.get(r['kind'], ''):<8}{desc}   ({r['id']})")
+            thin = "  [too thin to trust]" if r.get("thin") else ""
+            seg = f"  in {r['segment']}" if r.get("segment") else ""
+            lines.append(f"{r['name']:<20} {r['size']:5d} {unit.get(r['kind'], ''):<8}{desc}   ({r['id']}){seg}{thin}")
         return "\n".join(lines + [f"note: {n}" for n in ps.notes])
 
     emit(args, {"encoder_id": ps.encoder_id, "audiences": rows, "notes": ps.notes}, text)

@@ -25,6 +25,7 @@ __all__ = [
     "HumanItem",
     "ground_truth_path",
     "load_ground_truth",
+    "read_ground_truth",
 ]
 
 DEMO_DIR = "demo"  # folder inside the workspace with README.md, interactions.csv, ground_truth.json
@@ -205,6 +206,20 @@ class GroundTruth:
 def ground_truth_path(workspace_root: Path | str) -> Path:
     """Where a demo workspace keeps its ground truth."""
     return Path(workspace_root) / DEMO_DIR / "ground_truth.json"
+
+
+def read_ground_truth(path: Path | str) -> GroundTruth:
+    """A ground truth in this format from any file (e.g. an independent evaluation set's)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DemoError(f"There is no ground-truth file {path}; give the ground_truth.json its builder wrote.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DemoError(f"The ground truth {path} cannot be read ({exc}); give a ground_truth.json file.") from exc
+    if not isinstance(data, dict):
+        raise DemoError(f"{path} is not a GeneRec ground truth (a JSON object was expected).")
+    return GroundTruth.from_json(data)
 
 
 def load_ground_truth(workspace_root: Path | str) -> GroundTruth:

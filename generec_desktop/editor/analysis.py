@@ -31,7 +31,9 @@ __all__ = ["ANALYSIS_VERSION", "DEFAULT_RATE", "SAMPLE_MAX_SIDE", "VideoAnalysis
 #: 2: samples are scaled in their stored pixel format before conversion to RGB, HSV copies halved first
 #: 3: samples in display geometry (a non-square sample aspect ratio resampled, a mirroring matrix applied)
 #: 4: a chosen shot detector (:mod:`.shotdetect`), gradual transitions as spans (``cut_spans``)
-ANALYSIS_VERSION = 4
+#: 5: gates judged relative to the video, cross-fade samples gated as "dissolve" (issue 22)
+#: 6: dark frames with detail (a star field) are not "black" / "under-exposed"
+ANALYSIS_VERSION = 6
 #: samples per second of video time (a 60 s video: 240 candidate frames)
 DEFAULT_RATE = 4.0
 SAMPLE_MAX_SIDE = 448
@@ -190,7 +192,7 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     import queue
 
     from generec_desktop.editor.quality import detect_faces, frame_measures, judge
-    from generec_desktop.editor.shots import content_value, detect_hsv
+    from generec_desktop.editor.shots import content_value, detect_hsv, dissolve_samples
     from generec_desktop.media.decode import to_rgb
     from generec_desktop.media.prefetch import prefetched, put_until_stopped
     from generec_desktop.media.reference import (
@@ -278,8 +280,14 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     quality = judge([it[3] for it in items], gates, [it[4] for it in items] if gates.require_face else None)
     values = [content_value(a[5], b[5]) for a, b in itertools.pairwise(items)]
     emb = np.stack([embs[p] for p in order]) if order else np.zeros((0, int(encoder.dim)), np.float32)
+    failed = _with_dissolves(quality.failed, dissolve_samples([it[5] for it in items]))
     return ([it[2] for it in items], np.array([it[1] for it in items], np.float64), emb.astype(np.float32),
-            quality, np.array(values, np.float64), [it[6] for it in items] if jpegs else None)
+            failed, np.array(values, np.float64), [it[6] for it in items] if jpegs else None)
+
+
+def _with_dissolves(failed: tuple[str, ...], dissolve: np.ndarray) -> tuple[str, ...]:
+    """Samples inside a cross-fade (double exposures) fail the "dissolve" gate, unless another gate failed."""
+    return tuple("dissolve" if (d and not f) else f for f, d in zip(failed, dissolve))
 
 
 @dataclass(frozen=True)
@@ -347,7 +355,7 @@ def analyze_video(
                                   jpegs=target is not None and keep_images) if fast else None
     blobs = None
     if streamed is not None:
-        images, times, emb, quality, values, blobs = streamed
+        images, times, emb, failed, values, blobs = streamed
         if not images:
             raise EditorError(f"{Path(path).name} has no frames to personalise.")
         cuts: ShotCuts = detect_cuts(None, times, values=values)
@@ -363,7 +371,10 @@ def analyze_video(
             check_cancel(cancel)
             chunk = images[start:start + batch_size]
             emb[start:start + len(chunk)] = encoder.encode_images(chunk, batch_size=batch_size)
-        quality = measure_quality(images, gates)
+        from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+
+        failed = _with_dissolves(measure_quality(images, gates).failed,
+                                 dissolve_samples([detect_hsv(im) for im in images]))
         cuts = detect_cuts(images, times)
     ft = media.frame_times(path)
     if detector != "hsv":
@@ -387,7 +398,7 @@ def analyze_video(
         info_end = float(scan(path).end_time) + float(ft[0])
     report(steps["shots"], 1.0, f"{cut_times.size} shot cuts ({detector})")
     result = VideoAnalysis(
-        sample_times=times, embeddings=emb, encoder_id=encoder.id, rate=float(rate), failed=quality.failed,
+        sample_times=times, embeddings=emb, encoder_id=encoder.id, rate=float(rate), failed=failed,
         cut_after=cut_after.astype(np.int64), cut_times=cut_times,
         cut_ends=np.asarray(ends, np.float64), frame_times=ft, video_end=info_end,
         cut_spans=np.asarray(spans, np.float64).reshape(-1, 2), shot_detector=detector,

@@ -85,6 +85,10 @@ class AudienceResult:
     baselines: dict[str, Thumbnail] = field(default_factory=dict)  # "original", "random"
     generated: Thumbnail | None = None
     clip: ClipRange | None = None
+    #: likes (a user), examples (an example audience) or members (a segment) the vector rests on, and
+    #: whether that is too few to trust (then it was shrunk toward its segment; :mod:`profiles.space`)
+    support: int = 0
+    thin: bool = False
 
 
 @dataclass
@@ -110,10 +114,18 @@ class PersonalizeResult:
     #: (:mod:`generec_desktop.editor.choice`); None when that part was not computed
     choice: ChoiceReport | None = None
     clip_choice: ChoiceReport | None = None
+    #: how frames were scored: "centred" (default), "projected" or "eq1" (the paper's Eq. 1/2)
+    selection: str = "centred"
 
     def notices(self) -> list[str]:
-        """The sentences a person should read before the columns (no real choice, or diversified)."""
+        """The sentences a person should read before the columns (no real choice, or diversified, or an
+        audience too thin to trust)."""
         out = []
+        thin = [a.label or a.audience_id for a in self.audiences if a.thin]
+        if thin:
+            out.append(f"Too few likes or examples to trust ({', '.join(thin[:5])}"
+                       + (f" and {len(thin) - 5} more" if len(thin) > 5 else "")
+                       + "): their choices lean on their segment; add likes or examples.")
         for rep in (self.choice, self.clip_choice):
             if rep is not None and rep.message and rep.message not in out:
                 out.append(rep.message)
@@ -276,6 +288,66 @@ def _liked_palettes(ws: Workspace, targets: Sequence[Target]) -> dict[str, Any]:
     return out
 
 
+class SpaceEncoder:
+    """An encoder whose embeddings come out in a selection space (for the noise measurement)."""
+
+    def __init__(self, encoder: Any, space: Any) -> None:
+        self._encoder, self._space = encoder, space
+
+    def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return np.asarray(self._space.transform(self._encoder.encode_images(images)), np.float32)
+
+
+def selection_targets(ws: Workspace, targets: Sequence[Target], encoder: Any, selection: str, *,
+                      cancel: CancelToken | None = None) -> tuple[Any, np.ndarray, list[int], list[bool]]:
+    """``(space, vectors (A, k), support, thin)``: the targets' vectors in ``selection``'s space
+    (:func:`generec_desktop.profiles.space.selection_vectors`); targets that are no workspace audience
+    (given as vectors) are mapped into the same space."""
+    from generec_desktop.profiles import ModelNotFoundError, load_profiles
+    from generec_desktop.profiles.errors import ProfilesError
+    from generec_desktop.profiles.space import SELECTIONS, SelectionSpace, selection_vectors
+
+    if selection not in SELECTIONS:
+        raise EditorError(f"Unknown selection {selection!r}; use one of {', '.join(SELECTIONS)}.")
+    try:
+        profiles = load_profiles(ws, encoder_id=encoder.id)
+    except ModelNotFoundError:
+        profiles = None
+    known: list[str] = []
+    if profiles is not None:
+        for t in targets:
+            try:
+                stored = profiles.audience(t.id).vector
+            except ProfilesError:
+                continue
+            # a target whose vector is not its audience's own (moved toward words, say) keeps that vector:
+            # it is mapped into the space like a vector from outside, below
+            if np.asarray(stored).shape == np.asarray(t.vector).shape and np.allclose(stored, t.vector, atol=1e-6):
+                known.append(t.id)
+    if profiles is not None and known:
+        av = selection_vectors(ws, profiles, known, encoder, method=selection, cancel=cancel)
+        space = av.space
+        got = {a: (av.vectors[k], av.support[k], av.thin[k]) for k, a in enumerate(av.ids)}
+    else:
+        got = {}
+        space = SelectionSpace("eq1")
+        if selection != "eq1":  # vectors from outside the workspace's audiences: centred on its covers
+            # (cheap, no decoding: the covers' embeddings are cached at import; the videos' frame features
+            # exist only once a recommender was trained, and decoding them here would cost more than the
+            # personalisation itself — the 1,000-audience benchmark passes such vectors)
+            from generec_desktop.profiles.store import thumbnail_embeddings
+
+            covers = thumbnail_embeddings(ws, encoder, ws.items(), cancel=cancel)
+            space = SelectionSpace(selection, np.asarray(covers, np.float32).mean(axis=0))
+    vecs, sup, thin = [], [], []
+    for t in targets:
+        v, n, th = got.get(t.id) if t.id in known else (space.transform(t.vector), 0, False)
+        vecs.append(v)
+        sup.append(int(n))
+        thin.append(bool(th))
+    return space, np.stack(vecs).astype(np.float32), sup, thin
+
+
 def personalize(
     ws_or_path: Workspace | str | os.PathLike[str],
     item: ItemInfo | int | str,
@@ -296,6 +368,7 @@ def personalize(
     strength: float = 0.6,
     seed: int = 0,
     shots: str | None = None,
+    selection: str = "centred",
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> PersonalizeResult:
@@ -312,6 +385,11 @@ def personalize(
     ``result.choice`` / ``result.clip_choice`` say why; when scores are close on a video with several
     shots, audiences get different frames (clips) within the noise of their best. ``0``: the paper's
     plain argmax (still reported); a number > 0: the older tolerance (a share of the score range).
+
+    ``selection``: how frames are scored (:mod:`generec_desktop.profiles.space`): ``"centred"`` (default;
+    the audience's liked videos and the frames, both centred on the workspace's mean video),
+    ``"projected"`` (the same, projected on the directions audiences differ in) or ``"eq1"`` (the
+    paper's Eq. 1/2 in the encoder's raw space, the baseline). Scores in the result are in that space.
     """
     from generec_desktop.corpus import Workspace
 
@@ -334,14 +412,17 @@ def personalize(
         timings["analyse"] = time.perf_counter() - t0
         check_cancel(cancel)
         t1 = time.perf_counter()
-        vectors = np.stack([t.vector for t in targets]).astype(np.float32)
-        scores = score_matrix(vectors, analysis.embeddings)
+        space, vectors, support, thin = selection_targets(ws, targets, encoder, selection, cancel=cancel)
+        frames_sel = space.transform(analysis.embeddings)
+        scores = score_matrix(vectors, frames_sel)
+        sel_encoder = SpaceEncoder(encoder, space)
         n = len(analysis.sample_times)
         cand = build_candidates(n, analysis.cut_after, analysis.passed)
-        results: list[dict[str, Any]] = [{"audience_id": t.id, "label": t.label} for t in targets]
+        results: list[dict[str, Any]] = [{"audience_id": t.id, "label": t.label, "support": n, "thin": th}
+                                         for t, n, th in zip(targets, support, thin)]
         chosen = ranked = None
         choice = clip_choice = None
-        floor = noise_floor(analysis, path, encoder, vectors, cand.index[cand.eligible], cancel=cancel)
+        floor = noise_floor(analysis, path, sel_encoder, vectors, cand.index[cand.eligible], cancel=cancel)
         if thumbnails:
             chosen, ranked, choice = choose_thumbnails(scores, cand, cut_after=analysis.cut_after,
                                                        frame_embeddings=analysis.embeddings, diversity=diversity,
@@ -353,7 +434,7 @@ def personalize(
             cover = _cover_image(ws, info)
             cover_scores = None
             if cover is not None:
-                cover_emb = encoder.encode_images([cover])[0]
+                cover_emb = sel_encoder.encode_images([cover])[0]
                 cover_scores = vectors @ cover_emb
             src = dict(zip(cand.index.tolist(), cand.source))
             for a, r in enumerate(results):
@@ -395,7 +476,7 @@ def personalize(
                 gen_images.append(transfer_palette(results[a]["thumbnail"].image, palettes[t.id], strength=strength))
                 report(steps["generate"], (k + 1) / (2 * len(todo)), f"Generated {k + 1} of {len(todo)} thumbnails")
             if gen_images:
-                gen_emb = encoder.encode_images(gen_images)
+                gen_emb = sel_encoder.encode_images(gen_images)
                 for (a, _t), img, e in zip(todo, gen_images, gen_emb):
                     variants = {asp: crop_to(img, asp) for asp in aspects}
                     results[a]["generated"] = Thumbnail(img, float(vectors[a] @ e),
@@ -409,7 +490,7 @@ def personalize(
             cut_spans=analysis.cut_spans, shot_detector=analysis.shot_detector,
             failed=analysis.failed, audiences=[AudienceResult(**r) for r in results],
             gates_relaxed=cand.gates_relaxed, from_cache=analysis.from_cache, timings=timings,
-            choice=choice, clip_choice=clip_choice,
+            choice=choice, clip_choice=clip_choice, selection=selection,
         )
     finally:
         if own:

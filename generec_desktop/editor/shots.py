@@ -26,7 +26,8 @@ import numpy as np
 
 from generec_desktop.jobs import CancelToken, check_cancel
 
-__all__ = ["DETECT_WIDTH", "ShotCuts", "content_value", "content_values", "detect_cuts", "detect_hsv", "refine_cuts"]
+__all__ = ["DETECT_WIDTH", "ShotCuts", "content_value", "content_values", "detect_cuts", "detect_hsv",
+           "dissolve_samples", "refine_cuts"]
 
 #: frames are compared at this width (PySceneDetect downscales 1080p by about the same factor)
 DETECT_WIDTH = 96
@@ -124,3 +125,49 @@ def refine_cuts(path: str | os.PathLike[str], cuts: ShotCuts, timestamps: Sequen
         vals = content_values([f.image for f in frames])
         exact.append(frames[int(np.argmax(vals)) + 1].timestamp)
     return ShotCuts(after=cuts.after, times=np.asarray(exact, np.float64), values=cuts.values, refined=True)
+
+
+#: a sample is inside a cross-fade when it is this close to a blend of two neighbours that differ this much
+#: Measured on the independent set's 42 videos at 4 samples/s (1,317 samples, 61 inside its 0.6-1 s
+#: cross-fades): residual < 0.25 and change > 30 flag about 44 of the 61 with 5 false alarms; 0.3 / 18
+#: flagged 50 with 81 false alarms (pans and zooms of detailed pictures), 0.15 / 30 31 with none.
+DISSOLVE_RESIDUAL = 0.25  # residual / distance between the neighbours
+DISSOLVE_MIN_CHANGE = 30.0  # RMS difference (0-255) between the neighbours: a scene change, not motion
+
+
+def dissolve_samples(hsv_copies: Sequence[np.ndarray]) -> np.ndarray:
+    """Which samples lie inside a cross-fade (dissolve), from :func:`detect_hsv`'s small copies.
+
+    A dissolve frame is a blend ``(1 - a)·x_prev + a·x_next`` of frames of two different scenes: for each
+    sample and neighbours 1 and 2 samples away on each side, the least-squares ``a`` and the residual are
+    computed on the RGB copies; the sample counts as a dissolve when ``0.15 <= a <= 0.85``, the residual is
+    under :data:`DISSOLVE_RESIDUAL` of the neighbours' distance and that distance is a scene change
+    (RMS > :data:`DISSOLVE_MIN_CHANGE`). A hard cut's frames equal one neighbour (``a`` near 0 or 1); a pan
+    or zoom is a shift, not a blend (large residual). Why hand-written: PySceneDetect and TransNetV2 find
+    transitions, not which frames are double exposures; this is a few vector operations per sample.
+    """
+    import cv2
+
+    n = len(hsv_copies)
+    out = np.zeros(n, bool)
+    if n < 3:
+        return out
+    rgb = [cv2.cvtColor(np.clip(h, 0, 255).astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32).ravel()
+           for h in hsv_copies]
+    for i in range(1, n - 1):
+        for k in (1, 2):
+            a, b = i - k, i + k
+            if a < 0 or b >= n or rgb[a].shape != rgb[i].shape or rgb[b].shape != rgb[i].shape:
+                continue
+            d = rgb[b] - rgb[a]
+            dd = float(d @ d)
+            if dd <= 0 or np.sqrt(dd / d.size) < DISSOLVE_MIN_CHANGE:
+                continue
+            x = rgb[i] - rgb[a]
+            alpha = float(x @ d) / dd
+            if not 0.15 <= alpha <= 0.85:
+                continue
+            if float(np.linalg.norm(x - alpha * d)) < DISSOLVE_RESIDUAL * np.sqrt(dd):
+                out[i] = True
+                break
+    return out

@@ -3,8 +3,14 @@
 Public API (imported lazily, so ``import generec_desktop.evaluation`` stays cheap)::
 
     evaluate_editor(ws, *, encoder="builtin", ks=(5, 10), runs=10, clip_frames=None, rate=None,
-                    generated=True, ground_truth=True, seed=0, progress, cancel) -> EvaluationResult
-        EvaluationResult.table1 / .table2: list[EvalRow(method, cosine{K}, ps{K}, gt_hit)]
+                    generated=True, ground_truth=True | path | GroundTruth, selection="centred", seed=0,
+                    progress, cancel) -> EvaluationResult
+        EvaluationResult.table1 / .table2: list[EvalRow(method, cosine{K}, ps{K}, gt_hit, cosine_ci{K},
+            ps_ci{K}, gt_ci, gt_users)]   # "Eq. 1 (paper)" / "Eq. 2 (paper)" rows beside "Personalized";
+        .gt_chance / .clip_gt_chance (a uniformly drawn frame / window), .selection, .ground_truth
+    pair_interval(users, values) / interval(values)   # 95 % intervals over users
+    independent.build_independent_workspace(path, *, seed=1, n_videos=42, n_users=180, size=448, ...)
+        -> IndependentResult   # the independent set (opencv-doc pictures); truth in W/evaluation/
     tune_clip_frames(ws, *, lengths=(4, 8, 16, 32), ...) -> {L: Personalized Cosine@5}
     format_tables(result) -> str
     sample_items(candidates_mask, k, runs, seed) / at_k(values, picks)     # the protocol, pure numpy

@@ -51,6 +51,7 @@ class VideoChoice:
     frame_hits: dict[str, list[float]] = field(default_factory=dict)  # ground truth: hit per pair, per mode
     clip_hits: dict[str, list[float]] = field(default_factory=dict)
     gt_pairs: int = 0
+    hit_users: list[str] = field(default_factory=list)  # the member of each pair (for intervals over users)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class ChoiceRow:
     gt_pairs: int = 0
     gt_better: int = 0  # pairs whose frame shows a preferred category now and did not under the first policy
     gt_worse: int = 0  # ... the other way round
+    gt_ci: float | None = None  # half-width of the 95 % interval over users (thumbnails)
+    clip_gt_ci: float | None = None
 
 
 def _mode_name(mode: float | str | None) -> str:
@@ -81,13 +84,17 @@ def _mode_name(mode: float | str | None) -> str:
 
 def video_choices(analysis: Any, vectors: np.ndarray, *, modes: Sequence[float | str] = (0.0, "auto"),
                   clip_frames: int | None = None, name: str = "",
-                  noise_floor: tuple[np.ndarray, int] | None = None) -> VideoChoice:
+                  noise_floor: tuple[np.ndarray, int] | None = None, space: Any = None) -> VideoChoice:
     """Both policies' thumbnails and clips for ``vectors`` (A, d) on one :class:`VideoAnalysis`
-    (``noise_floor``: :func:`generec_desktop.editor.personalize.noise_floor`, as ``personalize`` uses)."""
+    (``noise_floor``: :func:`generec_desktop.editor.personalize.noise_floor`, as ``personalize`` uses;
+    ``space``: the :class:`~generec_desktop.profiles.space.SelectionSpace` ``vectors`` are in, None for raw)."""
     from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES, choose_clips
     from generec_desktop.editor.thumbnails import build_candidates, choose_thumbnails
 
-    scores = np.asarray(vectors, np.float32) @ np.asarray(analysis.embeddings, np.float32).T
+    frames_sel = np.asarray(analysis.embeddings, np.float32)
+    if space is not None:
+        frames_sel = space.transform(frames_sel)
+    scores = np.asarray(vectors, np.float32) @ frames_sel.T
     n = scores.shape[1]
     cand = build_candidates(n, analysis.cut_after, analysis.passed)
     L = int(clip_frames or DEFAULT_CLIP_FRAMES)
@@ -128,6 +135,13 @@ def choice_rows(videos: Sequence[VideoChoice]) -> list[ChoiceRow]:
         return int(sum(np.sum(sign * (np.asarray(v.frame_hits.get(m, [])) - np.asarray(v.frame_hits.get(first, [])))
                               > 0) for v in videos))
 
+    from generec_desktop.evaluation.editor_eval import pair_interval
+
+    def per_user(m: str, clips: bool) -> float | None:
+        users = [u for v in videos for u in v.hit_users]
+        vals = [h for v in videos for h in (v.clip_hits if clips else v.frame_hits).get(m, [])]
+        return pair_interval(users, vals)[1] if vals and len(vals) == len(users) else None
+
     for m in videos[0].frames:
         fr = [v.frame_reports[m] for v in videos]
         cr = [v.clip_reports[m] for v in videos]
@@ -146,14 +160,18 @@ def choice_rows(videos: Sequence[VideoChoice]) -> list[ChoiceRow]:
             gt_hit=(sum(sum(v.frame_hits.get(m, [])) for v in videos) / pairs) if pairs else None,
             clip_gt_hit=(sum(sum(v.clip_hits.get(m, [])) for v in videos) / pairs) if pairs else None,
             gt_pairs=pairs, gt_better=changed(m, 1), gt_worse=changed(m, -1),
+            gt_ci=per_user(m, False), clip_gt_ci=per_user(m, True),
         ))
     return rows
 
 
 def evaluate_choice(ws: Workspace, *, encoder: str = "builtin", rate: float | None = None,
                     clip_frames: int | None = None, modes: Sequence[float | str] = (0.0, "auto"),
+                    ground_truth: Any = True, selection: str = "centred",
                     progress: Progress | None = None, cancel: CancelToken | None = None) -> list[ChoiceRow]:
-    """Both policies on every video of ``ws`` for its segments, with the demo's ground truth when present."""
+    """Both policies on every video of ``ws`` for its segments, with the ground truth when there is one
+    (``ground_truth`` as :func:`~generec_desktop.evaluation.editor_eval.evaluate_editor` takes it); segments
+    scored as ``selection`` scores them (:mod:`generec_desktop.profiles.space`)."""
     from generec_desktop import profiles as prof
     from generec_desktop.editor.analysis import DEFAULT_RATE, analyze_video
     from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES
@@ -163,15 +181,15 @@ def evaluate_choice(ws: Workspace, *, encoder: str = "builtin", rate: float | No
     ps = prof.load_profiles(ws, encoder_id=enc.id)
     if len(ps.segments) < 2:
         return []
-    vectors = np.stack([s.vector for s in ps.segments]).astype(np.float32)
-    L = int(clip_frames or DEFAULT_CLIP_FRAMES)
-    gt = None
-    try:
-        from generec_desktop.demo import load_ground_truth
+    from generec_desktop.editor.personalize import SpaceEncoder
+    from generec_desktop.evaluation.editor_eval import _ground_truth
+    from generec_desktop.profiles.space import selection_vectors
 
-        gt = load_ground_truth(ws.root)
-    except Exception:  # not a demo workspace: no ground-truth column
-        gt = None
+    sel = selection_vectors(ws, ps, [s.audience_id for s in ps.segments], enc, method=selection, cancel=cancel)
+    vectors = sel.vectors
+    sel_enc = SpaceEncoder(enc, sel.space)
+    L = int(clip_frames or DEFAULT_CLIP_FRAMES)
+    gt, _ = _ground_truth(ws, ground_truth)
     members: dict[int, list[Any]] = {}
     liked: dict[int, set[str]] = {}  # item id -> external ids of the users who liked it
     if gt is not None:
@@ -183,16 +201,17 @@ def evaluate_choice(ws: Workspace, *, encoder: str = "builtin", rate: float | No
         for i in ws.interactions():
             if i.weight > 0:
                 liked.setdefault(i.item_id, set()).add(ext.get(i.user_id, ""))
-    gt_items = {v.item_id: v for v in gt.items.values()} if gt is not None else {}
     items = [it for it in ws.items(kind="human") if (it.duration or 0) > 0]
+    by_sha = {it.sha256: it.id for it in items}
+    gt_items = {by_sha[v.sha256]: v for v in gt.items.values() if v.sha256 in by_sha} if gt is not None else {}
     out = []
     for k, it in enumerate(items):
         check_cancel(cancel)
         an = analyze_video(ws.media_path(it), enc, sha256=it.sha256, cache_dir=ws.cache_dir,
                            rate=float(rate or DEFAULT_RATE), keep_images=False, cancel=cancel)
-        floor = _floor(an, ws.media_path(it), enc, vectors, cancel)
+        floor = _floor(an, ws.media_path(it), sel_enc, vectors, cancel)
         vc = video_choices(an, vectors, modes=modes, clip_frames=L, name=it.external_id or str(it.id),
-                           noise_floor=floor)
+                           noise_floor=floor, space=sel.space)
         gi = gt_items.get(it.id)
         if gi is not None:
             cats = np.array([gi.category_at(float(t)) or "" for t in an.sample_times])
@@ -208,6 +227,7 @@ def evaluate_choice(ws: Workspace, *, encoder: str = "builtin", rate: float | No
                     Lc = min(L, good.size)
                     win = np.convolve(good, np.ones(Lc) / Lc, mode="valid")
                     n_pairs += 1
+                    vc.hit_users.append(g.external_id)
                     for m in vc.frames:
                         vc.frame_hits.setdefault(m, []).append(float(good[vc.frames[m][seg_index]]))
                         vc.clip_hits.setdefault(m, []).append(float(win[vc.clips[m][seg_index]]))
@@ -231,11 +251,13 @@ def format_choice(rows: Sequence[ChoiceRow], title: str = "Per-segment choice: p
     if not rows:
         return ""
     head = (f"{'Policy':<8}{'videos':>7}{'frame≠':>8}{'shot≠':>7}{'cover':>6}{'cost':>9}{'clips apart':>12}"
-            f"{'clip cost':>10}{'no choice':>10}{'GT hit':>8}{'clip GT':>8}")
+            f"{'clip cost':>10}{'no choice':>10}{'GT hit':>13}{'clip GT':>13}")
     lines = [title, head, "-" * len(head)]
     for r in rows:
-        gt = f"{r.gt_hit:8.3f}" if r.gt_hit is not None else f"{'-':>8}"
-        cgt = f"{r.clip_gt_hit:8.3f}" if r.clip_gt_hit is not None else f"{'-':>8}"
+        def cell(v: float | None, ci: float | None) -> str:
+            return f"{'-':>13}" if v is None else f"{f'{v:.3f}' + (f'±{ci:.3f}' if ci is not None else ''):>13}"
+
+        gt, cgt = cell(r.gt_hit, r.gt_ci), cell(r.clip_gt_hit, r.clip_gt_ci)
         lines.append(f"{r.mode:<8}{r.videos:7d}{r.pairs_different:8.3f}{r.pairs_other_shot:7.3f}"
                      f"{r.shot_cover:6.2f}{r.cost:9.5f}{r.clip_pairs_apart:12.3f}{r.clip_cost:10.5f}"
                      f"{r.no_choice:10d}{gt}{cgt}")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generec_desktop.evaluation.metrics import at_k, sample_items
+from generec_desktop.evaluation.metrics import at_k, at_k_users, sample_items
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
 
 if TYPE_CHECKING:
@@ -28,8 +28,42 @@ if TYPE_CHECKING:
 
 __all__ = ["EvalRow", "EvaluationResult", "evaluate_editor", "format_tables", "tune_clip_frames"]
 
-THUMB_METHODS = ("Random Frame", "Original", "Personalized", "Generated")
-CLIP_METHODS = ("Random", "1st Clip", "Unclipped", "Personalized")
+THUMB_METHODS = ("Random Frame", "Original", "Eq. 1 (paper)", "Personalized", "Generated")
+CLIP_METHODS = ("Random", "1st Clip", "Unclipped", "Eq. 2 (paper)", "Personalized")
+#: rows that are the paper's own selection (Eq. 1 / Eq. 2 in the encoder's raw space); "Personalized" is the
+#: app's default selection (:mod:`generec_desktop.profiles.space`), unless ``selection="eq1"`` is asked for
+PAPER_ROWS = {"Eq. 1 (paper)": "Personalized", "Eq. 2 (paper)": "Personalized"}
+
+
+def interval(values: Any) -> tuple[float, float]:
+    """The mean of per-user values and the half-width of its 95 % interval (normal approximation,
+    1.96 standard errors; 0 for fewer than two users)."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    if v.size < 2:
+        return float(v.mean()), 0.0
+    return float(v.mean()), float(1.96 * v.std(ddof=1) / np.sqrt(v.size))
+
+
+def pair_interval(users: Any, values: Any) -> tuple[float, float, int]:
+    """``(mean over pairs, half-width of its 95 % interval, users)`` for values of (user, item) pairs, the
+    interval taken over users: pairs of one user are not independent, so the standard error is the
+    cluster-robust one of a ratio, ``sqrt(sum_u (S_u - m n_u)^2) / N`` (``S_u`` the user's sum, ``n_u`` its
+    pairs, ``N`` all pairs), times 1.96. The mean stays the pair mean the earlier tables reported."""
+    v = np.asarray(values, np.float64)
+    if v.size == 0:
+        return float("nan"), float("nan"), 0
+    _u, inv = np.unique(np.asarray(users), return_inverse=True)
+    sums, counts = np.bincount(inv, v), np.bincount(inv)
+    m = float(v.mean())
+    k = sums.size
+    se = float(np.sqrt(np.sum((sums - m * counts) ** 2) * k / max(k - 1, 1)) / v.size) if k > 1 else 0.0
+    return m, 1.96 * se, int(k)
+
+
+
 
 
 @dataclass(frozen=True)
@@ -40,6 +74,11 @@ class EvalRow:
     cosine: dict[int, float]
     ps: dict[int, float]
     gt_hit: float | None = None
+    #: half-widths of the 95 % intervals over users (same keys; None where not measured)
+    cosine_ci: dict[int, float] = field(default_factory=dict)
+    ps_ci: dict[int, float] = field(default_factory=dict)
+    gt_ci: float | None = None
+    gt_users: int = 0
 
 
 @dataclass
@@ -58,6 +97,11 @@ class EvaluationResult:
     gt_pairs: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    selection: str = "centred"
+    #: ground-truth hit rate of a frame (a window) drawn uniformly from the video: the judge's chance level
+    gt_chance: float | None = None
+    clip_gt_chance: float | None = None
+    ground_truth: str | None = None  # the file the judge read
 
 
 def _liked(ws: Workspace) -> dict[int, set[int]]:
@@ -87,13 +131,20 @@ def evaluate_editor(
     clip_frames: int | None = None,
     rate: float | None = None,
     generated: bool = True,
-    ground_truth: bool = True,
+    ground_truth: Any = True,
+    selection: str = "centred",
     seed: int = 0,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> EvaluationResult:
     """Compute Tables 1 and 2 (see the module docstring). Builds profiles and trains the recommender
-    when the workspace has none for this encoder (noted in ``notes``)."""
+    when the workspace has none for this encoder (noted in ``notes``).
+
+    ``ground_truth``: True reads the demo's (``W/demo/ground_truth.json``) when there is one; a path (or a
+    :class:`~generec_desktop.demo.ground_truth.GroundTruth`) judges any workspace whose truth is in that
+    file (e.g. the independent set's); False skips the judge. ``selection``: the "Personalized" rows'
+    scoring (:mod:`generec_desktop.profiles.space`); the paper's Eq. 1 / Eq. 2 rows are always there.
+    Every value comes with a 95 % interval over users."""
     from generec_desktop import profiles as prof
     from generec_desktop.editor.analysis import DEFAULT_RATE, analyze_video
     from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES
@@ -130,6 +181,10 @@ def evaluate_editor(
     users = [int(u) for u in ps_set.user_ids if int(u) in set(rec.user_ids.tolist())]
     uidx = {int(u): k for k, u in enumerate(ps_set.user_ids)}
     H = np.stack([ps_set.user_hist[uidx[u]] for u in users]).astype(np.float32)  # t*, unit rows
+    from generec_desktop.profiles.space import selection_vectors
+
+    sel = selection_vectors(ws, ps_set, [f"user:{u}" for u in users], enc, method=selection, cancel=cancel)
+    Hs = sel.vectors  # the default selection's audience vectors, in its space
     M = np.stack([np.mean([cover_of[i] for i in liked.get(u, ()) if i in cover_of] or [np.zeros(enc.dim)], axis=0)
                   for u in users]).astype(np.float32)  # mean liked-thumbnail embedding (Cosine@K)
     U, n_items = len(users), len(items)
@@ -137,20 +192,16 @@ def evaluate_editor(
     rec_i = np.array([rec.item_index(it.id) for it in items])
     cand_mask = np.array([[it.id not in liked.get(u, set()) for it in items] for u in users], bool)
 
-    gt = None
-    if ground_truth:
-        try:
-            from generec_desktop.demo import load_ground_truth
-
-            gt = load_ground_truth(ws.root)
-        except Exception:  # not a demo workspace: no ground-truth column
-            gt = None
-    gt_items = {v.item_id: v for v in gt.items.values()} if gt is not None else {}
+    gt, gt_file = _ground_truth(ws, ground_truth)
+    by_sha = {it.sha256: it.id for it in all_items}  # the truth names videos by content, whatever their ids
+    gt_items = {by_sha[v.sha256]: v for v in gt.items.values() if v.sha256 in by_sha} if gt is not None else {}
+    if gt is not None and not gt_items:
+        notes.append("the ground truth names no video of this workspace")
     ext_user = {u.id: u.external_id for u in ws.users()} if gt is not None else {}
 
     rng = np.random.default_rng(seed)
     # value matrices (U, I) per method; Random methods have (runs, U, n_items)
-    cos1 = {m: np.zeros((U, n_items)) for m in THUMB_METHODS}
+    cos1 = {m: np.zeros((U, n_items)) for m in THUMB_METHODS}  # (U, I) per method
     ps1 = {m: np.zeros((U, n_items)) for m in THUMB_METHODS}
     cos1["Random Frame"] = np.zeros((runs, U, n_items))
     ps1["Random Frame"] = np.zeros((runs, U, n_items))
@@ -158,7 +209,9 @@ def evaluate_editor(
     ps2 = {m: np.zeros((U, n_items)) for m in CLIP_METHODS}
     cos2["Random"] = np.zeros((runs, U, n_items))
     ps2["Random"] = np.zeros((runs, U, n_items))
-    hits: dict[str, list[float]] = {f"t:{m}": [] for m in THUMB_METHODS} | {f"c:{m}": [] for m in CLIP_METHODS}
+    hits: dict[str, list[tuple[int, float]]] = ({f"t:{m}": [] for m in THUMB_METHODS}
+                                                | {f"c:{m}": [] for m in CLIP_METHODS})
+    chance: dict[str, list[tuple[int, float]]] = {"t": [], "c": []}
     chosen_frames: dict[int, np.ndarray] = {}
     analyses = []
 
@@ -176,14 +229,17 @@ def evaluate_editor(
         E = an.embeddings
         N = E.shape[0]
         S = H @ E.T  # (U, N) Eq. 1 scores
+        Ss = Hs @ sel.space.transform(E).T  # (U, N) the default selection's scores
         C = M @ E.T  # (U, N) cosine with liked thumbnails (mean over them)
         cand = build_candidates(N, an.cut_after, an.passed)
         elig = cand.index[cand.eligible]
-        pick = elig[S[:, elig].argmax(axis=1)]
+        pick_eq1 = elig[S[:, elig].argmax(axis=1)]
+        pick = elig[Ss[:, elig].argmax(axis=1)]
         chosen_frames[col] = pick
         rows = np.arange(U)
-        cos1["Personalized"][:, col] = C[rows, pick]
-        ps1["Personalized"][:, col] = _ps(col, E[pick])
+        for m, pk in (("Personalized", pick), ("Eq. 1 (paper)", pick_eq1)):
+            cos1[m][:, col] = C[rows, pk]
+            ps1[m][:, col] = _ps(col, E[pk])
         cos1["Original"][:, col] = M @ cover_of[it.id]
         ps1["Original"][:, col] = _ps(col, np.tile(cover_of[it.id], (U, 1)))
         rand = rng.integers(0, N, size=(runs, U))
@@ -194,7 +250,8 @@ def evaluate_editor(
         Lc = min(L, N)
         W = _window_means(S, Lc)  # (U, N-L+1)
         Wc = _window_means(C, Lc)
-        starts = {"Personalized": W.argmax(axis=1), "1st Clip": np.zeros(U, np.int64)}
+        starts = {"Personalized": _window_means(Ss, Lc).argmax(axis=1), "Eq. 2 (paper)": W.argmax(axis=1),
+                  "1st Clip": np.zeros(U, np.int64)}
         cE = np.concatenate([np.zeros((1, E.shape[1])), np.cumsum(E, axis=0)])
         for m, st in starts.items():
             cos2[m][:, col] = Wc[rows, st]
@@ -216,15 +273,19 @@ def evaluate_editor(
                 if not any(gi.category_shares.get(c, 0) > 0 for c in pref):
                     continue
                 good = np.isin(cats, list(pref)).astype(np.float64)
-                hits["t:Personalized"].append(good[pick[row]])
-                hits["t:Generated"].append(good[pick[row]])
-                hits["t:Original"].append(float(gi.cover_category in pref))
-                hits["t:Random Frame"].append(float(good[rand[:, row]].mean()))
+                hits["t:Personalized"].append((row, good[pick[row]]))
+                hits["t:Eq. 1 (paper)"].append((row, good[pick_eq1[row]]))
+                hits["t:Generated"].append((row, good[pick[row]]))
+                hits["t:Original"].append((row, float(gi.cover_category in pref)))
+                hits["t:Random Frame"].append((row, float(good[rand[:, row]].mean())))
                 gw = _window_means(good[None, :], Lc)[0]
-                hits["c:Personalized"].append(gw[starts["Personalized"][row]])
-                hits["c:1st Clip"].append(gw[0])
-                hits["c:Unclipped"].append(good.mean())
-                hits["c:Random"].append(float(gw[rstart[:, row]].mean()))
+                for m in ("Personalized", "Eq. 2 (paper)"):
+                    hits[f"c:{m}"].append((row, gw[starts[m][row]]))
+                hits["c:1st Clip"].append((row, gw[0]))
+                hits["c:Unclipped"].append((row, good.mean()))
+                hits["c:Random"].append((row, float(gw[rstart[:, row]].mean())))
+                chance["t"].append((row, float(good.mean())))
+                chance["c"].append((row, float(gw.mean())))
         report(steps["analyse"], (col + 1) / max(n_items, 1), f"Analysed {col + 1} of {n_items} items")
 
     if generated:
@@ -242,14 +303,42 @@ def evaluate_editor(
             if m not in cos:
                 continue
             h = hits[prefix + m]
+            gt_mean: float | None = None
+            gt_ci: float | None = None
+            n_u = 0
+            if h:
+                gt_mean, gt_ci, n_u = pair_interval([u for u, _ in h], [x for _, x in h])
             table.append(EvalRow(m, {k: at_k(cos[m], picks[k]) for k in ks}, {k: at_k(ps[m], picks[k]) for k in ks},
-                                 float(np.mean(h)) if h else None))
+                                 gt_mean, {k: interval(at_k_users(cos[m], picks[k]))[1] for k in ks},
+                                 {k: interval(at_k_users(ps[m], picks[k]))[1] for k in ks}, gt_ci, n_u))
     report(steps["score"], 1.0, "Tables ready")
     n_gt = len(hits["t:Personalized"])
     if gt is not None and not n_gt:
         notes.append("the ground truth had no eligible (user, item) pairs")
+    t_ch = np.array([x for _, x in chance["t"]])
+    c_ch = np.array([x for _, x in chance["c"]])
     return EvaluationResult(table1, table2, tuple(ks), runs, L, rate, enc.id, U, n_items, n_gt, notes,
-                            round(time.perf_counter() - t_start, 3))
+                            round(time.perf_counter() - t_start, 3), selection,
+                            float(t_ch.mean()) if t_ch.size else None, float(c_ch.mean()) if c_ch.size else None,
+                            gt_file)
+
+
+def _ground_truth(ws: Workspace, ground_truth: Any) -> tuple[Any, str | None]:
+    """``(GroundTruth or None, the file it came from)`` for :func:`evaluate_editor`'s ``ground_truth``."""
+    from pathlib import Path
+
+    from generec_desktop.demo.ground_truth import GroundTruth, ground_truth_path, read_ground_truth
+
+    if ground_truth is False or ground_truth is None:
+        return None, None
+    if isinstance(ground_truth, GroundTruth):
+        return ground_truth, "the given ground truth"
+    if ground_truth is True:
+        path = ground_truth_path(ws.root)
+        if not path.is_file():
+            return None, None  # not a demo workspace: no ground-truth column
+        return read_ground_truth(path), str(path)
+    return read_ground_truth(Path(ground_truth)), str(ground_truth)
 
 
 def _generated_rows(ws: Workspace, enc: Any, items: list[Any], users: list[int], liked: dict[int, set[int]],
@@ -322,21 +411,44 @@ def tune_clip_frames(ws: Workspace, *, lengths: tuple[int, ...] = (4, 8, 16, 32)
 
 
 def format_tables(res: EvaluationResult) -> str:
-    """Both tables as aligned text (as the paper prints them, plus the GT column)."""
+    """Both tables as aligned text (as the paper prints them, plus the judge's column), each value with
+    ± the half-width of its 95 % interval over users, and the chance levels under each table."""
+    def pm(v: float | None, ci: float | None, width: int, digits: int) -> str:
+        if v is None:
+            return f"{'-':>{width}}"
+        cell = f"{v:.{digits}f}" + (f"±{ci:.{digits}f}" if ci is not None and np.isfinite(ci) else "")
+        return f"{cell:>{width}}"
+
     def block(title: str, rows: list[EvalRow]) -> list[str]:
-        head = f"{title:<14}" + "".join(f"{f'Cosine@{k}':>11}" for k in res.ks) + \
-            "".join(f"{f'PS@{k}':>10}" for k in res.ks) + f"{'GT hit':>9}"
+        head = f"{title:<15}" + "".join(f"{f'Cosine@{k}':>16}" for k in res.ks) + \
+            "".join(f"{f'PS@{k}':>16}" for k in res.ks) + f"{'GT hit':>14}"
         lines = [head, "-" * len(head)]
         for r in rows:
-            gt = f"{r.gt_hit:9.3f}" if r.gt_hit is not None else f"{'-':>9}"
-            lines.append(f"{r.method:<14}" + "".join(f"{r.cosine[k]:11.4f}" for k in res.ks)
-                         + "".join(f"{r.ps[k]:10.4f}" for k in res.ks) + gt)
+            lines.append(f"{r.method:<15}" + "".join(pm(r.cosine[k], r.cosine_ci.get(k), 16, 4) for k in res.ks)
+                         + "".join(pm(r.ps[k], r.ps_ci.get(k), 16, 4) for k in res.ks)
+                         + pm(r.gt_hit, r.gt_ci, 14, 3))
         return lines
 
+    def chance(rows: list[EvalRow], random_row: str, gt: float | None, what: str) -> str:
+        rnd = next((r for r in rows if r.method == random_row), None)
+        parts = []
+        if rnd is not None:
+            parts.append(f"Cosine@K / PS@K of {random_row} (the metric's chance level)")
+        if gt is not None:
+            parts.append(f"GT hit of {what} drawn uniformly: {gt:.3f}")
+        return "Chance: " + "; ".join(parts) if parts else ""
+
+    sel = {"centred": "liked videos' frames, centred on the corpus mean", "projected":
+           "liked videos' frames, centred and projected", "eq1": "the paper's Eq. 1 / Eq. 2"}.get(res.selection,
+                                                                                           res.selection)
     out = [f"Encoder {res.encoder_id}; {res.n_users} users, {res.n_items} items; {res.runs} runs; "
-           f"{res.rate:g} samples/s; L = {res.clip_frames}; GT pairs {res.gt_pairs}"]
-    out += ["", "Table 1. Thumbnail selection and generation", *block("Method", res.table1)]
-    out += ["", "Table 2. Micro-video clipping", *block("Method", res.table2)]
+           f"{res.rate:g} samples/s; L = {res.clip_frames}; GT pairs {res.gt_pairs}"
+           + (f" ({res.ground_truth})" if res.ground_truth else ""),
+           f"Personalized = {sel}; ± = 95 % interval over users"]
+    out += ["", "Table 1. Thumbnail selection and generation", *block("Method", res.table1),
+            chance(res.table1, "Random Frame", res.gt_chance, "a frame")]
+    out += ["", "Table 2. Micro-video clipping", *block("Method", res.table2),
+            chance(res.table2, "Random", res.clip_gt_chance, "a window")]
     if res.notes:
         out += ["", "Notes: " + "; ".join(res.notes)]
-    return "\n".join(out)
+    return "\n".join(line for line in out if line is not None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["at_k", "sample_items"]
+__all__ = ["at_k", "at_k_users", "sample_items"]
 
 
 def sample_items(candidates: np.ndarray, k: int, runs: int, seed: int = 0) -> np.ndarray:
@@ -49,3 +49,21 @@ def at_k(values: np.ndarray, picks: np.ndarray) -> float:
         per_user = np.where(mask, got, 0.0).sum(axis=1)[users] / counts[users]
         per_run.append(per_user.mean() if per_user.size else np.nan)
     return float(np.nanmean(per_run))
+
+
+def at_k_users(values: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Per user: the mean over runs of the mean of ``values[u, i]`` over the user's picked items (NaN for a
+    user with no pick) — what :func:`at_k` averages, kept per user for intervals over users."""
+    v = np.asarray(values, np.float64)
+    runs, n_users, _ = picks.shape
+    out = np.zeros((runs, n_users))
+    for r in range(runs):
+        vr = v[r] if v.ndim == 3 else v
+        p = picks[r]
+        mask = p >= 0
+        got = np.take_along_axis(vr, np.where(mask, p, 0), axis=1)
+        counts = mask.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[r] = np.where(mask, got, 0.0).sum(axis=1) / counts
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.nanmean(out, axis=0) if runs else np.full(n_users, np.nan))

@@ -27,6 +27,9 @@ Public API (imported lazily so ``import generec_desktop.profiles`` stays cheap):
         Recommender.user_embeddings (User_Emb), .score(user_idx, item_idx, thumb_features=None),
         .user_index(user_id), .item_index(item_id), .save(dir), Recommender.load(path)
     user_hist(user_idx, item_idx, item_embeddings, n_users, weight=None) -> ndarray   # Eq. 1, pure
+    space.selection_vectors(ws, profiles, audience_ids, encoder, *, method="centred"|"projected"|"eq1")
+        -> AudienceVectors(space, ids, vectors, support, thin)   # what distinguishes audiences (issue 22);
+        # space.transform(frame_embeddings) puts frames in the same space; thin audiences shrunk to their segment
     cluster_users(vectors, *, k=None) / describe_segments(...)                       # pure
 
 Errors: ``ProfilesError`` (base), ``InteractionFileError`` (with ``row_errors``), ``NoInteractionsError``,

@@ -38,7 +38,11 @@ def test_streamed_analysis_equals_the_sequential_steps(small_demo):
     times = np.array([f.timestamp for f in frames])
     np.testing.assert_array_equal(a.sample_times, times)
     np.testing.assert_allclose(a.embeddings, enc.encode_images(images), atol=1e-6)
-    assert a.failed == measure_quality(images).failed
+    from generec_desktop.editor.analysis import _with_dissolves
+    from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+
+    dissolves = dissolve_samples([detect_hsv(im) for im in images])
+    assert a.failed == _with_dissolves(measure_quality(images).failed, dissolves)
     np.testing.assert_array_equal(a.cut_after, detect_cuts(images, times).after)
     assert all(np.array_equal(x, y) for x, y in zip(a.images, images))
     assert not _decoder_threads()
@@ -101,7 +105,11 @@ def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, wo
     np.testing.assert_array_equal(a.sample_times, times)
     assert all(np.array_equal(x, y) for x, y in zip(a.images, images, strict=True))
     np.testing.assert_allclose(a.embeddings, enc.encode_images(images), atol=1e-6)
-    assert a.failed == measure_quality(images).failed
+    from generec_desktop.editor.analysis import _with_dissolves
+    from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+
+    dissolves = dissolve_samples([detect_hsv(im) for im in images])
+    assert a.failed == _with_dissolves(measure_quality(images).failed, dissolves)
     np.testing.assert_array_equal(a.cut_after, detect_cuts(images, times).after)
     assert not _decoder_threads()
 

@@ -245,8 +245,9 @@ def test_personalize_two_scenes_liked_alike_gives_each_audience_a_scene(scene_vi
         # frames' noise), scene 3 (a page of text) lower
         halfway = user_vector(np.stack([an.embeddings[:k1].mean(0), an.embeddings[k1:k2].mean(0)]))
         targets = [("a", halfway), ("b", halfway)]
-        plain = personalize(ws, item.id, targets, generate=False, diversity=0)
-        res = personalize(ws, item.id, targets, generate=False)
+        # "halfway" is built in Eq. 1's raw space, so the choice policy is judged there (selection="eq1")
+        plain = personalize(ws, item.id, targets, generate=False, diversity=0, selection="eq1")
+        res = personalize(ws, item.id, targets, generate=False, selection="eq1")
     scene = np.searchsorted(an.cut_times, [a.thumbnail.timestamp for a in res.audiences], side="right")
     plain_scene = np.searchsorted(an.cut_times, [a.thumbnail.timestamp for a in plain.audiences], side="right")
     assert len(set(plain_scene)) == 1  # the paper's argmax: the same scene for both

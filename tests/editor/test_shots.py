@@ -90,3 +90,19 @@ def test_reference_frame_sampling_keeps_true_timestamps_and_pictures(small_demo)
     for f, e in zip(fast, exact):
         assert f.timestamp == e.timestamp and f.index == e.index
         assert np.abs(f.image.astype(int) - e.image.astype(int)).max() <= 1
+
+
+def test_dissolve_samples_finds_the_blends_of_a_cross_fade_not_cuts_or_pans():
+    """A cross-fade between two real photos is a run of double exposures; a hard cut and a slow pan are not."""
+    import skimage.data
+
+    from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+
+    a = np.ascontiguousarray(skimage.data.astronaut()[:384, :448])
+    b = np.ascontiguousarray(skimage.data.coffee()[:384, :448])
+    pan = [np.roll(a, 4 * k, axis=1) for k in range(6)]
+    fade = [(pan[-1] * (1 - t) + b * t).astype(np.uint8) for t in (0.25, 0.5, 0.75)]
+    frames = pan + fade + [b] * 3 + [a] * 3  # pan, cross-fade a -> b, then a hard cut b -> a
+    flags = dissolve_samples([detect_hsv(f) for f in frames])
+    assert flags[6:9].all(), flags
+    assert not flags[:6].any() and not flags[9:].any(), flags

@@ -119,3 +119,32 @@ def test_generated_thumbnail_moves_toward_the_audience_palette():
     assert out.shape == frame.shape and out.dtype == np.uint8
     assert np.array_equal(transfer_palette(frame, target, strength=0.0), frame) or \
         np.abs(transfer_palette(frame, target, strength=0.0).astype(int) - frame).max() <= 2
+
+
+def test_selection_default_differs_from_eq1_and_keeps_a_moved_vector(small_demo):
+    """The default selection scores frames in the centred space (not Eq. 1's raw cosine); ``eq1`` is the
+    paper's; a target whose vector was moved (e.g. toward words) keeps its own vector instead of its
+    audience's, and a raw vector with no audience is mapped into the same space."""
+    import numpy as np
+
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.demo import load_ground_truth
+    from generec_desktop.editor.personalize import Target, personalize
+    from generec_desktop.profiles import load_profiles
+
+    item = next(iter(load_ground_truth(small_demo).items.values()))
+    with Workspace.open(small_demo) as ws:
+        ps = load_profiles(ws)
+        seg = ps.audiences(users=False, examples=False)[0]
+        plain = personalize(ws, item.item_id, [seg.id], generate=False, clips=False)
+        eq1 = personalize(ws, item.item_id, [seg.id], generate=False, clips=False, selection="eq1")
+        other = ps.audiences(users=False, examples=False)[1].vector
+        moved = Target(seg.id, (seg.vector + other).astype(np.float32), seg.title)
+        steered = personalize(ws, item.item_id, [moved], generate=False, clips=False)
+        outside = personalize(ws, item.item_id, [("outside", seg.vector)], generate=False, clips=False)
+    assert plain.selection == "centred" and eq1.selection == "eq1"
+    assert not np.allclose(plain.scores, eq1.scores)
+    frames = eq1.scores[0]  # Eq. 1: the stored User_Hist times the raw frames
+    assert np.corrcoef(frames, plain.scores[0])[0, 1] < 0.999
+    assert not np.allclose(steered.scores, plain.scores)
+    assert outside.scores.shape == plain.scores.shape and np.all(np.abs(outside.scores) <= 1.0 + 1e-5)

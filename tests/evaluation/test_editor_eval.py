@@ -16,8 +16,8 @@ def test_personalized_beats_random_and_original_on_the_small_demo(small_demo):
     print(format_tables(res))
     t1 = {r.method: r for r in res.table1}
     t2 = {r.method: r for r in res.table2}
-    assert list(t1) == ["Random Frame", "Original", "Personalized", "Generated"]
-    assert list(t2) == ["Random", "1st Clip", "Unclipped", "Personalized"]
+    assert list(t1) == ["Random Frame", "Original", "Eq. 1 (paper)", "Personalized", "Generated"]
+    assert list(t2) == ["Random", "1st Clip", "Unclipped", "Eq. 2 (paper)", "Personalized"]
     assert res.gt_pairs >= 50
     p = t1["Personalized"]
     for base in ("Random Frame", "Original"):
@@ -52,7 +52,9 @@ def test_eval_cli_prints_both_tables_and_json(small_demo, capsys):
     assert "Table 1" in text and "Table 2" in text and "Cosine@5" in text and "GT hit" in text
     assert run_command(parser.parse_args(["eval", str(small_demo), "--runs", "2", "--no-generated", "--json"])) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [r["method"] for r in data["result"]["table2"]] == ["Random", "1st Clip", "Unclipped", "Personalized"]
+    assert [r["method"] for r in data["result"]["table2"]] == ["Random", "1st Clip", "Unclipped", "Eq. 2 (paper)",
+                                                               "Personalized"]
+    assert "±" in text and "Chance:" in text
 
 
 def test_clip_length_tuning_reports_cosine_and_gt_and_cosine_cannot_rise_with_L(small_demo):
