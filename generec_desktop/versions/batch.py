@@ -691,7 +691,15 @@ class _LocalEngine:
                                          initargs=(*self._args, self._counter, self._cancel))
 
     def submit(self, job: ItemJob) -> Any:
-        return self._pool.submit(_local_run, job)
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self._pool.submit(_local_run, job)
+        except BrokenProcessPool as exc:  # a worker died since the last wait: wait() sees it and restarts the pool
+            lost: Future[Any] = Future()
+            lost.set_exception(exc)
+            return lost
 
     def wait(self, handles: list[Any], timeout: float) -> list[tuple[Any, ItemOutcome | _WorkerLost]]:
         from concurrent.futures import FIRST_COMPLETED
