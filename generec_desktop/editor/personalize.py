@@ -125,7 +125,8 @@ class PersonalizeResult:
         if thin:
             out.append(f"Too few likes or examples to trust ({', '.join(thin[:5])}"
                        + (f" and {len(thin) - 5} more" if len(thin) > 5 else "")
-                       + "): their choices lean on their segment; add likes or examples.")
+                       + "): 3 or fewer say little about a taste (those in a segment lean on it); add likes "
+                         "or examples.")
         for rep in (self.choice, self.clip_choice):
             if rep is not None and rep.message and rep.message not in out:
                 out.append(rep.message)
