@@ -19,7 +19,7 @@ from generec_desktop.app.tabs._personal import JOB_KEY, personalize_blocker, sta
 from generec_desktop.app.versions import ensure_results
 from generec_desktop.app.widgets import PALETTE, FeatureTab, ImageCard, Notice, add_action
 
-ROWS = (("original", "Original cover"), ("random", "Random frame"), ("selected", "Personalised (Eq. 1)"),
+ROWS = (("original", "Original cover"), ("random", "Random frame"), ("selected", "Personalised"),
         ("generated", "Generated"))
 
 
