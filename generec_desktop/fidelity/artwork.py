@@ -328,6 +328,9 @@ def store(
             f"after JPEG quality 75 and a 50 % resize (pilot z {attacked.pilot_z:.1f}); a flat or tiny picture "
             "carries too little detail. Choose another frame.")
     check_cancel(cancel)
+    report(progress, 0.75, "Signing the Content Credentials (C2PA)")
+    data, credentials = _signed(ws, info, data, fmt, generator=str(generator), params=params or {},
+                                audience_id=audience_id, score=score, source_time=source_time, payload=payload)
     sha = hashlib.sha256(data).hexdigest()
     rel = f"{ARTWORK_DIR}/{sha}{FORMATS[fmt]}"
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -340,6 +343,7 @@ def store(
         "ai_generated": generator != "personalize",
         "watermark": {"kind": "still-v1", "payload": f"{payload:08x}", "psnr": round(marked.psnr, 2),
                       "checked": "JPEG q75 + 50 % resize"},
+        "credentials": credentials,
     }
     row = ArtworkRow(item_id=info.id, audience_id=audience_id, path=rel, sha256=sha,
                      width=int(arr.shape[1]), height=int(arr.shape[0]), format=fmt, score=score,
@@ -365,6 +369,39 @@ def store(
         _retire_if_unreferenced(ws, previous.path)
     report(progress, 1.0, f"Stored the artwork of item {info.id} for {audience_label}")
     return StoreResult(row=new, previous=previous, psnr=marked.psnr, attacked_pilot_z=attacked.pilot_z)
+
+
+def _signed(ws: Workspace, info: Any, data: bytes, fmt: str, *, generator: str, params: dict[str, Any],
+            audience_id: str, score: float | None, source_time: float | None, payload: int
+            ) -> tuple[bytes, dict[str, Any]]:
+    """``data`` with embedded, signed C2PA Content Credentials (issue 18: every image that leaves the app):
+    the item's video as the ingredient, the audience, the generator and its parameters, the still mark as
+    the soft binding. The pixels do not change (the manifest is metadata), so the mark checked above holds.
+    A signing failure is an :class:`ArtworkError`: nothing is stored without its credentials."""
+    from generec_desktop.fidelity.credentials import CredentialsError, ManifestSpec, audience_ref, sign_file
+    from generec_desktop.safefiles import temp_path
+
+    folder = ws.root / ARTWORK_DIR
+    folder.mkdir(exist_ok=True)
+    plain, signed = temp_path(folder, FORMATS[fmt]), temp_path(folder, FORMATS[fmt])
+    edited = generator != "personalize"  # a plain frame keeps the item's kind; a generated one is AI-edited
+    spec = ManifestSpec(kind="ai_edited" if edited else str(info.kind), title=f"artwork{FORMATS[fmt]}",
+                        operation="thumbnail",
+                        params={**params, "source_time": source_time, "score": score, "artwork": True},
+                        generator=generator, parent=ws.media_path(info),
+                        parent_title=info.title or info.original_name, parent_sha256=info.sha256,
+                        target_audience=audience_ref(ws, audience_id), watermark_payload=payload)
+    try:
+        plain.write_bytes(data)
+        res = sign_file(plain, signed, spec)
+        out = signed.read_bytes()
+    except CredentialsError as exc:
+        raise ArtworkError(f"Not stored: its Content Credentials could not be signed ({exc}).") from None
+    finally:
+        plain.unlink(missing_ok=True)
+        signed.unlink(missing_ok=True)
+    return out, {"c2pa": True, "signer": res.signer, "identity": res.identity_source,
+                 "bytes_added": res.bytes_added, "seconds": round(res.seconds, 3), "ingredient": res.ingredient}
 
 
 def _write_file(ws: Workspace, rel: str, data: bytes) -> bool:

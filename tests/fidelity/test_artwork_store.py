@@ -154,3 +154,32 @@ def test_an_unreferenced_file_in_artwork_is_quarantined_never_deleted(ws):
     rep = ws.recover()
     assert rep.quarantined == ["artwork/not-ours.jpg"] and not stray.exists()
     assert (ws.root / rep.quarantine_folder / "artwork" / "not-ours.jpg").read_bytes() == b"hand-placed"
+
+
+def test_artwork_carries_signed_content_credentials_with_the_video_as_ingredient(ws, tmp_path):
+    """Issue 18: every image that leaves the app is signed; the stored artwork's C2PA manifest validates (the
+    local CA as trust anchor), names the audience and the item's video as its ingredient, and breaks when the
+    pixels are changed."""
+    from generec_desktop.fidelity.credentials import read_credentials
+
+    item = ws.items()[0]
+    gen = art.store(ws, item.id, "segment:1", _photo("astronaut"), score=0.3, source_time=0.5,
+                    generator="personalize:generated", params={"kind": "generated"}, key=KEY).row
+    path = ws.root / gen.path
+    cred = read_credentials(path)
+    assert cred.state == "trusted", (cred.state, cred.failures, cred.error)
+    assert cred.audience and cred.audience.get("id") == "segment:1"
+    assert cred.ingredients and any(i.get("title") for i in cred.ingredients)
+    assert "compositeWithTrainedAlgorithmicMedia" in cred.digital_source_types
+    side = json.loads((ws.root / (gen.path + art.SIDECAR_SUFFIX)).read_text())
+    assert side["credentials"]["c2pa"] is True and side["credentials"]["bytes_added"] > 0
+    assert art.verify(ws, gen, key=KEY).ok  # the row's hash is of the signed file
+    # changed picture bytes: the credentials no longer match
+    import shutil
+
+    spliced = tmp_path / "spliced.jpg"
+    shutil.copyfile(path, spliced)
+    raw = bytearray(spliced.read_bytes())
+    raw[-200:-100] = bytes(100)  # inside the entropy-coded picture data, after the manifest
+    spliced.write_bytes(bytes(raw))
+    assert read_credentials(spliced).tampered
