@@ -1,6 +1,8 @@
-"""The jobs area: one row per running job with a progress bar and a Cancel button."""
+"""The jobs area: one row per running job with a progress bar, the time left, and a Cancel button."""
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -13,11 +15,30 @@ from PySide6.QtWidgets import (
 
 from generec_desktop.app.worker import Job, JobManager
 
+ETA_AFTER_S = 3.0  # a job this young shows no estimate (its first steps say little about the rest)
+
+
+def eta_text(elapsed: float, fraction: float) -> str:
+    """"about 40 s left" from the time so far and the fraction done (constant speed assumed); "" while the
+    job is young, barely started or done."""
+    if elapsed < ETA_AFTER_S or not 0.02 <= fraction < 1.0:
+        return ""
+    left = elapsed * (1.0 - fraction) / fraction
+    if left < 10:
+        return "a few seconds left"
+    if left < 60:
+        return f"about {round(left / 5.0) * 5} s left"
+    if left < 3600:
+        minutes = round(left / 60.0)
+        return f"about {minutes} min left"
+    return f"about {left / 3600.0:.1f} h left"
+
 
 class _JobRow(QWidget):
     def __init__(self, job: Job, manager: JobManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.job_id = job.job_id
+        self.eta = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         self.title = QLabel(job.title)
@@ -34,7 +55,9 @@ class _JobRow(QWidget):
 
     def update_from(self, job: Job) -> None:
         self.bar.setValue(round(job.fraction * 1000))
-        self.message.setText(job.message)
+        eta = eta_text(time.monotonic() - job.started, job.fraction) if not job.cancel.cancelled else ""
+        self.eta = eta
+        self.message.setText(f"{job.message} · {eta}" if job.message and eta else (job.message or eta))
         if job.cancel.cancelled:
             self.cancel_button.setEnabled(False)
 
