@@ -3,7 +3,7 @@
 Qt-free (the preview's decoder thread drives it). Samples come from the media layer's own decoder
 (:func:`generec_desktop.media.read_audio`, sample-exact on the video timeline, damaged packets as
 silence) in short chunks decoded ahead on a thread; they go out through miniaudio (a small library
-that bundles its own backends: PulseAudio/PipeWire, ALSA, JACK on Linux, WASAPI, Core Audio). QtMultimedia's
+that bundles its own backends: PulseAudio/PipeWire and ALSA on Linux, WASAPI, Core Audio). QtMultimedia's
 QAudioSink would need PySide6-Addons (about 150 MB more); miniaudio is under 1 MB and needs no Qt.
 
 The clock is the audio itself: :meth:`AudioPlayback.now` is the media time being heard, from the frames
@@ -154,7 +154,9 @@ def _no_sound_card() -> bool:
 def _backends(miniaudio: Any, mode: str) -> list[Any]:
     if mode == "null":
         return [miniaudio.Backend.NULL]
-    names = ["WASAPI", "DSOUND", "WINMM", "COREAUDIO", "PULSEAUDIO", "ALSA", "JACK", "SNDIO", "AUDIO4", "OSS"]
+    # no JACK: without a JACK server it prints its failure on the terminal; PipeWire serves JACK users
+    # through its PulseAudio interface anyway
+    names = ["WASAPI", "DSOUND", "WINMM", "COREAUDIO", "PULSEAUDIO", "ALSA", "SNDIO", "AUDIO4", "OSS"]
     if _no_sound_card():
         names.remove("ALSA")  # a PulseAudio/PipeWire server may still play (over the network, a USB card)
     return [getattr(miniaudio.Backend, n) for n in names if hasattr(miniaudio.Backend, n)]
@@ -170,7 +172,8 @@ class AudioPlayback:
     """Plays ``path``'s audio from ``start`` (video-timeline seconds) and tells the time being heard.
 
     ``gain()`` is read at each device callback (volume × not muted), so volume and mute act at once.
-    ``device=False`` opens no device: :meth:`pull` then hands out the samples a device would get (tests).
+    The device opens at once and plays from :meth:`begin`. ``device=False`` opens no device: :meth:`pull`
+    then hands out the samples a device would get (tests).
     """
 
     def __init__(self, path: Path, start: float, *, gain: Any = None, end: float | None = None,
@@ -200,7 +203,10 @@ class AudioPlayback:
         self._cb_time: float | None = None
         # The device's buffer, measured: frames asked for minus frames a real-time device has consumed since
         # its first callback (miniaudio's binding does not expose the period count; the null backend keeps
-        # 2 periods, PulseAudio what its server asks for). The median of the last callbacks' excess.
+        # 2 periods, PulseAudio what its server asks for). The largest excess of the last 64 callbacks: a
+        # callback the scheduler ran late only makes the excess smaller, and the first ones (the device filling
+        # its buffer) already show the whole buffer; a median of the first few would take a second to settle
+        # (the benchmark's first frames were 34 ms late with it).
         self._requested = 0
         self._t_first: float | None = None
         self._excess: collections.deque[float] = collections.deque(maxlen=64)
@@ -223,9 +229,15 @@ class AudioPlayback:
                                    f"({exc}).") from exc
         self.backend = str(getattr(self._device, "backend", "?"))
         self._chunks.wait_first(2.0)
-        generator = self._generate()
-        next(generator)
-        self._device.start(generator)
+        self.started = False
+
+    def begin(self) -> None:
+        """Start the sound (the preview calls it when the first frame is ready, so both begin together)."""
+        if self._device is not None and not self.started:
+            generator = self._generate()
+            next(generator)
+            self._device.start(generator)
+            self.started = True
 
     def _generate(self) -> Any:
         framecount = yield b""
@@ -257,7 +269,7 @@ class AudioPlayback:
                 self._t_first = now
             self._requested += framecount
             self._excess.append(self._requested - self.rate * (now - self._t_first))
-            self.latency_frames = max(0, int(np.median(self._excess)))
+            self.latency_frames = max(0, int(max(self._excess)))
         if filled:  # an empty callback (underrun, the end) leaves the clock where the sound stopped
             with self._lock:
                 self._delivered += filled

@@ -36,7 +36,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from generec_desktop.app.qtfix import emit
+
 PREVIEW_MAX_SIDE = 960
+# A frame that reaches the GUI thread this late (sound clock minus its time) is not painted: showing it would
+# put the picture behind the sound; the next one is due within a frame interval anyway (players such as mpv
+# drop late frames the same way).
+LATE_DROP_S = 0.035
+# Frames leave the decoder this much before their time: the hop to the GUI thread and the paint take about
+# that long (the A/V benchmark's mean drift was -6.5 ms without it, on 2 busy cores).
+PRESENT_AHEAD_S = 0.006
 SHUTTLE_SPEEDS = (1.0, 2.0, 4.0, 8.0)
 
 #: The preview's keys, for Help ▸ Keyboard Shortcuts (key, what it does).
@@ -82,6 +91,7 @@ class _FrameSource(QObject):
         self._stop_play = threading.Event()
         self._closed = False
         self.clock: Any = None  # the running playback's clock (audio or wall), None when stopped
+        self.dropped = 0  # frames of the playbacks so far not shown because they were late
         self.gain: Any = lambda: 1.0  # read by the audio callback
         self._thread = threading.Thread(target=self._loop, name="preview-decoder", daemon=True)
         self._thread.start()
@@ -129,7 +139,7 @@ class _FrameSource(QObject):
                 elif play is not None:
                     self._stream(*play)
             except Exception as exc:  # a broken file must not kill the preview thread
-                self.failed.emit(str(exc))
+                emit(self.failed, str(exc))
 
     def _decode_one(self, path: Path, index: int) -> None:
         from generec_desktop import media
@@ -137,7 +147,7 @@ class _FrameSource(QObject):
         times = media.frame_times(path)
         index = int(np.clip(index, 0, len(times) - 1))
         frame = media.sample_frames(path, timestamps=[float(times[index])], max_side=PREVIEW_MAX_SIDE)[0]
-        self.frame_ready.emit(frame.index, to_qimage(frame.image))
+        emit(self.frame_ready, frame.index, to_qimage(frame.image))
 
     def _stream(self, path: Path, index: int, speed: float, sound: bool, run: int, clock: Any) -> None:
         from generec_desktop import media
@@ -151,11 +161,11 @@ class _FrameSource(QObject):
             try:
                 audio = AudioPlayback(path, start, gain=lambda: self.gain())
             except AudioUnavailable as exc:
-                self.audio_note.emit(str(exc))
+                emit(self.audio_note, str(exc))
             except Exception as exc:  # a damaged sound track: play the picture
-                self.audio_note.emit(f"Cannot play the sound ({exc}): the picture plays without it.")
+                emit(self.audio_note, f"Cannot play the sound ({exc}): the picture plays without it.")
             else:
-                self.audio_note.emit("")
+                emit(self.audio_note, "")
         self.clock = clock or (audio if audio is not None else WallClock(start, speed))
         try:
             if speed > 0:
@@ -166,7 +176,7 @@ class _FrameSource(QObject):
             self.clock = None
             if audio is not None:
                 audio.close()
-            self.playback_stopped.emit(run)
+            emit(self.playback_stopped, run)
 
     def _wait_until(self, t: float, speed: float) -> bool:
         """Wait until the clock reaches media time ``t``; False when playback was stopped meanwhile."""
@@ -186,12 +196,16 @@ class _FrameSource(QObject):
         for frame in media.iter_frames(path, start=start, max_side=PREVIEW_MAX_SIDE):
             if self._stop_play.is_set() or self._closed:
                 return
-            if not self._wait_until(frame.timestamp, speed):
+            begin = getattr(self.clock, "begin", None)
+            if begin is not None:  # the sound begins with the first frame
+                begin()
+            if not self._wait_until(frame.timestamp - PRESENT_AHEAD_S * speed, speed):
                 return
             late = self.clock.now() - frame.timestamp
-            if late > 2 * step * speed and frame.index < last_index:
+            if late > step * speed and frame.index < last_index:
+                self.dropped += 1
                 continue  # decoding fell behind: drop this frame rather than show it late
-            self.frame_ready.emit(frame.index, to_qimage(frame.image))
+            emit(self.frame_ready, frame.index, to_qimage(frame.image))
 
     def _backward(self, path: Path, times: np.ndarray, index: int) -> None:
         """Reverse shuttle: show the frame the clock is at, as often as seeking allows (no sound)."""
@@ -205,7 +219,7 @@ class _FrameSource(QObject):
                 frame = media.sample_frames(path, timestamps=[float(times[target])], max_side=PREVIEW_MAX_SIDE)[0]
                 if self._stop_play.is_set():
                     return
-                self.frame_ready.emit(frame.index, to_qimage(frame.image))
+                emit(self.frame_ready, frame.index, to_qimage(frame.image))
                 shown = target
             if target == 0:
                 return
@@ -520,7 +534,7 @@ class PreviewWidget(QWidget):
     def _marks_changed(self) -> None:
         self._paint_marks()
         self._update_label(self.current_index)
-        self.range_marked.emit(self.in_point, self.out_point)
+        emit(self.range_marked, self.in_point, self.out_point)
 
     # events -----------------------------------------------------------------------------------------
     def _on_slider(self, value: int) -> None:
@@ -539,6 +553,11 @@ class PreviewWidget(QWidget):
             self.time_label.setText(text)
 
     def _on_frame(self, index: int, image: QImage) -> None:
+        clock = self._source.clock
+        if (self.playing and self.speed == 1.0 and clock is not None and 0 < index < len(self.times) - 1
+                and clock.now() - float(self.times[index]) > LATE_DROP_S):
+            self._source.dropped += 1  # the GUI thread was held up: skip it, the next frame is on time
+            return
         self._pixmap = QPixmap.fromImage(image)
         self._rescale()
         if self.playing:
@@ -548,7 +567,7 @@ class PreviewWidget(QWidget):
             self.slider.blockSignals(False)
             self._update_label(index)
         if len(self.times):
-            self.frame_shown.emit(index, float(self.times[min(index, len(self.times) - 1)]))
+            emit(self.frame_shown, index, float(self.times[min(index, len(self.times) - 1)]))
 
     def _on_playback_stopped(self, run: int) -> None:
         if run == self._run:  # not a playback that a newer one replaced
@@ -561,8 +580,10 @@ class PreviewWidget(QWidget):
 
     def _rescale(self) -> None:
         if self._pixmap is not None:
-            self.view.setPixmap(self._pixmap.scaled(self.view.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                    Qt.TransformationMode.SmoothTransformation))
+            # while playing, the fast scaler: a frame is on screen for 40 ms and the GUI thread must keep up
+            mode = (Qt.TransformationMode.FastTransformation if self.playing
+                    else Qt.TransformationMode.SmoothTransformation)
+            self.view.setPixmap(self._pixmap.scaled(self.view.size(), Qt.AspectRatioMode.KeepAspectRatio, mode))
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPolygonF
 from PySide6.QtWidgets import QWidget
 
+from generec_desktop.app.qtfix import emit
 from generec_desktop.app.widgets import TimelineStrip
 
 SNAP_PX = 8
@@ -103,7 +104,7 @@ class TrimTimeline(TimelineStrip):
         row, edge = hit
         _, start, end, _ = self.tracks[row]
         self._drag = (row, edge, start, end)
-        self.track_clicked.emit(row)
+        emit(self.track_clicked, row)
         self.update()
 
     def mouseMoveEvent(self, event: Any) -> None:
@@ -123,7 +124,7 @@ class TrimTimeline(TimelineStrip):
             end = max(t, start + MIN_CLIP_S)
             t = end
         self.tracks[row] = (label, max(0.0, start), min(self.duration, end), colour)
-        self.range_dragging.emit(row, edge, t)
+        emit(self.range_dragging, row, edge, t)
         self.update()
 
     def mouseReleaseEvent(self, event: Any) -> None:
@@ -135,4 +136,4 @@ class TrimTimeline(TimelineStrip):
         _, start, end, _ = self.tracks[row]
         self.update()
         if (start, end) != (old_start, old_end):
-            self.range_edited.emit(row, float(start), float(end))
+            emit(self.range_edited, row, float(start), float(end))

@@ -197,8 +197,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         pair = compare_pair(ws, args.version)
     data = pair.to_dict()
     if args.out is not None:
-        data["out"] = str(render_side_by_side(pair, args.out, height=args.height,
-                                              progress=progress_bar(args, "compare"), cancel=args.cancel))
+        with progress_bar(args, "Side by side") as progress:
+            data["out"] = str(render_side_by_side(pair, args.out, height=args.height, progress=progress,
+                                                  cancel=args.cancel))
     lines = [pair.title, f"  version:  {pair.version}  ({pair.version_label})",
              f"  original: {pair.original or '—'}  ({pair.original_label})"]
     if pair.offset:
