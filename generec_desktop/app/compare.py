@@ -103,9 +103,11 @@ class CompareCanvas(QWidget):
                 if pix.isNull():
                     p.setPen(QColor("#aaa"))
                     p.drawText(box, Qt.AlignmentFlag.AlignCenter, placeholder if k else "no original")
+                    self._caption(p, box, label)
                 else:
-                    p.drawPixmap(self.fit(pix, box), pix, QRectF(pix.rect()))
-                self._caption(p, box, label)
+                    picture = self.fit(pix, box)
+                    p.drawPixmap(picture, pix, QRectF(pix.rect()))
+                    self._caption(p, picture, label)
         elif self.mode == "wipe":
             target = self.fit(self.a if not self.a.isNull() else self.b, full)
             if not self.a.isNull():
@@ -447,7 +449,10 @@ class Toast(QFrame):
         width = min(460, max(260, parent.width() // 3))
         self.setFixedWidth(width)
         self.adjustSize()
-        self.move(parent.width() - width - 16, 56)
+        # over the top-right corner of the tabs (the central widget), not over a dock
+        central = parent.centralWidget() if hasattr(parent, "centralWidget") else None
+        area = central.geometry() if central is not None else parent.rect()
+        self.move(area.right() - width - 12, area.top() + 36)
         self.show()
         self.raise_()
         self._timer.start(msecs)

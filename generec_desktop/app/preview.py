@@ -327,9 +327,12 @@ class PreviewWidget(QWidget):
         self.mute_button = QToolButton()
         self.mute_button.setObjectName("previewMute")
         self.mute_button.setCheckable(True)
-        self.mute_button.setText("🔊")
         self.mute_button.setToolTip("Mute (M)")
-        self.mute_button.toggled.connect(lambda on: self.mute_button.setText("🔇" if on else "🔊"))
+        # Qt's own icons: an emoji needs a colour-emoji font the machine may not have
+        sound_on = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume)
+        sound_off = self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolumeMuted)
+        self.mute_button.setIcon(sound_on)
+        self.mute_button.toggled.connect(lambda on: self.mute_button.setIcon(sound_off if on else sound_on))
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setObjectName("previewVolume")
         self.volume.setRange(0, 100)
@@ -375,8 +378,9 @@ class PreviewWidget(QWidget):
 
     def _on_audio_note(self, message: str) -> None:
         self.audio_message = message
-        short = "no sound track" if "no sound track" in message else ("sound off" if message else "")
-        self.audio_label.setText(f"🔈 {short}" if short else "")
+        short = ("no sound track" if "no sound track" in message else "sound switched off" if "switched off" in message
+                 else "no sound output" if message else "")
+        self.audio_label.setText(short)
         self.audio_label.setToolTip(message)
         self.audio_label.setVisible(bool(message))
 

@@ -180,3 +180,33 @@ def test_long_jobs_show_the_time_left(qtbot, make_window):
     gate.set()
     assert window.jobs.wait(10000)
     qtbot.waitUntil(lambda: not window.jobs.running(), timeout=5000)
+
+
+def test_trim_handles_snap_and_keep_a_minimum_length(qtbot):
+    from PySide6.QtCore import QPoint
+
+    from generec_desktop.app.timeline import MIN_CLIP_S, SNAP_PX, TrimTimeline
+
+    strip = TrimTimeline()
+    qtbot.addWidget(strip)
+    strip.resize(1000, 80)
+    strip.set_tracks(10.0, [("A", 2.0, 4.0, "#1e88e5")])
+    strip.set_cuts([5.0, 7.5])
+    edits = []
+    strip.range_edited.connect(lambda row, a, b: edits.append((row, a, b)))
+    y = int(strip.row_y(0))
+
+    def drag(edge, x, modifier=Qt.KeyboardModifier.NoModifier):
+        qtbot.mousePress(strip, Qt.MouseButton.LeftButton, modifier, QPoint(int(strip.handle_x(0, edge)), y))
+        qtbot.mouseMove(strip, QPoint(int(x), y))
+        qtbot.mouseRelease(strip, Qt.MouseButton.LeftButton, modifier, QPoint(int(x), y))
+
+    drag("end", strip._x(5.0) + SNAP_PX - 2)  # near the cut at 5 s: lands on it
+    assert edits[-1] == (0, 2.0, 5.0)
+    drag("end", strip._x(6.0), Qt.KeyboardModifier.ShiftModifier)  # Shift: where it is dropped
+    assert edits[-1][2] == pytest.approx(6.0, abs=0.02)
+    drag("start", strip._x(9.0))  # past the end: the clip keeps its shortest length
+    assert edits[-1][1] == pytest.approx(edits[-1][2] - MIN_CLIP_S)
+    n = len(edits)
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(int(strip._x(3.0)), y))  # a click: no edit
+    assert len(edits) == n
