@@ -56,6 +56,7 @@ class CompareCanvas(QWidget):
         self.mode = "side"
         self.showing_b = True  # toggle mode: which picture
         self.wipe = 0.5
+        self.crop: tuple[float, float, float, float] | None = None  # the version's window on the original
         self.setMinimumSize(480, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -107,6 +108,11 @@ class CompareCanvas(QWidget):
                 else:
                     picture = self.fit(pix, box)
                     p.drawPixmap(picture, pix, QRectF(pix.rect()))
+                    if k == 0 and self.crop is not None:  # where the reframed version was cut from
+                        x, y, cw, ch = self.crop
+                        p.setPen(QColor("#ffd54f"))
+                        p.drawRect(QRectF(picture.x() + x * picture.width(), picture.y() + y * picture.height(),
+                                          cw * picture.width() - 1, ch * picture.height() - 1))
                     self._caption(p, picture, label)
         elif self.mode == "wipe":
             target = self.fit(self.a if not self.a.isNull() else self.b, full)
@@ -213,6 +219,7 @@ class ComparePlayer(QWidget):
         self.note.setVisible(bool(pair.note))
         self.canvas.labels = (pair.original_label, pair.version_label)
         self.canvas.a, self.canvas.b = QPixmap(), QPixmap()
+        self.canvas.crop = None
         self.times_b = media.frame_times(pair.version)
         self.times_a = media.frame_times(pair.original) if pair.original is not None else np.zeros(0)
         self.slider.blockSignals(True)
@@ -238,6 +245,10 @@ class ComparePlayer(QWidget):
 
     def _frame(self, which: str, index: int, image: QImage) -> None:
         self.shown[which] = index
+        if which == "a" and self.pair is not None and self.pair.crop and len(self.times_a):
+            from generec_desktop.versions.compare import crop_box
+
+            self.canvas.crop = crop_box(self.pair.crop, float(self.times_a[min(index, len(self.times_a) - 1)]))
         self.canvas.set_image(which, image)
         wipe = self.mode_buttons["wipe"]
         same = self.canvas.same_shape()
@@ -423,17 +434,16 @@ class Toast(QFrame):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("toast")
-        self.setStyleSheet("#toast{background:#263238; border-radius:6px;} QLabel{color:#fff; padding:4px;}")
+        self.setStyleSheet("#toast{background:#263238; border-radius:5px;} QLabel{color:#fff; padding:0 4px;}")
         self.label = QLabel("")
         self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
         close = QPushButton("×")
         close.setFlat(True)
         close.setStyleSheet("color:#fff; font-size:14px;")
         close.setFixedWidth(24)
         close.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
+        layout.setContentsMargins(6, 0, 2, 0)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
         self._timer = QTimer(self)
@@ -446,13 +456,21 @@ class Toast(QFrame):
         parent = self.parentWidget()
         if parent is None:
             return
-        width = min(460, max(260, parent.width() // 3))
-        self.setFixedWidth(width)
-        self.adjustSize()
-        # over the top-right corner of the tabs (the central widget), not over a dock
-        central = parent.centralWidget() if hasattr(parent, "centralWidget") else None
-        area = central.geometry() if central is not None else parent.rect()
-        self.move(area.right() - width - 12, area.top() + 36)
+        # in the empty part of the tab bar's row, right of the last tab: it covers no button of any tab
+        tabs = getattr(parent, "tabs", None)
+        if tabs is not None:
+            bar = tabs.tabBar()
+            left = bar.mapTo(parent, bar.rect().topRight()).x() + 12
+            right = tabs.mapTo(parent, tabs.rect().topRight()).x() - 4
+            top = bar.mapTo(parent, bar.rect().topLeft()).y() - 2
+            height = bar.height() + 4
+        else:
+            left, right, top, height = parent.width() // 2, parent.width() - 8, 8, 30
+        width = max(240, min(520, right - left))
+        self.setFixedSize(width, max(height, self.label.fontMetrics().height() + 8))
+        self.label.setText(rich)
+        self.label.setToolTip(self.label.text())
+        self.move(right - width, top)
         self.show()
         self.raise_()
         self._timer.start(msecs)

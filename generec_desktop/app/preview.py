@@ -113,7 +113,9 @@ class _FrameSource(QObject):
             self._lock.notify()
 
     def stop(self) -> None:
-        self._stop_play.set()
+        with self._lock:
+            self._play = None  # a playback asked for but not started yet does not start
+            self._stop_play.set()
 
     def close(self) -> None:
         with self._lock:

@@ -37,6 +37,7 @@ class ComparePair:
     original_label: str  # "Original: Demo 006" / "Segment 2 likes: Demo 003"
     version_label: str  # "Clip 00:03.200–00:08.000"
     note: str = ""  # why the original is not the version's source, when it is not
+    crop: dict[str, Any] | None = None  # a reframe's window on the original (``params.crop``), to draw on it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -85,6 +86,19 @@ def result_title(ws: Workspace, version: Any) -> str:
     return text
 
 
+def crop_box(crop: dict[str, Any], t_original: float) -> tuple[float, float, float, float]:
+    """A recorded reframe window at original time ``t_original``: (x, y, w, h) in fractions of the frame,
+    placed as the checks place it (``fidelity.intended``)."""
+    import numpy as np
+
+    sw, sh = (float(v) for v in crop["size"])
+    times = np.asarray(crop.get("times") or [0.0], np.float64)
+    centres = np.asarray(crop.get("centres") or [[0.5, 0.5]], np.float64)
+    cx = float(np.interp(t_original, times, centres[:, 0]))
+    cy = float(np.interp(t_original, times, centres[:, 1]))
+    return (float(np.clip(cx - sw / 2, 0.0, 1.0 - sw)), float(np.clip(cy - sh / 2, 0.0, 1.0 - sh)), sw, sh)
+
+
 def _span(start: float, end: float) -> str:
     return f"{start:.2f}–{end:.2f} s"
 
@@ -123,8 +137,9 @@ def compare_pair(ws: Workspace, version: Any) -> ComparePair:
     if pv.parent_id is not None:
         try:
             item = ws.item(int(pv.parent_id))
+            crop = params.get("crop") if isinstance(params.get("crop"), dict) else None
             return ComparePair(pv.id, pv.media, ws.media_path(item), offset, title,
-                               f"Original: {item_name(item)}", version_label)
+                               f"Original: {item_name(item)}", version_label, crop=crop)
         except Exception:
             return ComparePair(pv.id, pv.media, None, 0.0, title, "Original", version_label,
                                f"Its original (item #{pv.parent_id}) is no longer in the workspace.")

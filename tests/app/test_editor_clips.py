@@ -117,6 +117,10 @@ def test_a_finished_clip_shows_in_the_tab_with_play_compare_and_a_notification(q
     assert player.canvas.b.width() < player.canvas.b.height()  # the 9:16 version
     assert player.canvas.a.width() > player.canvas.a.height()  # beside its 16:9 original
     assert not player.mode_buttons["wipe"].isEnabled()  # no wipe across unlike shapes
+    x, y, w, h = player.canvas.crop  # the version's window is drawn on the original
+    assert 0 <= x <= 1 - w and 0 <= y <= 1 - h
+    a = player.canvas.a
+    assert (w * a.width()) / (h * a.height()) == pytest.approx(9 / 16, rel=0.03)
     player.set_mode("wipe")
     assert player.canvas.mode == "side"
     window.compare_dialog.close()
