@@ -70,6 +70,7 @@ def measure(clip: Path, seconds: float) -> dict[str, float]:
     from generec_desktop.app.preview import PreviewWidget
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    sys.setswitchinterval(0.001)  # as MainWindow sets it: the GUI thread takes the GIL back sooner
     preview = PreviewWidget()
     preview.resize(960, 600)
     preview.show()

@@ -560,20 +560,27 @@ class PreviewWidget(QWidget):
 
     def _on_frame(self, index: int, image: QImage) -> None:
         clock = self._source.clock
-        if (self.playing and self.speed == 1.0 and clock is not None and 0 < index < len(self.times) - 1
-                and clock.now() - float(self.times[index]) > LATE_DROP_S):
+        timed = self.playing and self.speed == 1.0 and clock is not None and 0 < index < len(self.times) - 1
+        if timed and clock.now() - float(self.times[index]) > LATE_DROP_S:
             self._source.dropped += 1  # the GUI thread was held up: skip it, the next frame is on time
             return
-        self._pixmap = QPixmap.fromImage(image)
-        self._rescale()
+        pixmap = QPixmap.fromImage(image)
+        scaled = self._scaled(pixmap)
+        # converting and scaling take a while on a busy machine: checked again just before it is shown
+        if timed and clock.now() - float(self.times[index]) > LATE_DROP_S:
+            self._source.dropped += 1
+            return
+        self._pixmap = pixmap
+        self.view.setPixmap(scaled)
         if self.playing:
             self.current_index = index
+        if len(self.times):
+            emit(self.frame_shown, index, float(self.times[min(index, len(self.times) - 1)]))
+        if self.playing:
             self.slider.blockSignals(True)
             self.slider.setValue(index)
             self.slider.blockSignals(False)
             self._update_label(index)
-        if len(self.times):
-            emit(self.frame_shown, index, float(self.times[min(index, len(self.times) - 1)]))
 
     def _on_playback_stopped(self, run: int) -> None:
         if run == self._run:  # not a playback that a newer one replaced
@@ -584,12 +591,14 @@ class PreviewWidget(QWidget):
     def _on_failed(self, message: str) -> None:
         self.view.setText(f"Cannot show this video: {message}")
 
+    def _scaled(self, pixmap: QPixmap) -> QPixmap:
+        # while playing, the fast scaler: a frame is on screen for 40 ms and the GUI thread must keep up
+        mode = Qt.TransformationMode.FastTransformation if self.playing else Qt.TransformationMode.SmoothTransformation
+        return pixmap.scaled(self.view.size(), Qt.AspectRatioMode.KeepAspectRatio, mode)
+
     def _rescale(self) -> None:
         if self._pixmap is not None:
-            # while playing, the fast scaler: a frame is on screen for 40 ms and the GUI thread must keep up
-            mode = (Qt.TransformationMode.FastTransformation if self.playing
-                    else Qt.TransformationMode.SmoothTransformation)
-            self.view.setPixmap(self._pixmap.scaled(self.view.size(), Qt.AspectRatioMode.KeepAspectRatio, mode))
+            self.view.setPixmap(self._scaled(self._pixmap))
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
