@@ -20,5 +20,6 @@ run watermark benchmarks/bench_watermark.py
 run export benchmarks/bench_export.py --repeat 2
 run mcvd benchmarks/bench_mcvd.py --threads 2
 run gui benchmarks/bench_gui.py --runs 3
+run av-sync benchmarks/bench_av_sync.py --seconds 60
 run chaos benchmarks/chaos.py
 run render benchmarks/render.py --seconds 30
