@@ -21,5 +21,6 @@ run export benchmarks/bench_export.py --repeat 2
 run mcvd benchmarks/bench_mcvd.py --threads 2
 run gui benchmarks/bench_gui.py --runs 3
 run startup benchmarks/bench_startup.py --home "$out/startup-home" --build --runs 2 --tabs --quit
+run av-sync benchmarks/bench_av_sync.py --seconds 60
 run chaos benchmarks/chaos.py
 run render benchmarks/render.py --seconds 30

@@ -1,4 +1,4 @@
-"""The jobs area: one row per running job with a progress bar and a Cancel button.
+"""The jobs area: one row per running job with a progress bar, the time left, and a Cancel button.
 
 The area keeps one height whatever runs (room for ``VISIBLE_ROWS`` rows; more scroll), and a row's title and
 message are cut to the width they get (the whole text in a tooltip): starting a job never moves the buttons
@@ -6,6 +6,8 @@ above it nor widens the window.
 """
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -25,11 +27,30 @@ from generec_desktop.app.worker import Job, JobManager
 
 VISIBLE_ROWS = 2  # rows shown without scrolling; the area's height is reserved for them even when idle
 
+ETA_AFTER_S = 3.0  # a job this young shows no estimate (its first steps say little about the rest)
+
+
+def eta_text(elapsed: float, fraction: float) -> str:
+    """"about 40 s left" from the time so far and the fraction done (constant speed assumed); "" while the
+    job is young, barely started or done."""
+    if elapsed < ETA_AFTER_S or not 0.02 <= fraction < 1.0:
+        return ""
+    left = elapsed * (1.0 - fraction) / fraction
+    if left < 10:
+        return "a few seconds left"
+    if left < 60:
+        return f"about {round(left / 5.0) * 5} s left"
+    if left < 3600:
+        minutes = round(left / 60.0)
+        return f"about {minutes} min left"
+    return f"about {left / 3600.0:.1f} h left"
+
 
 class _JobRow(QWidget):
     def __init__(self, job: Job, manager: JobManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.job_id = job.job_id
+        self.eta = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         self.title = ElidedLabel(job.title, min_chars=10)
@@ -47,7 +68,9 @@ class _JobRow(QWidget):
 
     def update_from(self, job: Job) -> None:
         self.bar.setValue(round(job.fraction * 1000))
-        self.message.setText(job.message)
+        eta = eta_text(time.monotonic() - job.started, job.fraction) if not job.cancel.cancelled else ""
+        self.eta = eta
+        self.message.setText(f"{job.message} · {eta}" if job.message and eta else (job.message or eta))
         if job.cancel.cancelled:
             self.cancel_button.setEnabled(False)
 

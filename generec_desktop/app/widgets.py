@@ -304,6 +304,25 @@ def _build_feature_menus(window: Any) -> None:
         edit.addSeparator()
         edit.addAction(prefs)
     window.addAction(prefs)
+    keys = QAction("&Keyboard Shortcuts", window)
+    keys.setShortcut(QKeySequence("Ctrl+/"))
+    keys.setStatusTip("Every shortcut: the window's, the player's (J/K/L, I/O), the compare player's")
+    keys.triggered.connect(lambda: _show_shortcuts(window))
+    window.addAction(keys)
+    help_menu = help_action.menu() if help_action is not None else None
+    if help_menu is not None:
+        first = help_menu.actions()
+        if first:
+            help_menu.insertAction(first[0], keys)
+        else:
+            help_menu.addAction(keys)
+    window.shortcuts_action = keys
+
+
+def _show_shortcuts(window: Any) -> None:
+    from generec_desktop.app.shortcuts import show_shortcuts
+
+    show_shortcuts(window)
 
 
 class FeatureTab(QWidget):

@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from generec_desktop.app.qtfix import emit
 from generec_desktop.jobs import Cancelled, CancelToken, GenerecError
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class _Runnable(QRunnable):
         now = time.monotonic()
         if now - self._last_emit >= 0.033 or fraction >= 1.0:
             self._last_emit = now
-            self._signals.progress.emit(self._job.job_id, float(fraction), str(message))
+            emit(self._signals.progress, self._job.job_id, float(fraction), str(message))
 
     def run(self) -> None:
         job = self._job
@@ -83,15 +84,15 @@ class _Runnable(QRunnable):
         try:
             result = self._fn(progress=self._progress, cancel=job.cancel)
         except Cancelled:
-            self._signals.cancelled.emit(job.job_id)
+            emit(self._signals.cancelled, job.job_id)
         except BaseException as exc:
             log.error("job %r failed:\n%s", job.title, traceback.format_exc())
-            self._signals.failed.emit(job.job_id, user_message(exc))
+            emit(self._signals.failed, job.job_id, user_message(exc))
         else:
             if job.cancel.cancelled:
-                self._signals.cancelled.emit(job.job_id)
+                emit(self._signals.cancelled, job.job_id)
             else:
-                self._signals.done.emit(job.job_id, result)
+                emit(self._signals.done, job.job_id, result)
 
 
 class JobManager(QObject):
@@ -126,7 +127,7 @@ class JobManager(QObject):
         job = Job(next(self._ids), title, started=time.monotonic(), state="running")
         self._jobs[job.job_id] = job
         self._callbacks[job.job_id] = (on_done, on_error)
-        self.job_added.emit(job)
+        emit(self.job_added, job)
         self._pool.start(_Runnable(job, fn, self._signals))
         return job
 
@@ -136,7 +137,7 @@ class JobManager(QObject):
         if job is not None:
             job.cancel.cancel()
             job.message = "Cancelling…"
-            self.job_changed.emit(job)
+            emit(self.job_changed, job)
 
     def cancel_all(self) -> None:
         for job in list(self._jobs.values()):
@@ -160,13 +161,13 @@ class JobManager(QObject):
         if job is None or job.state != "running":
             return
         job.fraction, job.message = fraction, message or job.message
-        self.job_changed.emit(job)
+        emit(self.job_changed, job)
 
     def _finish(self, job_id: int, state: str) -> Job | None:
         job = self._jobs.pop(job_id, None)
         if job is not None:
             job.state = state
-            self.job_finished.emit(job)
+            emit(self.job_finished, job)
         return job
 
     @Slot(int, object)

@@ -7,9 +7,11 @@ applies a check's remedy to a pending version: ``blur`` / ``pixelate`` (faces an
 tracked spans, a new version), ``restore-faces`` (a style's face colours back, a new version),
 ``licence=TEXT`` / ``author=TEXT`` (recorded in the version); the result is checked again.
 ``export W VERSION [--override-reason TEXT]``: the atomic export.
-``versions W``: pending versions. ``provenance verify FILE [--workspace W]``: the Content Credentials
-(C2PA) in words, our manifest's checks, the watermark. ``provenance identity [--cert C --key K | --local]``:
-the certificate exports are signed with.
+``versions W``: pending versions. ``compare W VERSION [--out FILE]``: what the version is compared with
+(its original and the time shift; a creation: a video its audience likes), optionally side by side in a
+file. ``provenance verify FILE [--workspace W]``: the Content Credentials (C2PA) in words, our manifest's
+checks, the watermark. ``provenance identity [--cert C --key K | --local]``: the certificate exports are
+signed with.
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--preset", default="veryfast")
     add_json_flag(e)
     e.set_defaults(func=_cmd_export)
+
+    cmp_ = subparsers.add_parser("compare", help="what a pending version is compared with (the window's compare "
+                                 "player); --out writes them side by side")
+    cmp_.add_argument("workspace", type=Path)
+    cmp_.add_argument("version", help="pending version id or path")
+    cmp_.add_argument("--out", type=Path, default=None, help="write original | version side by side to this .mp4")
+    cmp_.add_argument("--height", type=int, default=360, help="picture height of --out (default 360)")
+    add_json_flag(cmp_)
+    cmp_.set_defaults(func=_cmd_compare)
 
     v = subparsers.add_parser("versions", help="list the pending versions of a workspace")
     v.add_argument("workspace", type=Path)
@@ -198,6 +209,29 @@ def _cmd_export(args: argparse.Namespace) -> int:
             "rank": [{**r.__dict__, "percentile": r.percentile} for r in res.rank], "seconds": res.seconds,
             "timings": res.timings, "content_credentials": res.credentials}
     emit(args, data, text)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.versions.compare import compare_pair, render_side_by_side
+
+    with Workspace.open(args.workspace) as ws:
+        pair = compare_pair(ws, args.version)
+    data = pair.to_dict()
+    if args.out is not None:
+        with progress_bar(args, "Side by side") as progress:
+            data["out"] = str(render_side_by_side(pair, args.out, height=args.height, progress=progress,
+                                                  cancel=args.cancel))
+    lines = [pair.title, f"  version:  {pair.version}  ({pair.version_label})",
+             f"  original: {pair.original or '—'}  ({pair.original_label})"]
+    if pair.offset:
+        lines.append(f"  the version's 0 s is the original's {pair.offset:.3f} s")
+    if pair.note:
+        lines.append(f"  note: {pair.note}")
+    if args.out is not None:
+        lines.append(f"  written side by side to {data['out']}")
+    emit(args, data, "\n".join(lines))
     return 0
 
 

@@ -7,6 +7,12 @@ import pytest
 pytest.importorskip("PySide6", reason="the GUI tests need PySide6 (a core dependency)")
 
 
+@pytest.fixture(autouse=True)
+def _silent_preview(monkeypatch):
+    """The window's tests play videos: no sound on a developer's speakers (tests of the sound set their own)."""
+    monkeypatch.setenv("GENEREC_AUDIO", "off")
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings

@@ -1,4 +1,8 @@
-"""Clips tab: each audience's clip (Eq. 2) as a range on a timeline strip — playable, adjustable, exportable."""
+"""Clips tab: each audience's clip (Eq. 2) as a range on a timeline strip — playable, adjustable, exportable.
+
+A clip's range is edited by dragging its handles on the timeline (snapping to shot cuts), by the Start/End
+boxes, or with the preview's I/O keys; each edit is one command on the window's undo stack.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from generec_desktop.app.commands import AddVersionCommand, SetValueCommand
+from generec_desktop.app.compare import ResultBar, announce
 from generec_desktop.app.preview import format_time
 from generec_desktop.app.tabs._personal import JOB_KEY, personalize_blocker, start_personalize
+from generec_desktop.app.timeline import TrimTimeline
 from generec_desktop.app.versions import ensure_results
-from generec_desktop.app.widgets import PALETTE, FeatureTab, Notice, TimelineStrip, add_action, local_preview
+from generec_desktop.app.widgets import PALETTE, FeatureTab, Notice, add_action, local_preview
 
 REFRAMES = (("Original frame", None), ("Vertical 9:16", "9:16"), ("Square 1:1", "1:1"), ("Wide 16:9", "16:9"))
 
@@ -53,9 +59,14 @@ class ClipsTab(FeatureTab):
         # the clip choice's verdict (one scene, scores within the noise, diversified), above the timeline
         self.choice_notice = Notice()
         self.choice_notice.setObjectName("choiceNotice")
-        self.timeline = TimelineStrip()
+        self.timeline = TrimTimeline()
+        self.timeline.setObjectName("clipsTimeline")
         self.timeline.seek_requested.connect(lambda t: self.preview.seek_time(t))
         self.timeline.track_clicked.connect(self._select_row)
+        self.timeline.range_edited.connect(self._trimmed)
+        # while an edge is dragged the preview shows the frame at it (the end: the clip's last frame)
+        self.timeline.range_dragging.connect(
+            lambda row, edge, t: self.preview.seek_time(t if edge == "start" else max(0.0, t - 1e-3)))
         self.table = QTreeWidget()
         self.table.setHeaderLabels(["Audience", "Start", "End", "Length", "Eq. 2 score", "Snapped to cut"])
         self.table.setRootIsDecorated(False)
@@ -89,6 +100,8 @@ class ClipsTab(FeatureTab):
 
         self.preview = local_preview()
         self.preview.frame_shown.connect(self._on_frame)
+        self.preview.range_marked.connect(self._marked)
+        self.result_bar = ResultBar(window)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -103,6 +116,7 @@ class ClipsTab(FeatureTab):
         layout.addWidget(self.notice)
         layout.addLayout(top)
         layout.addWidget(self.choice_notice)
+        layout.addWidget(self.result_bar)
         layout.addWidget(self.timeline)
         layout.addWidget(split, 1)
         add_action(window, "&Actions", "Make C&lip Version", self.export_selected, "Ctrl+Shift+L",
@@ -146,6 +160,7 @@ class ClipsTab(FeatureTab):
         self.ranges.clear()
         self.scores.clear()
         self.snapped: dict[str, str] = {}
+        self.timeline.set_cuts(getattr(result, "cut_times", None))
         rep = getattr(result, "clip_choice", None)
         if rep is not None and rep.message:
             self.choice_notice.set_text(rep.message[0].upper() + rep.message[1:] + ".",
@@ -191,7 +206,7 @@ class ClipsTab(FeatureTab):
         if 0 <= row < self.table.topLevelItemCount():
             self.table.setCurrentItem(self.table.topLevelItem(row))
 
-    def _on_selection(self) -> None:
+    def _on_selection(self, *, seek: bool = True) -> None:
         aid = self.selected_audience()
         if aid is not None and aid in self.ranges:
             start, end = self.ranges[aid]
@@ -200,7 +215,9 @@ class ClipsTab(FeatureTab):
                 spin.setRange(0.0, max(self.duration, end))
                 spin.setValue(value)
                 spin.blockSignals(False)
-            self.preview.seek_time(start)
+            if seek:
+                self.preview.seek_time(start)
+            self.preview.set_marks(start, end)
         self.refresh()
 
     # edits (undoable) ---------------------------------------------------------------------------
@@ -218,10 +235,30 @@ class ClipsTab(FeatureTab):
             self.ranges[aid] = value
             self._fill_table()
             if self.selected_audience() == aid:
-                self._on_selection()
+                self._on_selection(seek=False)  # the playhead stays where the edit was made
 
         self.window_.undo_stack.push(SetValueCommand(f"Change the clip of {self.audience_label(audience_id)}",
                                                      apply, old, (start, end)))
+
+    def _trimmed(self, row: int, start: float, end: float) -> None:
+        """A handle was dragged on the timeline: one undoable change of that clip."""
+        item = self.table.topLevelItem(row)
+        if item is not None:
+            self.set_range(item.data(0, Qt.ItemDataRole.UserRole), round(start, 3), round(end, 3))
+
+    def _marked(self, in_point: float | None, out_point: float | None) -> None:
+        """I/O in the preview: the selected clip starts at the in point / ends at the out point."""
+        aid = self.selected_audience()
+        if aid is None or aid not in self.ranges:
+            self.window_.statusBar().showMessage("Select a clip first: I and O set its start and end", 4000)
+            return
+        start, end = self.ranges[aid]
+        new = (in_point if in_point is not None else start, out_point if out_point is not None else end)
+        if new[1] - new[0] < 0.1:
+            self.window_.statusBar().showMessage("The out point must be after the in point", 4000)
+            self.preview.set_marks(start, end)
+            return
+        self.set_range(aid, round(new[0], 3), round(new[1], 3))
 
     def _edit_range(self, which: str, value: float) -> None:
         aid = self.selected_audience()
@@ -268,7 +305,7 @@ class ClipsTab(FeatureTab):
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"Make clip for {label}"))
-            self.window_.statusBar().showMessage(f"Pending clip version {pv.id} created", 5000)
+            announce(self, pv)
 
         return self.submit(f"clip:{aid}", f"Cut clip for {label}", job, done, "Cannot cut the clip")
 

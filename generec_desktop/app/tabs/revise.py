@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
 from generec_desktop.app.commands import AddVersionCommand
+from generec_desktop.app.compare import ResultBar, announce
 from generec_desktop.app.widgets import FeatureTab, setting
 
 
@@ -74,8 +75,10 @@ class ReviseTab(FeatureTab):
         row.addWidget(self.revise_button)
         row.addWidget(self.create_button)
         row.addStretch(1)
+        self.result_bar = ResultBar(window)
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
+        layout.addWidget(self.result_bar)
         layout.addWidget(self.status)
         layout.addLayout(form)
         layout.addLayout(row)
@@ -166,6 +169,7 @@ class ReviseTab(FeatureTab):
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"MCVD {which}"))
+            announce(self, pv)
 
         return self.submit("mcvd", f"MCVD {which} for {self.audience_label(audience)}", job, done,
                            f"MCVD {which} failed")

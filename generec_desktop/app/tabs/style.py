@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from generec_desktop.app.commands import AddVersionCommand
+from generec_desktop.app.compare import ResultBar, announce
 from generec_desktop.app.widgets import FeatureTab, ImageCard, add_action, pixmap_from
 
 GALLERY_SIDE = 160  # the small frame the gallery previews are rendered from
@@ -94,8 +95,10 @@ class StyleTab(FeatureTab):
         ctl.addWidget(self.face_aware)
         ctl.addWidget(self.apply_button)
         ctl.addWidget(self.cancel_button)
+        self.result_bar = ResultBar(window)
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
+        layout.addWidget(self.result_bar)
         layout.addWidget(QLabel("<b>Presets</b> — previews on a frame of the selected video"))
         layout.addWidget(self.gallery)
         layout.addLayout(inst_row)
@@ -347,6 +350,6 @@ class StyleTab(FeatureTab):
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"Apply {style} style"))
-            self.window_.statusBar().showMessage(f"Pending style version {pv.id} created — see Checks", 6000)
+            announce(self, pv)
 
         return self.submit("style-video", f"Style #{item_id} ({style})", job, done, "Styling failed")
