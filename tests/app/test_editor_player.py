@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mediagen import make_video
 from PySide6.QtCore import QPoint, Qt
-
-from tests.mediagen import make_video
 
 
 @pytest.fixture
