@@ -14,6 +14,7 @@ import html
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -150,6 +151,11 @@ class CompareCanvas(QWidget):
             self._drag_wipe(event)
 
 
+def _close_all(sources: tuple[_FrameSource, ...]) -> None:
+    for src in sources:
+        src.close()
+
+
 class ComparePlayer(QWidget):
     """A version beside its original, on one scrubber (the version's frames); Play keeps both in step."""
 
@@ -167,6 +173,10 @@ class ComparePlayer(QWidget):
         self.a_source.frame_ready.connect(lambda i, img: self._frame("a", i, img))
         self.b_source.frame_ready.connect(lambda i, img: self._frame("b", i, img))
         self.b_source.playback_stopped.connect(self._stopped)
+        # the decoders outlive this widget (they are not its children): stop them when it goes, so no frame
+        # arrives for a deleted canvas (seen when a window closed with a compare open)
+        sources = (self.a_source, self.b_source)
+        self.destroyed.connect(lambda *_: _close_all(sources))
         self.canvas = CompareCanvas()
         self.canvas.setObjectName("compareCanvas")
         self.title = QLabel("")
@@ -244,6 +254,8 @@ class ComparePlayer(QWidget):
         self.canvas.update()
 
     def _frame(self, which: str, index: int, image: QImage) -> None:
+        if not (shiboken6.isValid(self) and shiboken6.isValid(self.canvas)):
+            return  # a frame queued before the player was deleted
         self.shown[which] = index
         if which == "a" and self.pair is not None and self.pair.crop and len(self.times_a):
             from generec_desktop.versions.compare import crop_box
@@ -324,7 +336,7 @@ class ComparePlayer(QWidget):
             self.play()
 
     def _stopped(self, run: int) -> None:
-        if run == self._run:
+        if run == self._run and shiboken6.isValid(self.play_button):
             self.a_source.stop()
             self.playing = False
             self.play_button.setText("▶ Play")
