@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schemacheck import assert_table_matches
 from sqlalchemy import inspect
 
 from generec_desktop.corpus import Workspace
@@ -12,17 +13,7 @@ def test_store_tables_match_the_migrated_database(tmp_path):
     with Workspace.create(tmp_path / "W") as ws:
         insp = inspect(ws.engine)
         for table in store.metadata.sorted_tables:
-            cols = {c["name"]: c for c in insp.get_columns(table.name)}
-            assert set(cols) == {c.name for c in table.columns}, table.name
-            for c in table.columns:
-                assert cols[c.name]["nullable"] == c.nullable or c.primary_key, (table.name, c.name)
-                assert isinstance(cols[c.name]["type"], c.type._type_affinity), (table.name, c.name)
-            pk = insp.get_pk_constraint(table.name)["constrained_columns"]
-            assert sorted(pk) == sorted(c.name for c in table.primary_key.columns), table.name
-            uniques = {tuple(u["column_names"]) for u in insp.get_unique_constraints(table.name)}
-            declared = {tuple(col.name for col in u.columns) for u in table.constraints
-                        if type(u).__name__ == "UniqueConstraint"}
-            assert uniques == declared, (table.name, uniques, declared)
+            assert_table_matches(insp, table)
 
 
 def test_example_audience_tables_are_declared_and_agree_on_keys(tmp_path):
