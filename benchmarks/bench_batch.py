@@ -155,7 +155,7 @@ def audience_scaling(ws_root: Path, sizes: tuple[int, ...] = (1000, PAPER_USERS)
     import numpy as np
 
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.personalize import Target
+    from generec_desktop.editor.personalize.pipeline import Target
     from generec_desktop.versions.batch import BatchSettings, ItemJob, open_worker, process_item, select_audiences
 
     with Workspace.open(ws_root) as ws:

@@ -156,9 +156,9 @@ def main() -> int:
 
     from generec_desktop.cli_support import to_jsonable
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.analysis import analyze_video
-    from generec_desktop.editor.personalize import noise_floor
-    from generec_desktop.editor.thumbnails import build_candidates
+    from generec_desktop.editor.personalize.analysis import analyze_video
+    from generec_desktop.editor.personalize.pipeline import noise_floor
+    from generec_desktop.editor.personalize.thumbnails import build_candidates
     from generec_desktop.encoders import get_encoder
     from generec_desktop.evaluation.choice_eval import choice_rows, evaluate_choice, format_choice, video_choices
     from generec_desktop.profiles import load_profiles

@@ -85,7 +85,7 @@ def stall_during_personalize(runs: int) -> list[tuple[float, float, int]]:
                                      vector=v / np.linalg.norm(v)))
 
             def job(progress, cancel, _ws=ws, _auds=auds, _id=item.id):
-                from generec_desktop.editor.personalize import personalize
+                from generec_desktop.editor.personalize.pipeline import personalize
 
                 return personalize(_ws, _id, _auds, progress=progress, cancel=cancel)
 

@@ -85,7 +85,7 @@ def main() -> None:
     rows.append(("cv2", "transfer 16 fr to 1920×1080", 16 / t, "fps"))
     import cv2
 
-    from generec_desktop.editor.revise import _change_at
+    from generec_desktop.mcvd.revise import _change_at
 
     diff = revised.astype(np.int16) - frames.astype(np.int16)
     stamps = np.arange(16) / 8.0

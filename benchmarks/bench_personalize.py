@@ -103,7 +103,7 @@ def audiences(encoder, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
     import numpy as np
     import skimage.data
 
-    from generec_desktop.editor.personalize import Target
+    from generec_desktop.editor.personalize.pipeline import Target
 
     base = []
     for name in PHOTOS:
@@ -119,7 +119,7 @@ def audiences(encoder, n: int, seed: int = 0):  # type: ignore[no-untyped-def]
 def run(ws, item, warm_item, encoder, n_profiles: int, video: Path, *, rate: float = 4.0,  # type: ignore[no-untyped-def]
         repeat: int = 1) -> dict[str, float]:
     """Best of ``repeat`` (decode to RGB, decode only, cold-cache personalize), taken in turn."""
-    from generec_desktop.editor.personalize import personalize
+    from generec_desktop.editor.personalize.pipeline import personalize
 
     targets = audiences(encoder, n_profiles)
     # warm-up on another (2 s) video: imports, thread and allocator set-up, the encoder's first call, as in a

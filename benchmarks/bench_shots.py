@@ -2,7 +2,7 @@
 
 Builds the set with ``benchmarks/shotset.py`` (edits of real footage; labels by construction, checked
 against the committed ``benchmarks/shotset_labels.json``), runs every detector of
-:mod:`generec_desktop.editor.shotdetect` on every video and prints one table:
+:mod:`generec_desktop.editor.personalize.shotdetect` on every video and prints one table:
 
 - F1 frame-exact and F1 within ±1 frame over all transitions. A hard cut at frame c is found by a
   predicted cut at c (±1: c-1..c+1); a gradual transition [a, b) by a prediction overlapping a..b-1
@@ -109,7 +109,7 @@ def make_1080p(path: Path, seconds: float) -> Path:
 
 def run(path: Path, detector: str) -> tuple[list[tuple[int, int]], float, float]:
     """Predicted spans, wall seconds and CPU seconds (every thread of this process)."""
-    from generec_desktop.editor.shotdetect import detect_shots
+    from generec_desktop.editor.personalize.shotdetect import detect_shots
 
     t, c = time.perf_counter(), time.process_time()
     got = detect_shots(path, detector)
@@ -125,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     import shotset
 
-    from generec_desktop.editor.shotdetect import transnet_model
+    from generec_desktop.editor.personalize.shotdetect import transnet_model
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.set or Path(tmp) / "set"

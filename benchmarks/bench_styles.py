@@ -37,7 +37,7 @@ def main() -> None:
 
     from skimage import data
 
-    from generec_desktop.editor.styles import VideoStylizer, flicker_ratio, list_styles
+    from generec_desktop.editor.styles.stylize import VideoStylizer, flicker_ratio, list_styles
 
     frames = _frames(args.frames)
     refs = [data.coffee(), data.rocket()]

@@ -32,5 +32,5 @@ def resources_dir() -> Path:
 
 def shot_detector() -> str:
     """The shot detector analyses use unless told otherwise: ``$GENEREC_SHOTS`` or ``auto``
-    (``generec_desktop.editor.shotdetect``: auto, hsv, content, adaptive, hash, transnetv2)."""
+    (``generec_desktop.editor.personalize.shotdetect``: auto, hsv, content, adaptive, hash, transnetv2)."""
     return os.environ.get("GENEREC_SHOTS", "").strip() or "auto"

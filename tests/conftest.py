@@ -13,7 +13,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 # analyses in the suite use the sample-based shot detector (free inside the analysis's decode), so that
-# default tests do not run TransNetV2 on every demo video; tests/editor/test_shotdetect.py tests every
+# default tests do not run TransNetV2 on every demo video; tests/editor/personalize/test_shotdetect.py tests every
 # detector and the default (auto) itself
 os.environ["GENEREC_SHOTS"] = "hsv"
 # Never the real user folder (its watermark key, demo workspace...): session-scoped fixtures get this one,

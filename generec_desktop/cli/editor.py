@@ -56,7 +56,7 @@ REQUEST_HOOKS: list[Callable[[argparse.Namespace, Any], Any]] = []
 
 def request_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~generec_desktop.editor.styles.StyleRequest` the options describe."""
-    from generec_desktop.editor.styles import StyleRequest
+    from generec_desktop.editor.styles.stylize import StyleRequest
 
     request = StyleRequest(style=args.style or "", strength=args.strength, start=args.start, end=args.end,
                            trim=args.trim, face_aware=args.face_aware)
@@ -82,7 +82,7 @@ def _load_images(paths: list[Path]) -> list[Any]:
 
 
 def _cmd_styles(args: argparse.Namespace) -> int:
-    from generec_desktop.editor.styles import list_styles
+    from generec_desktop.editor.styles.stylize import list_styles
 
     styles = list_styles()
     emit(args, styles, lambda: "\n".join(
@@ -92,7 +92,7 @@ def _cmd_styles(args: argparse.Namespace) -> int:
 
 
 def _cmd_style(args: argparse.Namespace) -> int:
-    from generec_desktop.editor.styles import register_network_style, run_style_request
+    from generec_desktop.editor.styles.stylize import register_network_style, run_style_request
     from generec_desktop.versions import open_workspace, style_version
 
     request = request_from_args(args)

@@ -259,7 +259,7 @@ def _artwork_audience(ws: object, ref: str, rows: list) -> str:  # type: ignore[
 
 def _cmd_artwork(args: argparse.Namespace) -> int:
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.personalize import resolve_item
+    from generec_desktop.editor.personalize.pipeline import resolve_item
     from generec_desktop.fidelity import artwork as art
     from generec_desktop.jobs import GenerecError
 

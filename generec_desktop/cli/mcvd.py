@@ -149,7 +149,7 @@ def _out_or_version(args: argparse.Namespace) -> None:
 
 def _cmd_revise(args: argparse.Namespace) -> int:
     from generec_desktop.corpus.workspace import Workspace
-    from generec_desktop.editor.revise import revise_item
+    from generec_desktop.mcvd.revise import revise_item
 
     _one_thread()
     _out_or_version(args)

@@ -97,10 +97,10 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
 
     from generec_desktop.cli_support import to_jsonable
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.analysis import DEFAULT_RATE
-    from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES, export_clip
-    from generec_desktop.editor.errors import EditorError
-    from generec_desktop.editor.personalize import personalize
+    from generec_desktop.editor.personalize.analysis import DEFAULT_RATE
+    from generec_desktop.editor.personalize.clips import DEFAULT_CLIP_FRAMES, export_clip
+    from generec_desktop.editor.personalize.errors import EditorError
+    from generec_desktop.editor.personalize.pipeline import personalize
     from generec_desktop.jobs import Steps
     from generec_desktop.safefiles import atomic_path, atomic_write_text
 
@@ -112,7 +112,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
     do_thumbs, do_clips = both or args.thumbnails, both or args.clips
     aspects = tuple(a.strip() for a in args.aspects.split(",") if a.strip())
     if args.shots is not None:  # a bad name is refused before anything is written
-        from generec_desktop.editor.shotdetect import choose_detector
+        from generec_desktop.editor.personalize.shotdetect import choose_detector
 
         choose_detector(args.shots, 0.0)
     out: Path = args.out
@@ -127,7 +127,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
             encoder = profiles.encoder_id
         show_note = None
         if args.show:
-            from generec_desktop.editor.personalize import resolve_targets
+            from generec_desktop.editor.personalize.pipeline import resolve_targets
             from generec_desktop.encoders import get_encoder
             from generec_desktop.encoders.text import has_text_tower
             from generec_desktop.instructor.content import CONTENT_WEIGHT, steer_targets
@@ -142,7 +142,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                              "tower (download one: `generec models get ViT-B-32`); the audiences' taste alone "
                              "decided.")
         if args.artwork:
-            from generec_desktop.editor.personalize import resolve_item
+            from generec_desktop.editor.personalize.pipeline import resolve_item
             from generec_desktop.fidelity.still_mark import MIN_HEIGHT, MIN_WIDTH, too_small
 
             info = resolve_item(ws, args.item)

@@ -253,7 +253,7 @@ def _edit_cases(faces: list[np.ndarray], others: list[np.ndarray]) -> tuple[Scor
     """Authenticity and bias on intended and unintended edits of real pictures (see the module docstring)."""
     import cv2
 
-    from generec_desktop.editor.styles import stylize_image
+    from generec_desktop.editor.styles.stylize import stylize_image
     from generec_desktop.fidelity.checks import _skin_mask, detect_faces
     from generec_desktop.fidelity.intended import Intended
 

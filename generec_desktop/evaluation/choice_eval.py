@@ -1,8 +1,8 @@
 """Does the noise-aware choice help? Per-audience thumbnails and clips, plain Eq. 1/2 vs ``diversity="auto"``.
 
 For every video and a set of audiences (the workspace's segments), both policies choose a frame and a
-clip per audience (:func:`generec_desktop.editor.thumbnails.choose_thumbnails`,
-:func:`generec_desktop.editor.clips.choose_clips`); reported per policy:
+clip per audience (:func:`generec_desktop.editor.personalize.thumbnails.choose_thumbnails`,
+:func:`generec_desktop.editor.personalize.clips.choose_clips`); reported per policy:
 
 * how often audiences got different frames: the mean share of audience pairs with different frames,
   with frames of different shots (what a person sees as a different picture) and with clips that do
@@ -14,7 +14,7 @@ clip per audience (:func:`generec_desktop.editor.thumbnails.choose_thumbnails`,
   whether the frame chosen for the member's segment shows a category the member really prefers (the
   judge of :mod:`.editor_eval`, applied to segment choices instead of per-user ones) — and for clips
   the share of the clip's samples that do;
-* the verdicts (:class:`generec_desktop.editor.choice.ChoiceReport` kinds) and how many videos
+* the verdicts (:class:`generec_desktop.editor.personalize.choice.ChoiceReport` kinds) and how many videos
   offered no real choice.
 """
 
@@ -88,8 +88,8 @@ def video_choices(analysis: Any, vectors: np.ndarray, *, modes: Sequence[float |
     """Both policies' thumbnails and clips for ``vectors`` (A, d) on one :class:`VideoAnalysis`
     (``noise_floor``: :func:`generec_desktop.editor.personalize.noise_floor`, as ``personalize`` uses;
     ``space``: the :class:`~generec_desktop.profiles.space.SelectionSpace` ``vectors`` are in, None for raw)."""
-    from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES, choose_clips
-    from generec_desktop.editor.thumbnails import build_candidates, choose_thumbnails
+    from generec_desktop.editor.personalize.clips import DEFAULT_CLIP_FRAMES, choose_clips
+    from generec_desktop.editor.personalize.thumbnails import build_candidates, choose_thumbnails
 
     frames_sel = np.asarray(analysis.embeddings, np.float32)
     if space is not None:
@@ -109,7 +109,7 @@ def video_choices(analysis: Any, vectors: np.ndarray, *, modes: Sequence[float |
                                       cut_ends=analysis.cut_ends, sample_period=1.0 / analysis.rate,
                                       diversity=mode, embeddings=analysis.embeddings, noise_floor=noise_floor)
         clips[m] = np.array([c.first_sample for c in picks], np.int64)
-    from generec_desktop.editor.choice import shot_ids
+    from generec_desktop.editor.personalize.choice import shot_ids
 
     return VideoChoice(name, frames, clips, frep, crep, shot_of=shot_ids(n, analysis.cut_after),
                        window=min(L, n))
@@ -173,15 +173,15 @@ def evaluate_choice(ws: Workspace, *, encoder: str = "builtin", rate: float | No
     (``ground_truth`` as :func:`~generec_desktop.evaluation.editor_eval.evaluate_editor` takes it); segments
     scored as ``selection`` scores them (:mod:`generec_desktop.profiles.space`)."""
     from generec_desktop import profiles as prof
-    from generec_desktop.editor.analysis import DEFAULT_RATE, analyze_video
-    from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES
+    from generec_desktop.editor.personalize.analysis import DEFAULT_RATE, analyze_video
+    from generec_desktop.editor.personalize.clips import DEFAULT_CLIP_FRAMES
     from generec_desktop.encoders import get_encoder
 
     enc = get_encoder(encoder, workspace_root=ws.root)
     ps = prof.load_profiles(ws, encoder_id=enc.id)
     if len(ps.segments) < 2:
         return []
-    from generec_desktop.editor.personalize import SpaceEncoder
+    from generec_desktop.editor.personalize.pipeline import SpaceEncoder
     from generec_desktop.evaluation.editor_eval import _ground_truth
     from generec_desktop.profiles.space import selection_vectors
 
@@ -239,8 +239,8 @@ def evaluate_choice(ws: Workspace, *, encoder: str = "builtin", rate: float | No
 
 def _floor(analysis: Any, path: Any, encoder: Any, vectors: np.ndarray,
            cancel: CancelToken | None) -> tuple[np.ndarray, int]:
-    from generec_desktop.editor.personalize import noise_floor
-    from generec_desktop.editor.thumbnails import build_candidates
+    from generec_desktop.editor.personalize.pipeline import noise_floor
+    from generec_desktop.editor.personalize.thumbnails import build_candidates
 
     cand = build_candidates(len(analysis.sample_times), analysis.cut_after, analysis.passed)
     return noise_floor(analysis, path, encoder, vectors, cand.index[cand.eligible], cancel=cancel)

@@ -146,9 +146,9 @@ def evaluate_editor(
     scoring (:mod:`generec_desktop.profiles.space`); the paper's Eq. 1 / Eq. 2 rows are always there.
     Every value comes with a 95 % interval over users."""
     from generec_desktop import profiles as prof
-    from generec_desktop.editor.analysis import DEFAULT_RATE, analyze_video
-    from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES
-    from generec_desktop.editor.thumbnails import build_candidates
+    from generec_desktop.editor.personalize.analysis import DEFAULT_RATE, analyze_video
+    from generec_desktop.editor.personalize.clips import DEFAULT_CLIP_FRAMES
+    from generec_desktop.editor.personalize.thumbnails import build_candidates
     from generec_desktop.encoders import get_encoder
     from generec_desktop.profiles.store import thumbnail_embeddings
 
@@ -349,7 +349,7 @@ def _generated_rows(ws: Workspace, enc: Any, items: list[Any], users: list[int],
     from PIL import Image
 
     from generec_desktop import media
-    from generec_desktop.editor.thumbgen import PaletteStats, palette_stats, transfer_palette
+    from generec_desktop.editor.personalize.thumbgen import PaletteStats, palette_stats, transfer_palette
 
     side = 224  # what CLIP sees; the built-in encoder works at 64 px
     cover_stats: dict[int, PaletteStats] = {}

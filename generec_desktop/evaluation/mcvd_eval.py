@@ -164,8 +164,8 @@ def evaluate_mcvd(
 ) -> McvdTables:
     """Tables 3 and 4 (see the module docstring); a condition whose model is missing is left out with a note."""
     from generec_desktop.diffusion import DiffusionError, revise, sample
-    from generec_desktop.editor.revise import lowres_clip
     from generec_desktop.encoders import get_encoder
+    from generec_desktop.mcvd.revise import lowres_clip
     from generec_desktop.mcvd.workspace import load_workspace_model
     from generec_desktop.profiles import load_profiles, load_recommender
 

@@ -102,7 +102,7 @@ PROTOTYPE_KIND: dict[str, str] = {
     "write a title and hashtags": "text",
 }
 
-#: Synonyms per style name of ``generec_desktop.editor.styles`` (phrases; matched as whole words).
+#: Synonyms per style name of ``generec_desktop.editor.styles.stylize`` (phrases; matched as whole words).
 STYLE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "toon": ("toon", "cartoon", "cartoony", "cartoonish", "animated", "animation", "anime", "cel shaded",
              "pixar"),
@@ -140,7 +140,7 @@ STYLE_PROTOTYPES: dict[str, tuple[str, ...]] = {
 #: calmer alternatives named in the explanation.
 CALMER_STYLE: dict[str, str] = {"toon": "watercolour", "comic": "pencil", "noir": "vintage", "pixel": "vintage"}
 
-#: Names used when ``generec_desktop.editor.styles`` cannot be imported.
+#: Names used when ``generec_desktop.editor.styles.stylize`` cannot be imported.
 FALLBACK_STYLES = ("toon", "pencil", "watercolour", "oil", "comic", "pixel", "vintage", "noir", "teal-orange",
                    "personal")
 

@@ -155,7 +155,7 @@ def _negative_streak(feedback: Sequence[Feedback], *, human: bool) -> int:
 def style_catalogue() -> list[tuple[str, str]]:
     """(name, description) of every style; from the editor when it imports, else the planned names."""
     try:
-        from generec_desktop.editor.styles import list_styles
+        from generec_desktop.editor.styles.stylize import list_styles
 
         return [(s.name, f"{s.title}. {s.description}") for s in list_styles()]
     except Exception:  # the editor failing to import must not stop the instructor

@@ -5,7 +5,7 @@ reference frames (``skip_frame="BIDIR"``) and keeping the one nearest each targe
 about half the decode time (x264 1080p30: 29 % of the frames decoded in 46 % of the decode-all time),
 and x264 puts an I-frame on scene cuts, so the first frames of shots are among them. The pieces are
 public so that a caller can decode runs of GOPs side by side (:func:`split_at_keyframes`,
-:func:`decoder_workers`), as ``editor.analysis`` does:
+:func:`decoder_workers`), as ``editor.personalize.analysis`` does:
 
 - ``sample_targets(path, rate) -> (index, times)``: the cached demux index and the target times k/rate
 - ``iter_reference_frames(path, index, targets, cancel, *, start=0, stop=None, single_thread=False)``

@@ -56,7 +56,7 @@ from generec_desktop.jobs import Cancelled, CancelToken, GenerecError, Progress,
 
 if TYPE_CHECKING:
     from generec_desktop.corpus import ItemInfo, Workspace
-    from generec_desktop.editor.personalize import Target
+    from generec_desktop.editor.personalize.pipeline import Target
 
 __all__ = [
     "BATCH_FORMAT",
@@ -221,8 +221,8 @@ def select_items(ws: Workspace, spec: str) -> list[ItemInfo]:
     """``all`` (every item the uploader imported, kind ``human``), ``ID,ID,...`` (ids or external ids) or a
     query: ``kind:KIND`` or a pattern matched without case against external ids, titles and file names
     (``*``/``?`` wildcards, else a substring)."""
-    from generec_desktop.editor.errors import EditorError
-    from generec_desktop.editor.personalize import resolve_item
+    from generec_desktop.editor.personalize.errors import EditorError
+    from generec_desktop.editor.personalize.pipeline import resolve_item
 
     text = " ".join(str(spec).split())
     if text.casefold() in ("", "all"):
@@ -260,7 +260,7 @@ def _query_items(ws: Workspace, query: str) -> list[ItemInfo]:
 def select_audiences(ws: Workspace, spec: str, *, encoder_id: str | None = None) -> tuple[str, list[Target]]:
     """``all`` (segments, audiences from examples, users), ``segments``, ``examples``, ``users`` or a
     comma-separated list of ids / names -> (the encoder id of the profiles, targets in its space)."""
-    from generec_desktop.editor.personalize import Target
+    from generec_desktop.editor.personalize.pipeline import Target
     from generec_desktop.profiles import ProfilesError, load_profiles
 
     try:
@@ -414,9 +414,9 @@ def _personalize_item(state: WorkerState, job: ItemJob, targets: list[Target],
                       base: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
     from PIL import Image
 
-    from generec_desktop.editor.analysis import analyze_video
-    from generec_desktop.editor.clips import export_clip
-    from generec_desktop.editor.personalize import personalize
+    from generec_desktop.editor.personalize.analysis import analyze_video
+    from generec_desktop.editor.personalize.clips import export_clip
+    from generec_desktop.editor.personalize.pipeline import personalize
     from generec_desktop.safefiles import atomic_path
 
     st, ws = state.settings, state.ws
@@ -953,8 +953,8 @@ def run_batch(
     default 2). ``versions``: register each distinct output as a pending version. ``on_engine`` sees the
     engine once it runs (tests use it to kill a worker).
     """
-    from generec_desktop.editor.analysis import DEFAULT_RATE
-    from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES
+    from generec_desktop.editor.personalize.analysis import DEFAULT_RATE
+    from generec_desktop.editor.personalize.clips import DEFAULT_CLIP_FRAMES
     from generec_desktop.versions.workflow import open_workspace
 
     t0 = time.perf_counter()

@@ -108,7 +108,7 @@ def _liked_reference(ws: Workspace, audience_id: str | None) -> Any:
     if not audience_id:
         return None
     try:
-        from generec_desktop.editor.personalize import _liked_items
+        from generec_desktop.editor.personalize.pipeline import _liked_items
         from generec_desktop.profiles import load_profiles
 
         profiles = load_profiles(ws)

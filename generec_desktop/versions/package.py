@@ -1,6 +1,6 @@
 """A per-audience upload package (issue 16 part 6): one folder with what to upload for one audience.
 
-:func:`package` chooses the audience's clip of an item (Eq. 2 window, ``editor.personalize``), renders it
+:func:`package` chooses the audience's clip of an item (Eq. 2 window, ``editor.personalize.pipeline``), renders it
 with a preset (:func:`~generec_desktop.versions.render.render`: watermark and provenance kept), adds the
 image to show that audience (its stored artwork, else the personalised thumbnail frame as a JPEG) and a
 ``summary.json`` (item, audience, clip times, scores, preset, every file with its sha256, provenance).
@@ -81,8 +81,8 @@ def package(
 ) -> PackageResult:
     """Build ``out_dir`` (a new folder) holding ``audience``'s clip of ``item`` rendered with ``preset``, the
     image to show that audience and ``summary.json`` (see the module docstring). ``audience``: an id such
-    as ``"segment:0"`` or anything ``editor.personalize`` accepts."""
-    from generec_desktop.editor.personalize import personalize, resolve_item
+    as ``"segment:0"`` or anything ``editor.personalize.pipeline`` accepts."""
+    from generec_desktop.editor.personalize.pipeline import personalize, resolve_item
     from generec_desktop.safefiles import atomic_write_text, file_sha256, fsync_dir, temp_path
 
     t0 = time.perf_counter()
@@ -248,7 +248,7 @@ def _thumbnail_frame(ws: Workspace, item: ItemInfo, thumbnail: Any, rendered: Re
     import cv2
 
     from generec_desktop import media
-    from generec_desktop.editor.reframe import crop_to
+    from generec_desktop.editor.personalize.reframe import crop_to
 
     image = thumbnail.image
     if thumbnail.timestamp is not None:

@@ -33,7 +33,7 @@ from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, che
 
 if TYPE_CHECKING:
     from generec_desktop.corpus import ItemInfo, Workspace
-    from generec_desktop.editor.reframe import CropPath
+    from generec_desktop.editor.personalize.reframe import CropPath
     from generec_desktop.fidelity.export import PendingVersion
     from generec_desktop.media import Frame, MediaInfo
 
@@ -236,7 +236,7 @@ def resolve_target(ws: Workspace, target: int | str | os.PathLike[str] | ItemInf
     """``(item, None)`` or ``(None, version)`` for an item (id, external id, ItemInfo) or a pending
     version (id, folder or media path, PendingVersion). A numeric id is an item first."""
     from generec_desktop.corpus import ItemInfo
-    from generec_desktop.editor.personalize import resolve_item
+    from generec_desktop.editor.personalize.pipeline import resolve_item
     from generec_desktop.fidelity.export import PendingVersion, VersionError, load_pending
 
     if isinstance(target, ItemInfo):
@@ -487,7 +487,7 @@ def render(
     crop: CropPath | None = None
     t = time.perf_counter()
     if mode == "crop":
-        from generec_desktop.editor.reframe import crop_path
+        from generec_desktop.editor.personalize.reframe import crop_path
 
         crop = crop_path(src.path, start, stop, w_out / h_out, cancel=cancel)
     timings["reframe"] = time.perf_counter() - t

@@ -68,7 +68,7 @@ def style_version(ws: Workspace, item_id: int, style: str, *, strength: float = 
                   instruction: dict[str, Any] | None = None, progress: Progress | None = None,
                   cancel: CancelToken | None = None) -> PendingVersion:
     """Restyle an item's video into a pending version (the Style tab and ``generec style --version``)."""
-    from generec_desktop.editor.styles import run_style_video
+    from generec_desktop.editor.styles.stylize import run_style_video
 
     src = ws.media_path(ws.item(item_id))
 
@@ -95,7 +95,7 @@ def clip_version(ws: Workspace, item_id: int, start: float, end: float, *, refra
                  score: float | None = None, target_profile: str | None = None, label: str | None = None,
                  progress: Progress | None = None, cancel: CancelToken | None = None) -> PendingVersion:
     """Cut a frame-exact clip (with its audio, optionally reframed) into a pending version."""
-    from generec_desktop.editor.clips import export_clip
+    from generec_desktop.editor.personalize.clips import export_clip
 
     if not end > start:
         raise GenerecError(f"A clip needs an end after its start (got {start:.2f}–{end:.2f} s).")
@@ -168,7 +168,7 @@ def mcvd_version(ws: Workspace, which: str, audience: str, checkpoint: Path | No
                  item_id: int | None = None, progress: Progress | None = None, cancel: CancelToken | None = None,
                  **kwargs: Any) -> PendingVersion:
     """An MCVD revision (``which="revise"``, of ``item_id``) or creation toward ``audience``, as a pending
-    version; ``engine`` is the revise or create function (``editor.revise.revise_item`` /
+    version; ``engine`` is the revise or create function (``mcvd.revise.revise_item`` /
     ``creator.create_video``); ``checkpoint`` None: the engine discovers one."""
     if which not in ("revise", "create"):
         raise GenerecError(f"Unknown MCVD operation {which!r}; use revise or create.")

@@ -21,7 +21,7 @@ def _two_shot_video(path):
 
 def test_shot_detection_runs_off_the_gui_thread(qtbot, make_window, demo_workspace, tmp_path, monkeypatch):
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor import shotdetect
+    from generec_desktop.editor.personalize import shotdetect
 
     seen: list[threading.Thread] = []
 

@@ -92,7 +92,7 @@ def test_clip_reframe_and_style_of_a_faceless_video_all_pass(tmp_path: Path, fac
 
 def test_an_old_reframe_without_a_recorded_window_is_aligned_by_matching(tmp_path: Path, faceless_mp4: Path) -> None:
     """A reframed clip made before the window was recorded (time_offset 0, no crop): still judged like with like."""
-    from generec_desktop.editor.clips import export_clip
+    from generec_desktop.editor.personalize.clips import export_clip
     from generec_desktop.fidelity.export import check_version, create_pending
 
     ws, item = _ws(tmp_path, faceless_mp4)

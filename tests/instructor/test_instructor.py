@@ -212,7 +212,7 @@ def test_styles_come_from_the_editor_and_survive_its_absence(monkeypatch):
     for case in CASES:
         if case["op"] == "style":
             assert make_plan(case["text"], use_model=False).params.get("style") in names
-    monkeypatch.setitem(sys.modules, "generec_desktop.editor.styles", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "generec_desktop.editor.styles.stylize", None)  # import now fails
     assert make_plan("make it look like a cartoon", use_model=False).params["style"] == "toon"
 
 

@@ -44,7 +44,7 @@ def test_plan_uses_the_text_tower_when_there_is_one(clip) -> None:  # type: igno
 
 
 def test_steer_targets_moves_each_audience_toward_the_phrase(clip) -> None:  # type: ignore[no-untyped-def]
-    from generec_desktop.editor.personalize import Target
+    from generec_desktop.editor.personalize.pipeline import Target
     from generec_desktop.encoders import get_encoder
     from generec_desktop.encoders.text import text_vector
 

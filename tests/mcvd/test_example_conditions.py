@@ -1,4 +1,5 @@
-"""Condition vectors of audiences built from examples (User_Hist only) beside users and segments."""
+"""Condition vectors of audiences built from examples (User_Hist only) beside users and segments, and an MCVD
+revision toward such an audience in a workspace that has no other kind."""
 
 from __future__ import annotations
 
@@ -33,3 +34,42 @@ def test_example_audience_is_a_user_hist_condition(mcvd_ws, tmp_path):
         else:
             with pytest.raises(DiffusionError, match="no recommender embedding"):
                 emb.audience_vector("examples:1")
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A brand-new workspace whose only audiences are built from examples (no users, no segments)."""
+    from examplemedia import write_photos, write_scenes_video
+
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.profiles import examples as ex
+
+    with Workspace.create(tmp_path / "W") as ws:
+        ws.import_media([write_scenes_video(tmp_path / "src" / "three-shots.mp4")])
+        ex.add_audience(ws, "Space fans", write_photos(tmp_path / "space", ("astronaut", "rocket")))
+        ex.add_audience(ws, "Cat people", write_photos(tmp_path / "cats", ("chelsea",)))
+        yield ws
+
+
+def test_mcvd_revision_toward_an_example_audience(fresh, tmp_path):
+    import torch
+
+    from generec_desktop.mcvd.revise import revise_item
+    from generec_desktop.mcvd.workspace import condition_source
+    from generec_desktop.profiles import load_profiles
+
+    torch.set_num_threads(1)
+    src = condition_source(fresh)
+    ps = load_profiles(fresh)
+    np.testing.assert_allclose(src.audience_vector("examples:2"), ps.vector("examples:2"))
+    np.testing.assert_allclose(src.audience_vector("cat PEOPLE"), ps.vector("examples:2"))
+    r = revise_item(fresh, 1, audience="Cat people", out_path=tmp_path / "rev.mp4", strength=0.6, steps=2,
+                    end=1.0)
+    assert r.output.is_file() and r.mean_change > 0.0 and r.width == 160
+    from generec_desktop.diffusion import DiffusionError
+
+    with pytest.raises(DiffusionError, match="no recommender embedding"):
+        from generec_desktop.mcvd.workspace import ConditionSource
+
+        ConditionSource("user_emb", ps.encoder_id, ps.user_ids, ps.user_hist, ps.user_segment).audience_vector(
+            "examples:1")

@@ -187,8 +187,8 @@ def test_corpus_is_big_enough() -> None:
 def test_corpus_import_personalize_style(case: mc.Case, corpus_dir: Path, tmp_path: Path) -> None:
     """Import, personalise and style each case (or one clear line), then the workspace still opens."""
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.personalize import personalize
-    from generec_desktop.editor.styles import list_styles, run_style_video
+    from generec_desktop.editor.personalize.pipeline import personalize
+    from generec_desktop.editor.styles.stylize import list_styles, run_style_video
     from generec_desktop.encoders import get_encoder
 
     path = _made(case, corpus_dir)

@@ -33,7 +33,7 @@ def test_package_holds_the_audience_clip_thumbnail_and_summary(small_demo, tmp_p
 
     from generec_desktop import media
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.personalize import personalize
+    from generec_desktop.editor.personalize.pipeline import personalize
     from generec_desktop.fidelity import watermark as wm
     from generec_desktop.profiles import load_profiles
     from generec_desktop.versions.package import package
@@ -102,7 +102,7 @@ def test_package_uses_the_stored_artwork_and_refuses_a_changed_one(demo_copy, tm
     from PIL import Image
 
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.personalize import resolve_item
+    from generec_desktop.editor.personalize.pipeline import resolve_item
     from generec_desktop.fidelity import artwork as store
     from generec_desktop.versions.package import package
 

@@ -41,7 +41,7 @@ def start_personalize(tab: FeatureTab) -> Any:
     results = ensure_results(w)
 
     def job(progress: Any, cancel: Any) -> Any:
-        from generec_desktop.editor.personalize import personalize
+        from generec_desktop.editor.personalize.pipeline import personalize
 
         return personalize(ws, item_id, audiences, encoder=encoder,  progress=progress, cancel=cancel)
 

@@ -34,7 +34,7 @@ def find_checkpoints(ws: Any, preferred: str = "") -> list[Path]:
 
 def _engine(name: str) -> Any:
     """The editor's revision or the creator's creation function."""
-    module, func = {"revise": ("generec_desktop.editor.revise", "revise_item"),
+    module, func = {"revise": ("generec_desktop.mcvd.revise", "revise_item"),
                     "create": ("generec_desktop.creator.create", "create_video")}[name]
     return getattr(importlib.import_module(module), func)
 

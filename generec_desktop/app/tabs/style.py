@@ -113,7 +113,7 @@ class StyleTab(FeatureTab):
 
     # gallery ---------------------------------------------------------------------------------------
     def _fill_gallery(self) -> None:
-        from generec_desktop.editor.styles import list_styles
+        from generec_desktop.editor.styles.stylize import list_styles
 
         self._styles = list_styles()
         last = str(self.window_.settings.value("style/last", "toon"))
@@ -142,7 +142,7 @@ class StyleTab(FeatureTab):
         ws, profiles = self.ws, self.window_.profiles
         if ws is None or profiles is None or not audience_id:
             return []
-        from generec_desktop.editor.personalize import _liked_items, _reference_paths
+        from generec_desktop.editor.personalize.pipeline import _liked_items, _reference_paths
 
         try:
             aud = profiles.audience(audience_id)
@@ -214,7 +214,7 @@ class StyleTab(FeatureTab):
 
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop import media
-            from generec_desktop.editor.styles import list_styles, stylize_image
+            from generec_desktop.editor.styles.stylize import list_styles, stylize_image
 
             info = media.probe(path)
             t = info.duration * 0.4
@@ -260,7 +260,7 @@ class StyleTab(FeatureTab):
         refs = self.reference_images(audience) if audience else None
 
         def job(progress: Any, cancel: Any) -> Any:
-            from generec_desktop.editor.styles import stylize_image
+            from generec_desktop.editor.styles.stylize import stylize_image
 
             return key, stylize_image(frame, style, strength=strength, face_aware=faces, reference_images=refs)
 

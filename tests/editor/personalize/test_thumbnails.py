@@ -13,7 +13,12 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def test_eq1_user_vector_and_argmax_match_the_paper_formula():
-    from generec_desktop.editor.thumbnails import build_candidates, score_matrix, select_thumbnails, user_vector
+    from generec_desktop.editor.personalize.thumbnails import (
+        build_candidates,
+        score_matrix,
+        select_thumbnails,
+        user_vector,
+    )
 
     rng = np.random.default_rng(0)
     liked = _unit(rng.normal(size=(7, 16)))
@@ -29,7 +34,7 @@ def test_eq1_user_vector_and_argmax_match_the_paper_formula():
 
 
 def test_frames_failing_the_gates_are_never_chosen_and_shot_starts_are_candidates():
-    from generec_desktop.editor.thumbnails import build_candidates, select_thumbnails
+    from generec_desktop.editor.personalize.thumbnails import build_candidates, select_thumbnails
 
     s = np.array([[0.9, 0.1, 0.2, 0.3, 0.8, 0.5]], np.float32)
     passed = np.array([False, True, True, True, False, True])
@@ -44,7 +49,7 @@ def test_frames_failing_the_gates_are_never_chosen_and_shot_starts_are_candidate
 
 
 def test_diversity_spreads_near_ties_but_not_clear_winners():
-    from generec_desktop.editor.thumbnails import build_candidates, select_thumbnails
+    from generec_desktop.editor.personalize.thumbnails import build_candidates, select_thumbnails
 
     emb = np.eye(4, dtype=np.float32)
     cand = build_candidates(4, [], np.ones(4, bool))
@@ -59,8 +64,8 @@ def test_diversity_spreads_near_ties_but_not_clear_winners():
 
 
 def test_mismatched_encoder_dimensions_are_a_clear_error():
-    from generec_desktop.editor.errors import EditorError
-    from generec_desktop.editor.thumbnails import score_matrix
+    from generec_desktop.editor.personalize.errors import EditorError
+    from generec_desktop.editor.personalize.thumbnails import score_matrix
 
     with pytest.raises(EditorError, match="same encoder"):
         score_matrix(np.ones((2, 8)), np.ones((5, 16)))
@@ -69,7 +74,7 @@ def test_mismatched_encoder_dimensions_are_a_clear_error():
 def test_personalize_on_the_demo_one_pass_for_all_audiences(small_demo):
     from generec_desktop.corpus import Workspace
     from generec_desktop.demo import load_ground_truth
-    from generec_desktop.editor.personalize import personalize
+    from generec_desktop.editor.personalize.pipeline import personalize
     from generec_desktop.profiles import load_profiles
 
     gt = load_ground_truth(small_demo)
@@ -107,7 +112,7 @@ def test_personalize_on_the_demo_one_pass_for_all_audiences(small_demo):
 def test_generated_thumbnail_moves_toward_the_audience_palette():
     import skimage.data
 
-    from generec_desktop.editor.thumbgen import palette_stats, transfer_palette
+    from generec_desktop.editor.personalize.thumbgen import palette_stats, transfer_palette
 
     frame = skimage.data.astronaut()
     liked = [skimage.data.coffee(), skimage.data.chelsea()]
@@ -129,7 +134,7 @@ def test_selection_default_differs_from_eq1_and_keeps_a_moved_vector(small_demo)
 
     from generec_desktop.corpus import Workspace
     from generec_desktop.demo import load_ground_truth
-    from generec_desktop.editor.personalize import Target, personalize
+    from generec_desktop.editor.personalize.pipeline import Target, personalize
     from generec_desktop.profiles import load_profiles
 
     item = next(iter(load_ground_truth(small_demo).items.values()))

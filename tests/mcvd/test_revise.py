@@ -33,7 +33,7 @@ def _frames(path) -> np.ndarray:
 def test_revision_keeps_size_timing_and_audio(mcvd_ws, tmp_path) -> None:
     from generec_desktop import media
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.revise import revise_item
+    from generec_desktop.mcvd.revise import revise_item
 
     with Workspace.open(mcvd_ws.root) as ws:
         item = next(i for i in ws.items() if i.has_audio)
@@ -54,7 +54,7 @@ def test_revision_keeps_size_timing_and_audio(mcvd_ws, tmp_path) -> None:
 def test_strength_zero_leaves_the_video_unchanged(mcvd_ws, tmp_path) -> None:
     from generec_desktop import media
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.revise import revise_item
+    from generec_desktop.mcvd.revise import revise_item
 
     with Workspace.open(mcvd_ws.root) as ws:
         item = ws.items()[1]
@@ -67,7 +67,7 @@ def test_strength_zero_leaves_the_video_unchanged(mcvd_ws, tmp_path) -> None:
 
 def test_the_audience_changes_the_revision(mcvd_ws, tmp_path) -> None:
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.revise import revise_item
+    from generec_desktop.mcvd.revise import revise_item
 
     with Workspace.open(mcvd_ws.root) as ws:
         item = ws.items()[2]
@@ -78,7 +78,7 @@ def test_the_audience_changes_the_revision(mcvd_ws, tmp_path) -> None:
 
 def test_revision_errors(mcvd_ws, tmp_path) -> None:
     from generec_desktop.corpus import Workspace
-    from generec_desktop.editor.revise import revise_item
+    from generec_desktop.mcvd.revise import revise_item
 
     with Workspace.open(mcvd_ws.root) as ws:
         item = ws.items()[0]

@@ -15,7 +15,7 @@ Public API::
 Images are (H, W, 3) uint8 RGB arrays. Strength 0 returns the input unchanged, 1 the full style;
 in between is a blend. ``face_aware`` keeps detected faces less stylised (identity and expressions
 survive). On video the same :class:`VideoStylizer` carries palettes, textures and statistics from
-frame to frame so the result does not flicker (see :mod:`generec_desktop.editor.style_filters`).
+frame to frame so the result does not flicker (see :mod:`generec_desktop.editor.styles.filters`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, check_cancel, report
+from generec_desktop.editor.styles.errors import StyleError
+from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
 
 if TYPE_CHECKING:
     from generec_desktop.media import MediaInfo
@@ -52,10 +53,6 @@ __all__ = [
 FACE_KEEP = 0.75
 #: On video, faces are detected every this many frames (the mask is smoothed in between).
 FACE_EVERY = 6
-
-
-class StyleError(GenerecError):
-    """Bad style input: unknown style, strength out of range, not an RGB image, missing references."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,7 @@ def _style_fn(name: str) -> tuple[StyleInfo, StyleFn]:
         raise StyleError(f"Unknown style '{name}'; choose one of: {known}.")
     info, fn = _REGISTRY[name]
     if fn is None:  # classic styles import OpenCV lazily, on first use
-        from generec_desktop.editor import style_filters
+        from generec_desktop.editor.styles import filters as style_filters
 
         fn = getattr(style_filters, _FN_NAMES[name])
         _REGISTRY[name] = (info, fn)
@@ -147,7 +144,7 @@ def register_network_style(name: str, path: str | Path, *, max_side: int = 512,
     The network takes a (1, 3, H, W) float tensor in [0, 1] and returns the same shape; frames are
     processed at ``max_side`` on the long side and resized back.
     """
-    from generec_desktop.editor.style_network import load_style_network
+    from generec_desktop.editor.styles.network import load_style_network
 
     net = load_style_network(Path(path), max_side=max_side)
     info = StyleInfo(name, title or name, f"User network {Path(path).name}.", "network")
@@ -243,7 +240,7 @@ class VideoStylizer:
 
     def __init__(self, style: str, *, strength: float = 1.0, face_aware: bool = False,
                  reference_images: Sequence[np.ndarray] | None = None, video: bool = True) -> None:
-        from generec_desktop.editor.style_filters import StyleState
+        from generec_desktop.editor.styles.filters import StyleState
 
         self.info, self._fn = _style_fn(style)
         self.strength = _check_strength(strength)

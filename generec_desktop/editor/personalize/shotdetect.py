@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from generec_desktop.editor.errors import EditorError
+from generec_desktop.editor.personalize.errors import EditorError
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report, sub_progress
 
 __all__ = ["AUTO_LONG_DETECTOR", "AUTO_TRANSNET_MAX_S", "DETECTORS", "ShotDetection", "Transition",
@@ -175,8 +175,8 @@ def _max_side(path: Path, width: int) -> int:
 
 def _detect_hsv(path: Path, ft: np.ndarray, progress: Progress | None,
                 cancel: CancelToken | None) -> list[Transition]:
-    from generec_desktop.editor.analysis import DEFAULT_RATE, SAMPLE_MAX_SIDE
-    from generec_desktop.editor.shots import detect_cuts, refine_cuts
+    from generec_desktop.editor.personalize.analysis import DEFAULT_RATE, SAMPLE_MAX_SIDE
+    from generec_desktop.editor.personalize.shots import detect_cuts, refine_cuts
     from generec_desktop.media.reference import sample_reference_frames
 
     frames = sample_reference_frames(path, DEFAULT_RATE, max_side=SAMPLE_MAX_SIDE, progress=progress, cancel=cancel)

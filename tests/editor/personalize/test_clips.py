@@ -7,7 +7,7 @@ import pytest
 
 
 def test_window_scores_cover_every_start_and_equal_brute_force():
-    from generec_desktop.editor.clips import clip_window_scores
+    from generec_desktop.editor.personalize.clips import clip_window_scores
 
     rng = np.random.default_rng(1)
     s = rng.normal(size=(3, 23)).astype(np.float32)
@@ -20,7 +20,7 @@ def test_window_scores_cover_every_start_and_equal_brute_force():
 
 
 def test_eq2_picks_the_window_the_audience_likes_and_snaps_to_cuts():
-    from generec_desktop.editor.clips import select_clips
+    from generec_desktop.editor.personalize.clips import select_clips
 
     n, rate = 40, 4.0
     times = np.arange(n) / rate
@@ -42,8 +42,8 @@ def test_exported_clip_has_exact_duration_keeps_audio_and_decodes(small_demo, tm
     from generec_desktop import media
     from generec_desktop.corpus import Workspace
     from generec_desktop.demo import load_ground_truth
-    from generec_desktop.editor.clips import export_clip
-    from generec_desktop.editor.personalize import personalize
+    from generec_desktop.editor.personalize.clips import export_clip
+    from generec_desktop.editor.personalize.pipeline import personalize
 
     gt = load_ground_truth(small_demo)
     item = next(iter(gt.items.values()))

@@ -9,7 +9,7 @@ import pytest
 def test_crop_follows_an_off_centre_object():
     import skimage.data
 
-    from generec_desktop.editor.reframe import crop_box, salient_centre
+    from generec_desktop.editor.personalize.reframe import crop_box, salient_centre
 
     canvas = np.full((360, 640, 3), 90, np.uint8)
     obj = skimage.data.coffee()[::4, ::4]  # a real photo patch on a plain background, right side
@@ -24,14 +24,14 @@ def test_crop_follows_an_off_centre_object():
 def test_face_wins_and_aspects_are_exact():
     import skimage.data
 
-    from generec_desktop.editor.reframe import crop_to, parse_aspect
+    from generec_desktop.editor.personalize.reframe import crop_to, parse_aspect
 
     img = skimage.data.astronaut()  # 512×512, face upper-middle
     wide = crop_to(img, "16:9")
     assert wide.shape[1] == 512 and abs(wide.shape[1] / wide.shape[0] - 16 / 9) < 0.02
     assert crop_to(img, "1:1").shape[:2] == (512, 512)
     assert parse_aspect("4:3") == pytest.approx(4 / 3)
-    from generec_desktop.editor.errors import EditorError
+    from generec_desktop.editor.personalize.errors import EditorError
 
     with pytest.raises(EditorError):
         parse_aspect("wide")

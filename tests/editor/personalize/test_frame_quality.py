@@ -14,7 +14,7 @@ def _astronaut() -> np.ndarray:
 def test_gates_reject_blurred_black_white_and_exposure_but_keep_the_photo():
     import cv2
 
-    from generec_desktop.editor.quality import QualityGates, measure_quality
+    from generec_desktop.editor.personalize.quality import QualityGates, measure_quality
 
     img = _astronaut()
     blurred = cv2.GaussianBlur(img, (0, 0), 6)
@@ -31,7 +31,7 @@ def test_gates_reject_blurred_black_white_and_exposure_but_keep_the_photo():
 
 
 def test_face_gate_uses_opencv_haar_cascade():
-    from generec_desktop.editor.quality import QualityGates, detect_faces, measure_quality
+    from generec_desktop.editor.personalize.quality import QualityGates, detect_faces, measure_quality
 
     img = _astronaut()
     boxes = detect_faces(img)
@@ -51,7 +51,7 @@ def test_gates_judge_relative_to_the_video_a_gradient_shot_and_a_white_slide_pas
     (soft everywhere) is not, nor a white slide with sharp text; a blown-out white frame still fails."""
     import cv2
 
-    from generec_desktop.editor.quality import QualityGates, measure_quality
+    from generec_desktop.editor.personalize.quality import QualityGates, measure_quality
 
     img = _astronaut()
     h, w = img.shape[:2]
@@ -76,7 +76,7 @@ def test_gates_judge_relative_to_the_video_a_gradient_shot_and_a_white_slide_pas
 def test_a_dark_picture_with_detail_is_not_a_black_frame():
     import skimage.data
 
-    from generec_desktop.editor.quality import measure_quality
+    from generec_desktop.editor.personalize.quality import measure_quality
 
     stars = skimage.data.hubble_deep_field()  # mostly black sky, sharp galaxies
     black = (_astronaut() * 0.05).astype(np.uint8)

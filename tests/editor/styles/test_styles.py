@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from generec_desktop.editor.styles import (
+from generec_desktop.editor.styles.stylize import (
     StyleError,
     VideoStylizer,
     flicker_ratio,
@@ -153,7 +153,7 @@ def test_bad_image_raises_style_error():
 
 def test_run_style_video_range_keeps_audio_and_unstyled_frames(tmp_path):
     from generec_desktop import media
-    from generec_desktop.editor.styles import run_style_video
+    from generec_desktop.editor.styles.stylize import run_style_video
     from generec_desktop.jobs import CancelToken
 
     src = Path(_bbb_path())
@@ -176,7 +176,7 @@ def test_run_style_video_range_keeps_audio_and_unstyled_frames(tmp_path):
 
 def test_run_style_video_trim_and_cancel(tmp_path):
     from generec_desktop import media
-    from generec_desktop.editor.styles import run_style_video
+    from generec_desktop.editor.styles.stylize import run_style_video
     from generec_desktop.jobs import Cancelled, CancelToken
 
     dst = tmp_path / "pix.mp4"
@@ -240,7 +240,7 @@ class _Invert:
 
 
 def _check_network_style(name, path, photo):
-    from generec_desktop.editor.styles import register_network_style, unregister_network_style
+    from generec_desktop.editor.styles.stylize import register_network_style, unregister_network_style
 
     info = register_network_style(name, path, max_side=1024)
     try:
@@ -277,7 +277,7 @@ def test_torch_export_style_network(tmp_path, photo):
 
 
 def test_bad_style_network_files(tmp_path):
-    from generec_desktop.editor.styles import register_network_style
+    from generec_desktop.editor.styles.stylize import register_network_style
 
     with pytest.raises(StyleError, match="does not exist"):
         register_network_style("x", tmp_path / "missing.pt")

@@ -13,7 +13,7 @@ neighbourhood (``ratio``) so that a fast pan sampled sparsely does not read as a
 It runs on the frames the editor already sampled (one decode pass serves everything); the cut then
 lies between two samples. :func:`refine_cuts` localises each cut to the exact frame with a low-res
 decode of only that gap (used for clip boundaries). Accuracy on the demo videos, whose true cuts
-are in ``ground_truth.json``, is measured by ``tests/editor/test_shots.py`` and the benchmark.
+are in ``ground_truth.json``, is measured by ``tests/editor/personalize/test_shots.py`` and the benchmark.
 """
 
 from __future__ import annotations

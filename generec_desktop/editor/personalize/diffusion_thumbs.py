@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from generec_desktop.editor.errors import EditorError
+from generec_desktop.editor.personalize.errors import EditorError
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
 
 __all__ = ["generate_diffusion_thumbnail", "liked_image_embedding", "load_img2img_pipeline"]

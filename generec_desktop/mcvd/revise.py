@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from generec_desktop.diffusion.config import DiffusionError
 from generec_desktop.jobs import CancelToken, Progress, Steps, report
 
 if TYPE_CHECKING:
@@ -67,10 +68,8 @@ def lowres_clip(path: Path, *, fps: float, size: int, start: float = 0.0, end: f
     if max_frames is not None:
         n = min(n, max_frames)
     if n < 1:
-        from generec_desktop.editor.errors import EditorError
-
-        raise EditorError(f"[{start:g}, {stop:g}) s of {Path(path).name} holds no frame at {fps:g} fps; "
-                          "widen the range.")
+        raise DiffusionError(f"[{start:g}, {stop:g}) s of {Path(path).name} holds no frame at {fps:g} fps; "
+                             "widen the range.")
     frames = media.sample_frames(path, timestamps=[start + k / fps for k in range(n)], max_side=256, cancel=cancel)
     stamps = np.array([f.timestamp for f in frames], np.float64)
     return resize_frames([f.image for f in frames], size), stamps
@@ -114,7 +113,6 @@ def revise_item(
 
     from generec_desktop import media
     from generec_desktop.diffusion import revise as mcvd_revise
-    from generec_desktop.editor.errors import EditorError
     from generec_desktop.mcvd.workspace import load_workspace_model
 
     t0 = time.perf_counter()
@@ -122,7 +120,7 @@ def revise_item(
     out = Path(out_path)
     src = ws.media_path(ws.item(item_id))
     if out.resolve() == src.resolve():
-        raise EditorError("The output must be a new file; originals are never modified.")
+        raise DiffusionError("The output must be a new file; originals are never modified.")
     model, source, folder = load_workspace_model(ws, checkpoint=checkpoint, condition=condition)
     vector = source.audience_vector(audience)
     report(parts["load"], 1.0, f"model {folder.name}")

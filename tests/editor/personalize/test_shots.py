@@ -16,7 +16,7 @@ def _photo_frames(name: str, n: int, shift: int) -> list[np.ndarray]:
 
 
 def test_detects_the_hard_cut_between_two_photos_and_nothing_in_a_pan():
-    from generec_desktop.editor.shots import detect_cuts
+    from generec_desktop.editor.personalize.shots import detect_cuts
 
     frames = _photo_frames("astronaut", 10, 3) + _photo_frames("coffee", 10, 3)
     ts = np.arange(20) * 0.25
@@ -28,7 +28,7 @@ def test_detects_the_hard_cut_between_two_photos_and_nothing_in_a_pan():
 
 
 def test_static_video_has_no_cuts_and_short_input_is_fine():
-    from generec_desktop.editor.shots import detect_cuts
+    from generec_desktop.editor.personalize.shots import detect_cuts
 
     frames = _photo_frames("chelsea", 12, 0)
     assert detect_cuts(frames, np.arange(12) * 0.5).after.size == 0
@@ -41,7 +41,7 @@ def test_accuracy_on_the_demo_videos(small_demo):
     from generec_desktop import media
     from generec_desktop.corpus import Workspace
     from generec_desktop.demo import load_ground_truth
-    from generec_desktop.editor.shots import detect_cuts, refine_cuts
+    from generec_desktop.editor.personalize.shots import detect_cuts, refine_cuts
 
     gt = load_ground_truth(small_demo)
     hard = found = exact = false = fades = fades_found = 0
@@ -96,7 +96,7 @@ def test_dissolve_samples_finds_the_blends_of_a_cross_fade_not_cuts_or_pans():
     """A cross-fade between two real photos is a run of double exposures; a hard cut and a slow pan are not."""
     import skimage.data
 
-    from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+    from generec_desktop.editor.personalize.shots import detect_hsv, dissolve_samples
 
     a = np.ascontiguousarray(skimage.data.astronaut()[:384, :448])
     b = np.ascontiguousarray(skimage.data.coffee()[:384, :448])

@@ -42,7 +42,7 @@ def _lab(image: np.ndarray, side: int | None = None) -> np.ndarray:
 def palette_stats(images: Sequence[np.ndarray]) -> PaletteStats:
     """The pooled Lab statistics of ``images`` (each reduced to 96 px; every image weighs the same)."""
     if not images:
-        from generec_desktop.editor.errors import EditorError
+        from generec_desktop.editor.personalize.errors import EditorError
 
         raise EditorError("The audience has no liked thumbnails to take a palette from.")
     means, sqs = [], []
@@ -77,7 +77,7 @@ def generate_thumbnail(frame: np.ndarray, target: PaletteStats, *, strength: flo
     """A personalised thumbnail: ``frame`` recoloured toward ``target``, optionally reframed to ``aspect``."""
     out = transfer_palette(frame, target, strength=strength)
     if aspect is not None:
-        from generec_desktop.editor.reframe import crop_to
+        from generec_desktop.editor.personalize.reframe import crop_to
 
         out = crop_to(out, aspect)
     return out

@@ -1,6 +1,6 @@
 """The classic (no-weights) style filters, built from cheap OpenCV primitives.
 
-Each filter is ``fn(rgb, state) -> rgb`` at full strength; :mod:`generec_desktop.editor.styles` blends
+Each filter is ``fn(rgb, state) -> rgb`` at full strength; :mod:`generec_desktop.editor.styles.stylize` blends
 by strength and face mask. Speed at 720p on 2 cores comes from doing the expensive smoothing on a
 downscaled copy (at most ``WORK_SIDE`` pixels on the long side) and from keeping full-resolution work
 to uint8 OpenCV calls (``cv2.LUT``, ``cv2.addWeighted``, ``cv2.multiply``): one float32 pass over a
@@ -20,6 +20,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from generec_desktop.editor.styles.errors import StyleError
 
 #: Long side of the copy on which the smoothing filters run.
 WORK_SIDE = 640
@@ -347,8 +349,6 @@ def personal(rgb: np.ndarray, state: StyleState) -> np.ndarray:
     moving average over frames, so the grade does not pump from frame to frame.
     """
     if not state.references:
-        from generec_desktop.editor.styles import StyleError
-
         raise StyleError("The personalised grade needs reference images (the audience's liked thumbnails).")
     if "ref-stats" not in state.cache:
         state.cache["ref-stats"] = _lab_stats(state.references)

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from generec_desktop.editor.errors import EditorError
+from generec_desktop.editor.personalize.errors import EditorError
 from generec_desktop.jobs import CancelToken, Progress
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from generec_desktop.editor.choice import ChoiceReport
+    from generec_desktop.editor.personalize.choice import ChoiceReport
     from generec_desktop.media import MediaInfo
 
 __all__ = ["DEFAULT_CLIP_FRAMES", "ClipRange", "choose_clips", "clip_window_scores", "export_clip", "select_clips",
@@ -144,7 +144,7 @@ def choose_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
     avoids windows that overlap the ones other audiences took. One scene, or window scores within
     noise for every audience, gives every audience the same clip. Returns ``(clips, report)``.
     """
-    from generec_desktop.editor.choice import choose, score_noise, shot_ids, with_distinct
+    from generec_desktop.editor.personalize.choice import choose, score_noise, shot_ids, with_distinct
 
     s = np.atleast_2d(np.asarray(scores, np.float64))
     w = clip_window_scores(s, window)
@@ -185,7 +185,7 @@ def export_clip(video: str | os.PathLike[str], clip: ClipRange | tuple[float, fl
     dst.parent.mkdir(parents=True, exist_ok=True)
     if reframe is None:
         return media.cut(src, start, end, dst, crf=crf, preset=preset, progress=progress, cancel=cancel)
-    from generec_desktop.editor.reframe import crop_track
+    from generec_desktop.editor.personalize.reframe import crop_track
 
     fn = crop_track(src, start, end, reframe, record=crop_record, cancel=cancel)
     return media.transform_video(src, dst, fn, start=start, end=end, crf=crf, preset=preset,

@@ -24,9 +24,9 @@ def _decoder_threads() -> list[threading.Thread]:
 
 
 def test_streamed_analysis_equals_the_sequential_steps(small_demo):
-    from generec_desktop.editor.analysis import SAMPLE_MAX_SIDE, analyze_video
-    from generec_desktop.editor.quality import measure_quality
-    from generec_desktop.editor.shots import detect_cuts
+    from generec_desktop.editor.personalize.analysis import SAMPLE_MAX_SIDE, analyze_video
+    from generec_desktop.editor.personalize.quality import measure_quality
+    from generec_desktop.editor.personalize.shots import detect_cuts
     from generec_desktop.encoders import get_encoder
     from generec_desktop.media import sample_reference_frames
 
@@ -38,8 +38,8 @@ def test_streamed_analysis_equals_the_sequential_steps(small_demo):
     times = np.array([f.timestamp for f in frames])
     np.testing.assert_array_equal(a.sample_times, times)
     np.testing.assert_allclose(a.embeddings, enc.encode_images(images), atol=1e-6)
-    from generec_desktop.editor.analysis import _with_dissolves
-    from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+    from generec_desktop.editor.personalize.analysis import _with_dissolves
+    from generec_desktop.editor.personalize.shots import detect_hsv, dissolve_samples
 
     dissolves = dissolve_samples([detect_hsv(im) for im in images])
     assert a.failed == _with_dissolves(measure_quality(images).failed, dissolves)
@@ -49,7 +49,7 @@ def test_streamed_analysis_equals_the_sequential_steps(small_demo):
 
 
 def test_cancel_and_decoder_errors_stop_the_decoder_thread(small_demo, monkeypatch):
-    import generec_desktop.editor.analysis as analysis
+    import generec_desktop.editor.personalize.analysis as analysis
     import generec_desktop.media.reference as reference
     from generec_desktop.encoders import get_encoder
     from generec_desktop.jobs import Cancelled, CancelToken
@@ -85,10 +85,10 @@ def test_cancel_and_decoder_errors_stop_the_decoder_thread(small_demo, monkeypat
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, workers):
-    import generec_desktop.editor.analysis as analysis
+    import generec_desktop.editor.personalize.analysis as analysis
     import generec_desktop.media.reference as reference
-    from generec_desktop.editor.quality import measure_quality
-    from generec_desktop.editor.shots import detect_cuts
+    from generec_desktop.editor.personalize.quality import measure_quality
+    from generec_desktop.editor.personalize.shots import detect_cuts
     from generec_desktop.encoders import get_encoder
 
     path = mediagen.make_gop_video(tmp_path / "gops.mp4")
@@ -105,8 +105,8 @@ def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, wo
     np.testing.assert_array_equal(a.sample_times, times)
     assert all(np.array_equal(x, y) for x, y in zip(a.images, images, strict=True))
     np.testing.assert_allclose(a.embeddings, enc.encode_images(images), atol=1e-6)
-    from generec_desktop.editor.analysis import _with_dissolves
-    from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+    from generec_desktop.editor.personalize.analysis import _with_dissolves
+    from generec_desktop.editor.personalize.shots import detect_hsv, dissolve_samples
 
     dissolves = dissolve_samples([detect_hsv(im) for im in images])
     assert a.failed == _with_dissolves(measure_quality(images).failed, dissolves)
@@ -117,7 +117,7 @@ def test_parallel_runs_of_gops_equal_one_serial_decode(tmp_path, monkeypatch, wo
 def test_opencv_threads_are_restored_after_overlapping_analyses():
     import cv2
 
-    from generec_desktop.editor.analysis import _opencv_single_thread
+    from generec_desktop.editor.personalize.analysis import _opencv_single_thread
 
     before = cv2.getNumThreads()
     with _opencv_single_thread():
@@ -130,7 +130,7 @@ def test_opencv_threads_are_restored_after_overlapping_analyses():
 @pytest.mark.parametrize(("name", "options"), [("rot90.mp4", {"rotation": 90}), ("vp9.webm", {"codec": "libvpx-vp9"}),
                                                ("full_range.mp4", {"pix_fmt": "yuvj420p"})])
 def test_parallel_runs_keep_rotation_other_codecs_and_full_range(tmp_path, monkeypatch, name, options):
-    import generec_desktop.editor.analysis as analysis
+    import generec_desktop.editor.personalize.analysis as analysis
     import generec_desktop.media.reference as reference
     from generec_desktop.encoders import get_encoder
 

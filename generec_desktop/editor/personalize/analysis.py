@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from generec_desktop.editor.errors import EditorError
-from generec_desktop.editor.quality import QualityGates, measure_quality
-from generec_desktop.editor.shots import ShotCuts, detect_cuts, refine_cuts
+from generec_desktop.editor.personalize.errors import EditorError
+from generec_desktop.editor.personalize.quality import QualityGates, measure_quality
+from generec_desktop.editor.personalize.shots import ShotCuts, detect_cuts, refine_cuts
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
 
 __all__ = ["ANALYSIS_VERSION", "DEFAULT_RATE", "SAMPLE_MAX_SIDE", "VideoAnalysis", "analyze_video"]
@@ -191,8 +191,8 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     """
     import queue
 
-    from generec_desktop.editor.quality import detect_faces, frame_measures, judge
-    from generec_desktop.editor.shots import content_value, detect_hsv, dissolve_samples
+    from generec_desktop.editor.personalize.quality import detect_faces, frame_measures, judge
+    from generec_desktop.editor.personalize.shots import content_value, detect_hsv, dissolve_samples
     from generec_desktop.media.decode import to_rgb
     from generec_desktop.media.prefetch import prefetched, put_until_stopped
     from generec_desktop.media.reference import (
@@ -302,7 +302,7 @@ def _detected_cuts(path: str | os.PathLike[str], detector: str, times: np.ndarra
     """A frame-level detector's transitions placed among the samples: a new shot starts at a cut's first
     frame or a gradual transition's middle frame (where clips snap); its first sample is the first one at
     or after that time. Several transitions between two samples keep their times and share one sample."""
-    from generec_desktop.editor.shotdetect import detect_shots
+    from generec_desktop.editor.personalize.shotdetect import detect_shots
 
     found = detect_shots(path, detector, progress=progress, cancel=cancel)
     snap = found.snap_times
@@ -336,7 +336,7 @@ def analyze_video(
     (``refine`` moves its cuts to the exact frame); every other detector decodes the video once more.
     """
     from generec_desktop import config, media
-    from generec_desktop.editor.shotdetect import choose_detector
+    from generec_desktop.editor.personalize.shotdetect import choose_detector
     from generec_desktop.media.reference import scan
 
     if not rate > 0:
@@ -371,7 +371,7 @@ def analyze_video(
             check_cancel(cancel)
             chunk = images[start:start + batch_size]
             emb[start:start + len(chunk)] = encoder.encode_images(chunk, batch_size=batch_size)
-        from generec_desktop.editor.shots import detect_hsv, dissolve_samples
+        from generec_desktop.editor.personalize.shots import detect_hsv, dissolve_samples
 
         failed = _with_dissolves(measure_quality(images, gates).failed,
                                  dissolve_samples([detect_hsv(im) for im in images]))

@@ -53,7 +53,7 @@ candidates within noise of its best):
 The shared frame is the one in every near set with the least mean score loss. ``diversity=0`` keeps
 the paper's plain argmax and still reports what it found; a number ``> 0`` replaces the noise by the
 older tolerance (a share of each audience's score range, as in
-:func:`generec_desktop.editor.thumbnails.select_thumbnails`) for wider diversification.
+:func:`generec_desktop.editor.personalize.thumbnails.select_thumbnails`) for wider diversification.
 
 Measured (``benchmarks/bench_choice.py``, demo workspace: 43 videos, its 6 segments): the noise is
 0.005-0.03 of Eq. 1 score while the segments prefer one shot over the next by 0.02-0.5, so the default

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generec_desktop.editor.analysis import DEFAULT_RATE, analyze_video
-from generec_desktop.editor.choice import ChoiceReport
-from generec_desktop.editor.clips import DEFAULT_CLIP_FRAMES, ClipRange, choose_clips
-from generec_desktop.editor.errors import EditorError
-from generec_desktop.editor.quality import QualityGates
-from generec_desktop.editor.thumbnails import build_candidates, choose_thumbnails, score_matrix
+from generec_desktop.editor.personalize.analysis import DEFAULT_RATE, analyze_video
+from generec_desktop.editor.personalize.choice import ChoiceReport
+from generec_desktop.editor.personalize.clips import DEFAULT_CLIP_FRAMES, ClipRange, choose_clips
+from generec_desktop.editor.personalize.errors import EditorError
+from generec_desktop.editor.personalize.quality import QualityGates
+from generec_desktop.editor.personalize.thumbnails import build_candidates, choose_thumbnails, score_matrix
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class PersonalizeResult:
     shot_detector: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     #: whether the video offered these audiences a real choice of thumbnail / clip, and why not
-    #: (:mod:`generec_desktop.editor.choice`); None when that part was not computed
+    #: (:mod:`generec_desktop.editor.personalize.choice`); None when that part was not computed
     choice: ChoiceReport | None = None
     clip_choice: ChoiceReport | None = None
     #: how frames were scored: "centred" (default), "projected" or "eq1" (the paper's Eq. 1/2)
@@ -214,7 +214,7 @@ def sample_pictures(analysis: Any, path: Path, indices: Sequence[int], *,
     picture = analysis.pictures(need)
     if picture is None:  # cached without pictures: decode only the frames we need
         from generec_desktop import media
-        from generec_desktop.editor.analysis import SAMPLE_MAX_SIDE
+        from generec_desktop.editor.personalize.analysis import SAMPLE_MAX_SIDE
 
         got = media.sample_frames(path, timestamps=[float(analysis.sample_times[i]) for i in need],
                                   max_side=SAMPLE_MAX_SIDE, cancel=cancel)
@@ -228,9 +228,9 @@ NOISE_FLOOR_FRAMES = 4
 
 def noise_floor(analysis: Any, path: Path, encoder: Any, vectors: np.ndarray, eligible: np.ndarray, *,
                 cancel: CancelToken | None = None) -> tuple[np.ndarray, int]:
-    """:func:`generec_desktop.editor.choice.perturbation_noise` of a few eligible frames spread over the
+    """:func:`generec_desktop.editor.personalize.choice.perturbation_noise` of a few eligible frames spread over the
     video: a floor under the score noise measured on its frames (``(noise (A,), copies)``)."""
-    from generec_desktop.editor.choice import perturbation_noise
+    from generec_desktop.editor.personalize.choice import perturbation_noise
 
     el = np.asarray(eligible, np.int64)
     if el.size == 0:
@@ -258,7 +258,7 @@ def _liked_palettes(ws: Workspace, targets: Sequence[Target]) -> dict[str, Any]:
     """Each target's palette (Lab stats of its liked items' covers); covers are read once."""
     from PIL import Image
 
-    from generec_desktop.editor.thumbgen import PaletteStats, palette_stats
+    from generec_desktop.editor.personalize.thumbgen import PaletteStats, palette_stats
 
     per_item: dict[int, PaletteStats] = {}
     out: dict[str, Any] = {}
@@ -466,8 +466,8 @@ def personalize(
         report(steps["select"], 1.0, "Selected thumbnails and clips")
         t3 = time.perf_counter()
         if generate and thumbnails and chosen is not None:
-            from generec_desktop.editor.reframe import crop_to
-            from generec_desktop.editor.thumbgen import transfer_palette
+            from generec_desktop.editor.personalize.reframe import crop_to
+            from generec_desktop.editor.personalize.thumbgen import transfer_palette
 
             palettes = _liked_palettes(ws, targets)
             todo = [(a, t) for a, t in enumerate(targets) if t.id in palettes]

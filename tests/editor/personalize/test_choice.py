@@ -16,7 +16,7 @@ def _shots(sizes: list[int]) -> tuple[np.ndarray, list[int]]:
 
 
 def test_noise_is_the_spread_of_near_duplicate_frames_and_ignores_cuts_and_fades():
-    from generec_desktop.editor.choice import MIN_PAIRS, NOISE_Z, score_noise
+    from generec_desktop.editor.personalize.choice import MIN_PAIRS, NOISE_Z, score_noise
 
     rng = np.random.default_rng(0)
     sigma = 0.01
@@ -44,7 +44,7 @@ def test_noise_is_the_spread_of_near_duplicate_frames_and_ignores_cuts_and_fades
 
 def test_noise_of_a_static_scene_with_duplicate_frames_is_not_zero():
     """x264 turns a still scene into runs of identical frames between keyframes: most differences are 0."""
-    from generec_desktop.editor.choice import score_noise
+    from generec_desktop.editor.personalize.choice import score_noise
 
     steps = np.repeat(np.array([0.50, 0.503, 0.499, 0.502]), 40)  # a new keyframe every 40 samples
     noise, pairs = score_noise(steps[None], [])
@@ -53,7 +53,7 @@ def test_noise_of_a_static_scene_with_duplicate_frames_is_not_zero():
 
 
 def _choose(scores, sizes, **kw):
-    from generec_desktop.editor.choice import choose, score_noise
+    from generec_desktop.editor.personalize.choice import choose, score_noise
 
     ids, cuts = _shots(sizes)
     noise, pairs = score_noise(scores, cuts)
@@ -148,7 +148,7 @@ def test_a_scene_whose_frames_all_fail_the_gates_leaves_one_usable_scene():
 
 
 def test_clips_are_shared_in_one_scene_and_kept_apart_when_close():
-    from generec_desktop.editor.clips import choose_clips
+    from generec_desktop.editor.personalize.clips import choose_clips
 
     rate = 4.0
     rng = np.random.default_rng(6)
@@ -210,8 +210,8 @@ def _workspace_with(tmp_path: Path, video: Path):
 def test_personalize_a_one_shot_video_says_one_scene(scene_videos, tmp_path):
     import skimage.data
 
-    from generec_desktop.editor.personalize import personalize
-    from generec_desktop.editor.thumbnails import user_vector
+    from generec_desktop.editor.personalize.pipeline import personalize
+    from generec_desktop.editor.personalize.thumbnails import user_vector
     from generec_desktop.encoders import get_encoder
 
     enc = get_encoder("builtin")
@@ -230,9 +230,9 @@ def test_personalize_a_one_shot_video_says_one_scene(scene_videos, tmp_path):
 
 
 def test_personalize_two_scenes_liked_alike_gives_each_audience_a_scene(scene_videos, tmp_path):
-    from generec_desktop.editor.analysis import analyze_video
-    from generec_desktop.editor.personalize import personalize
-    from generec_desktop.editor.thumbnails import user_vector
+    from generec_desktop.editor.personalize.analysis import analyze_video
+    from generec_desktop.editor.personalize.pipeline import personalize
+    from generec_desktop.editor.personalize.thumbnails import user_vector
     from generec_desktop.encoders import get_encoder
 
     enc = get_encoder("builtin")

@@ -9,7 +9,7 @@ Further than the paper (DESIGN §6): candidates are the regular samples plus the
 after each shot cut; frames failing the quality gates are excluded while any frame passes; and an
 diversity term lets an audience take a different frame from the ones other audiences already got
 when its score is within the noise of its best (the noise is measured on the video, and a video
-with no real choice says so: :func:`choose_thumbnails`, :mod:`generec_desktop.editor.choice`).
+with no real choice says so: :func:`choose_thumbnails`, :mod:`generec_desktop.editor.personalize.choice`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from generec_desktop.editor.choice import ChoiceReport
+    from generec_desktop.editor.personalize.choice import ChoiceReport
 
 __all__ = [
     "Candidates",
@@ -45,7 +45,7 @@ def score_matrix(audience_vectors: np.ndarray, frame_embeddings: np.ndarray) -> 
     t = np.asarray(audience_vectors, np.float32)
     f = np.asarray(frame_embeddings, np.float32)
     if t.ndim != 2 or f.ndim != 2 or t.shape[1] != f.shape[1]:
-        from generec_desktop.editor.errors import EditorError
+        from generec_desktop.editor.personalize.errors import EditorError
 
         raise EditorError(
             f"Audience vectors have dimension {t.shape[-1]} but frame embeddings {f.shape[-1]}; "
@@ -142,10 +142,10 @@ def choose_thumbnails(scores: np.ndarray, candidates: Candidates, *, cut_after: 
     frame and a report saying why; with ``diversity="auto"`` close scores on a video with several
     shots give audiences frames of different shots, each within the noise of its own best.
     ``diversity=0`` is the paper's plain argmax (reported the same way). ``noise_floor``: ``(noise (A,),
-    copies)`` from :func:`generec_desktop.editor.choice.perturbation_noise`, a floor under the measured
+    copies)`` from :func:`generec_desktop.editor.personalize.choice.perturbation_noise`, a floor under the measured
     noise. Returns ``(chosen (A,), ranked (A, k), report)``.
     """
-    from generec_desktop.editor.choice import choose, score_noise, shot_ids
+    from generec_desktop.editor.personalize.choice import choose, score_noise, shot_ids
 
     s = np.asarray(scores, np.float32)
     _, ranked = select_thumbnails(s, candidates, top_k=top_k)
