@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -413,12 +414,18 @@ class FeatureTab(QWidget):
 
 
 class PreferencesDialog(QDialog):
-    """Encoder and weight paths, stored in the window's QSettings (``prefs/encoder``, ``prefs/weights``…)."""
+    """Encoder, shot detector and weight paths, stored in the window's QSettings (``prefs/encoder``…)."""
 
     KEYS = (("prefs/encoder", "Encoder", "builtin", False),
             ("prefs/encoder_weights", "Encoder weights (open_clip .pt / .safetensors)", "", True),
             ("prefs/mcvd_checkpoint", "MCVD checkpoint folder", "", True),
             ("prefs/uploader", "Uploader name (for provenance)", "", False))
+    #: the shot detector personalisation uses (generec_desktop.editor.personalize.shotdetect), as `--shots`
+    SHOTS = (("auto", "Automatic: fast, TransNetV2 only on rapid-cut edits"),
+             ("hsv", "Fast (built-in, from the analysis's samples)"),
+             ("adaptive", "PySceneDetect Adaptive (decodes every frame)"),
+             ("content", "PySceneDetect Content"), ("hash", "PySceneDetect Hash"),
+             ("transnetv2", "TransNetV2 (most accurate; about 30 s per minute of video)"))
 
     def __init__(self, settings: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -438,6 +445,13 @@ class PreferencesDialog(QDialog):
                 form.addRow(label, row)
             else:
                 form.addRow(label, edit)
+        self.shots = QComboBox()
+        for name, text in self.SHOTS:
+            self.shots.addItem(text, name)
+        current = str(settings.value("prefs/shots", "auto") or "auto")
+        self.shots.setCurrentIndex(max(0, self.shots.findData(current)))
+        self.shots.setToolTip("How shot cuts are found for thumbnails and clips (the CLI's --shots)")
+        form.addRow("Shot detection", self.shots)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -454,6 +468,7 @@ class PreferencesDialog(QDialog):
     def accept(self) -> None:
         for key, edit in self.fields.items():
             self.settings.setValue(key, edit.text().strip())
+        self.settings.setValue("prefs/shots", str(self.shots.currentData()))
         self.settings.sync()
         super().accept()
 

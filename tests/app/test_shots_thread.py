@@ -1,4 +1,4 @@
-"""The window's personalisation runs shot detection (TransNetV2 by default on short videos) on its worker
+"""The window's personalisation runs the shot detector chosen in Preferences (here TransNetV2) on its worker
 thread, never on the GUI thread."""
 
 from __future__ import annotations
@@ -29,11 +29,17 @@ def test_shot_detection_runs_off_the_gui_thread(qtbot, make_window, demo_workspa
         seen.append(threading.current_thread())
         return [shotdetect.Transition(50, 50)]
 
-    monkeypatch.setenv("GENEREC_SHOTS", "auto")
+    monkeypatch.setenv("GENEREC_SHOTS", "hsv")  # the preference, not the environment, asks for TransNetV2
     monkeypatch.setattr(shotdetect, "_detect_transnet", recorder)
     with Workspace.open(demo_workspace) as ws:
         item = ws.import_media([_two_shot_video(tmp_path / "IMG_0002.mp4")]).items[0]
     window = make_window()
+    from generec_desktop.app.widgets import PreferencesDialog
+
+    prefs = PreferencesDialog(window.settings, window)
+    qtbot.addWidget(prefs)
+    prefs.shots.setCurrentIndex(prefs.shots.findData("transnetv2"))
+    prefs.accept()
     assert window.open_workspace(demo_workspace)
     qtbot.waitUntil(lambda: window.profiles is not None and not window.jobs.running(), timeout=60000)
     window.library.select_item(item.id)

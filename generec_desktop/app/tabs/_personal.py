@@ -39,11 +39,12 @@ def start_personalize(tab: FeatureTab) -> Any:
     if getattr(w.profiles, "encoder_id", None) and not str(w.profiles.encoder_id).startswith(encoder.split(":")[0]):
         encoder = "builtin"  # the profiles decide the space; a mismatched preference would fail the dot products
     results = ensure_results(w)
+    shots = setting(w, "prefs/shots", "") or None  # Preferences ▸ Shot detection (None: $GENEREC_SHOTS / auto)
 
     def job(progress: Any, cancel: Any) -> Any:
         from generec_desktop.editor.personalize.pipeline import personalize
 
-        return personalize(ws, item_id, audiences, encoder=encoder,  progress=progress, cancel=cancel)
+        return personalize(ws, item_id, audiences, encoder=encoder, shots=shots, progress=progress, cancel=cancel)
 
     def done(result: Any) -> None:
         results.set(item_id, result)

@@ -336,13 +336,18 @@ def analyze_video(
     (``refine`` moves its cuts to the exact frame); every other detector decodes the video once more.
     """
     from generec_desktop import config, media
-    from generec_desktop.editor.personalize.shotdetect import choose_detector
+    from generec_desktop.editor.personalize.shotdetect import auto_upgrade, choose_detector
     from generec_desktop.media.reference import scan
 
     if not rate > 0:
         raise EditorError(f"The sampling rate must be positive, got {rate}.")
-    detector = choose_detector(shots if shots is not None else config.shot_detector(), float(scan(path).end_time))
-    mode = ("ref" if fast else "exact") + ("-refined" if refine and detector == "hsv" else "") + f"-{detector}"
+    requested = (shots if shots is not None else config.shot_detector()).strip().lower() or "auto"
+    duration = float(scan(path).end_time)
+    detector = choose_detector(requested, duration)
+    # ``auto`` may move on from the free pass once its cuts are known (see shotdetect.auto_upgrade): its
+    # entry is its own, whichever detector it ended with (kept in the entry's ``shot_detector``)
+    mode = (("ref" if fast else "exact") + ("-refined" if refine and detector == "hsv" else "")
+            + f"-{'auto' if requested == 'auto' else detector}")
     target = _cache_path(Path(cache_dir), sha256, encoder.id, rate, mode) if (sha256 and cache_dir) else None
     if target is not None and target.is_file():
         hit = _load(target, encoder.id)
@@ -377,6 +382,8 @@ def analyze_video(
                                  dissolve_samples([detect_hsv(im) for im in images]))
         cuts = detect_cuts(images, times)
     ft = media.frame_times(path)
+    if requested == "auto":
+        detector = auto_upgrade(duration, int(cuts.after.size)) or detector
     if detector != "hsv":
         found = _detected_cuts(path, detector, times, steps["shots"], cancel)
         cut_after, cut_times, ends, spans = found.after, found.times, found.times, found.spans

