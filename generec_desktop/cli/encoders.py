@@ -86,6 +86,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             "sha256": sha, "use": f"open_clip:{cand.name}",
         })
     searched = [str(d) for _, d in search_dirs(ws)]
+    diffusion = _diffusion_row(ws)
 
     def text() -> str:
         lines = [f"{'use as':<28} {'source':<10} {'size':>9}  where"]
@@ -95,6 +96,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
             if r.get("id") and r["source"] != "built-in":
                 where = f"{where}  [{r['id']}]"
             lines.append(f"{r['use']!s:<28} {r['source']!s:<10} {size:>9}  {where}")
+        if diffusion["model_dir"] and diffusion["ip_adapter_dir"]:
+            lines.append(f"Generated thumbnails: Stable Diffusion {diffusion['model_dir']} ({diffusion['source']}) "
+                         f"with the IP-Adapter {diffusion['ip_adapter_dir']}")
+        else:
+            missing = ("an IP-Adapter (ip_adapter/models/ip-adapter_sd15.safetensors) beside "
+                       f"{diffusion['model_dir']}" if diffusion["model_dir"] else
+                       "a Stable Diffusion folder (stable_diffusion/<name>/model_index.json) and an IP-Adapter "
+                       "(ip_adapter/models/ip-adapter_sd15.safetensors)")
+            lines.append(f"Generated thumbnails: palette transfer (for diffusion thumbnails put {missing} in "
+                         f"{' or '.join(searched)})")
         if len(rows) == 1:
             lines.append(
                 "No open_clip weights found: put e.g. ViT-B-32.safetensors (or a Hugging Face open_clip folder "
@@ -103,8 +114,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
             )
         return "\n".join(lines)
 
-    emit(args, {"encoders": rows, "searched": searched}, text)
+    emit(args, {"encoders": rows, "searched": searched, "diffusion": diffusion}, text)
     return 0
+
+
+def _diffusion_row(ws: Path | None) -> dict[str, object]:
+    """The Stable Diffusion + IP-Adapter weights the generated thumbnails would use (paths or None)."""
+    from generec_desktop.editor.personalize.diffusion_thumbs import find_diffusion_weights
+
+    found = find_diffusion_weights(ws)
+    return {"model_dir": str(found.model_dir) if found else None,
+            "ip_adapter_dir": str(found.ip_adapter_dir) if found and found.ip_adapter_dir else None,
+            "source": found.source if found else None}
 
 
 def _cmd_catalog(args: argparse.Namespace) -> int:

@@ -39,6 +39,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reframe", default=None, help="crop the exported clips to this aspect, e.g. 9:16")
     p.add_argument("--aspects", default="16:9,9:16,1:1", help="aspect variants of the generated thumbnail")
     p.add_argument("--no-generate", action="store_true", help="skip the generated thumbnails")
+    p.add_argument("--generator", choices=("auto", "palette", "diffusion"), default="auto",
+                   help="how the generated thumbnails are made: auto (default: Stable Diffusion img2img steered by "
+                        "an IP-Adapter toward the audience's liked pictures when both are on disk, see `generec "
+                        "models`; else the palette transfer), palette, or diffusion (an error when the weights are "
+                        "missing)")
     p.add_argument("--show", default=None, metavar="WORDS",
                    help='what the thumbnail should show, e.g. "food": each audience\'s vector is moved toward the '
                         "words' text embedding (needs an encoder with a text tower; otherwise a note says so and "
@@ -159,7 +164,8 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                           encoder=encoder, rate=args.rate or DEFAULT_RATE,
                           clip_frames=args.clip_frames or DEFAULT_CLIP_FRAMES, min_clip=args.min_clip,
                           max_clip=args.max_clip, diversity=args.diversity, aspects=aspects, shots=args.shots,
-                          selection=args.selection, progress=steps["select"], cancel=args.cancel)
+                          selection=args.selection, generator=args.generator, progress=steps["select"],
+                          cancel=args.cancel)
         summary: dict[str, Any] = {"item_id": res.item_id, "video": str(res.video), "encoder_id": res.encoder_id,
                                    "rate": res.rate, "cut_times": res.cut_times,
                                    "cut_spans": res.cut_spans, "shot_detector": res.shot_detector,
@@ -183,6 +189,7 @@ def _cmd_personalize(args: argparse.Namespace) -> int:
                                       for name, b in a.baselines.items() if b.image is not None}
             if a.generated is not None:
                 g = {"path": _save_image(a.generated.image, folder / "generated.jpg"), "score": a.generated.score,
+                     "method": a.generated.method,
                      "variants": {asp: _save_image(img, folder / f"generated-{asp.replace(':', 'x')}.jpg")
                                   for asp, img in a.generated.variants.items()}}
                 entry["generated"] = g

@@ -14,7 +14,11 @@ Public API (imported lazily, so ``import generec_desktop.corpus`` does not load 
     ws.temp_file(suffix=".mp4") -> Path                           # where to write an export
     ws.add_version(src_tmp_file, *, kind, parent_id=None, verify=None, operation="export", ...) -> ItemInfo
     ws.check_integrity(*, verify_hashes=True, progress=None, cancel=None) -> IntegrityReport
-    ws.recover() -> list[str]                                     # also run at every open
+    ws.recover() -> RecoveryReport                                # also run at every open
+
+``Workspace`` is a front: ``import_media`` / ``add_users`` / ``add_interactions`` are :mod:`.importer`'s,
+``add_version`` is :mod:`.versions`', ``check_integrity`` / ``recover`` are :mod:`.integrity`'s
+(:mod:`.files` holds the managed-file helpers the first two share).
 
 ORM classes (``Item``, ``User``, ``Interaction``, ``Lineage``) are in :mod:`.schema`; ``params_json`` and
 ``fidelity_json`` are JSON columns (assign dicts). Datetimes are timezone-aware UTC. Add tables by

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from generec_desktop.corpus.errors import WorkspaceError
 
 __all__ = [
+    "DB_NAME",
     "LOCK_TIMEOUT_S",
     "PG_WRITE_LOCK_KEY",
     "READ_ONLY_OPTION",
@@ -38,6 +39,9 @@ __all__ = [
     "wait_for_lock",
     "writable",
 ]
+
+#: the SQLite catalogue's file name in the workspace folder
+DB_NAME = "generec.sqlite"
 
 #: How long a writer waits for another process's write lock before it gives up with a clear message.
 LOCK_TIMEOUT_S = float(os.environ.get("GENEREC_LOCK_TIMEOUT", "30"))

@@ -160,9 +160,8 @@ def rebuild_catalogue(root: str | os.PathLike[str], *, force: bool = False, prog
 
     from generec_desktop.corpus import migrations, recovery
     from generec_desktop.corpus.cover import choose_cover, write_jpeg
-    from generec_desktop.corpus.database import make_engine
+    from generec_desktop.corpus.database import DB_NAME, make_engine
     from generec_desktop.corpus.schema import Interaction, Item, Lineage, User
-    from generec_desktop.corpus.workspace import DB_NAME
     from generec_desktop.media import MediaError, probe
 
     root = Path(root).resolve()

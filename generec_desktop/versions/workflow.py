@@ -139,8 +139,10 @@ def use_thumbnail(ws: Workspace, item_id: int, audience_id: str, thumbnail: Any,
                   encoder_id: str | None = None, fmt: str = "JPEG", key: str | None = None,
                   progress: Progress | None = None, cancel: CancelToken | None = None) -> StoreResult:
     """Store an audience's chosen (``kind`` "selected") or generated thumbnail of ``item_id`` as its artwork
-    (``fidelity.artwork.store``): the frame at the thumbnail's time decoded again at full resolution, with the
-    generated one's colours carried over; the pair's earlier artwork is replaced (the result's ``previous``
+    (``fidelity.artwork.store``): the frame at the thumbnail's time decoded again at full resolution, with a
+    palette-generated one's colours carried over (a diffusion-generated one, ``method`` "diffusion", is the
+    model's own picture: it is stored as drawn, enlarged to the video's size, since a colour fit onto the
+    decoded frame would drop what the model changed); the pair's earlier artwork is replaced (the result's ``previous``
     undoes it with ``fidelity.artwork.put_back``). The window's "Use personalised/generated thumbnail" and
     ``generec personalize --artwork`` call this."""
     import numpy as np
@@ -152,16 +154,34 @@ def use_thumbnail(ws: Workspace, item_id: int, audience_id: str, thumbnail: Any,
         raise GenerecError(f"There is no thumbnail of item {item_id} for {label or audience_id} to store.")
     kind = str(getattr(thumbnail, "kind", "selected") or "selected")
     timestamp = getattr(thumbnail, "timestamp", None)
-    video = ws.media_path(ws.item(int(item_id)))
-    full = art.full_resolution_frame(video, timestamp, np.asarray(image, np.uint8))
+    info = ws.item(int(item_id))
+    method = str(getattr(thumbnail, "method", "") or "")
+    if method == "diffusion":
+        full = _enlarged(np.asarray(image, np.uint8), int(info.width or 0), int(info.height or 0))
+    else:
+        full = art.full_resolution_frame(ws.media_path(info), timestamp, np.asarray(image, np.uint8))
     params: dict[str, Any] = {"kind": kind, "timestamp": timestamp, "shown_size": [int(image.shape[1]),
                                                                                    int(image.shape[0])]}
+    if method:
+        params["method"] = method
     if encoder_id:
         params["encoder"] = encoder_id
     generator = "personalize" if kind == "selected" else f"personalize:{kind}"
     return art.store(ws, int(item_id), audience_id, full, score=float(getattr(thumbnail, "score", 0.0)),
                      source_time=None if timestamp is None else float(timestamp), generator=generator,
                      params=params, audience_label=label, format=fmt, key=key, progress=progress, cancel=cancel)
+
+
+def _enlarged(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` resized (Lanczos) to ``width`` × ``height`` when that is larger and of the same aspect (2 %),
+    else ``image`` as it is."""
+    import numpy as np
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    if width <= w or height <= h or abs(width / height - w / h) > 0.02 * (w / h):
+        return image
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.LANCZOS))
 
 
 def mcvd_version(ws: Workspace, which: str, audience: str, checkpoint: Path | None, engine: Callable[..., Any], *,

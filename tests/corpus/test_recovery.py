@@ -160,14 +160,14 @@ def test_a_symlinked_managed_folder_is_never_followed(filled, tmp_path):
 _CRASH = textwrap.dedent("""
     import os, shutil, sys
     from generec_desktop.corpus import Workspace
-    from generec_desktop.corpus import workspace as wsmod
+    from generec_desktop.corpus import files
     ws = Workspace.open(sys.argv[1])
     where = sys.argv[3]
     if where == "rename":        # renamed into versions/, row not committed
-        wsmod._fsync_dir = lambda p: os._exit(9)
+        files.fsync_dir = lambda p: os._exit(9)
         ws.add_version(sys.argv[2], kind="ai_created")
     elif where == "import":      # an original renamed into media/, row not committed
-        wsmod._fsync_dir = lambda p: os._exit(9)
+        files.fsync_dir = lambda p: os._exit(9)
         ws.import_media(sys.argv[2])
     elif where == "pending":     # an export's staged file in pending/<id>/
         from generec_desktop.fidelity.export import create_pending
@@ -308,15 +308,15 @@ def test_mocked_enospc_at_the_write_layer(ws, bikes, monkeypatch, capsys):
     import errno
 
     from generec_desktop.cli_support import run_command
-    from generec_desktop.corpus import workspace as wsmod
+    from generec_desktop.corpus import files
 
-    real = wsmod._copy_hashing
+    real = files.copy_hashing
 
     def full(src, dst, cancel, progress=None):
         real(src, dst, cancel, progress)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(wsmod, "_copy_hashing", full)
+    monkeypatch.setattr(files, "copy_hashing", full)
 
     class Args:
         json = False

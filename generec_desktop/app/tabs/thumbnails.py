@@ -126,7 +126,7 @@ class ThumbnailsTab(FeatureTab):
                 card.title.hide()
                 thumb = _thumb_for(aud, row)
                 if thumb is None or thumb.image is None:
-                    why = {"generated": "no liked covers to learn a palette from",
+                    why = {"generated": "no liked covers to learn from",
                            "original": "this video has no cover"}.get(row, "not computed")
                     card.set_image(None, "", placeholder=f"none — {why}")
                 else:
@@ -143,7 +143,9 @@ class ThumbnailsTab(FeatureTab):
             self.grid.addWidget(use, len(ROWS) + 1, c + 1)
             if aud.generated is not None and aud.generated.image is not None:
                 gen = QPushButton("Use generated thumbnail")
-                gen.setToolTip("Store the generated (recoloured) thumbnail, at full resolution and watermarked, as "
+                how = ("drawn by the local Stable Diffusion model" if aud.generated.method == "diffusion"
+                       else "recoloured")
+                gen.setToolTip(f"Store the generated ({how}) thumbnail, at full resolution and watermarked, as "
                                "this audience's artwork (undoable)")
                 gen.clicked.connect(lambda _=False, a=aud: self.use_thumbnail(a, generated=True))
                 self.use_generated_buttons[aud.audience_id] = gen

@@ -21,7 +21,7 @@ from generec_desktop.editor.personalize.clips import DEFAULT_CLIP_FRAMES, ClipRa
 from generec_desktop.editor.personalize.errors import EditorError
 from generec_desktop.editor.personalize.quality import QualityGates
 from generec_desktop.editor.personalize.thumbnails import build_candidates, choose_thumbnails, score_matrix
-from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
+from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report, sub_progress
 
 if TYPE_CHECKING:
     from generec_desktop.corpus import ItemInfo, Workspace
@@ -72,6 +72,8 @@ class Thumbnail:
     timestamp: float | None = None
     kind: str = "selected"  # selected | original | random | generated
     variants: dict[str, np.ndarray] = field(default_factory=dict)  # aspect -> reframed image
+    #: how a generated thumbnail was made: "palette" (:mod:`.thumbgen`) or "diffusion" (:mod:`.diffusion_thumbs`)
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,87 @@ def _liked_palettes(ws: Workspace, targets: Sequence[Target]) -> dict[str, Any]:
     return out
 
 
+#: liked pictures the diffusion model's IP-Adapter condition is the mean of (an audience's first ones)
+DIFFUSION_LIKED_IMAGES = 8
+#: generated thumbnails: the ways :func:`personalize` can make them
+GENERATORS = ("auto", "palette", "diffusion")
+
+
+def _liked_pictures(ws: Workspace, target: Target, limit: int = DIFFUSION_LIKED_IMAGES) -> list[np.ndarray]:
+    """Up to ``limit`` pictures the target likes: its own reference pictures, then its liked items' covers."""
+    from PIL import Image
+
+    out: list[np.ndarray] = []
+    paths: list[Path] = list(target.reference_paths)
+    for iid in target.liked_item_ids:
+        if len(paths) >= 4 * limit:
+            break
+        try:
+            cover = ws.cover_path(ws.item(iid))
+        except Exception:
+            cover = None
+        if cover is not None:
+            paths.append(cover)
+    for path in paths:
+        if len(out) >= limit:
+            break
+        try:
+            with Image.open(path) as im:
+                out.append(np.array(im.convert("RGB")))  # writable: torch reads it
+        except OSError:
+            continue
+    return out
+
+
+def _diffusion_weights(ws: Workspace, generator: str) -> Any:
+    """The local Stable Diffusion + IP-Adapter weights to generate with, or None for the palette transfer."""
+    if generator not in GENERATORS:
+        raise EditorError(f"Unknown generator {generator!r}; use one of {', '.join(GENERATORS)}.")
+    if generator == "palette":
+        return None
+    from generec_desktop.editor.personalize.diffusion_thumbs import find_diffusion_weights
+
+    weights = find_diffusion_weights(ws.root)
+    if weights is not None and weights.usable:
+        return weights
+    if generator == "diffusion":
+        from generec_desktop.encoders.discovery import search_dirs
+
+        where = " or ".join(str(d) for _, d in search_dirs(ws.root))
+        missing = ("an IP-Adapter (ip_adapter/models/ip-adapter_sd15.safetensors, h94/IP-Adapter's layout)"
+                   if weights is not None else
+                   "a Stable Diffusion folder (stable_diffusion/<name>/model_index.json) and an IP-Adapter "
+                   "(ip_adapter/models/ip-adapter_sd15.safetensors)")
+        raise EditorError(f"Diffusion thumbnails need {missing} in {where}; `generec models` lists what is found.")
+    return None
+
+
+def _diffusion_thumbnails(ws: Workspace, targets: Sequence[Target], results: list[dict[str, Any]], weights: Any,
+                          *, strength: float, seed: int, progress: Progress | None,
+                          cancel: CancelToken | None) -> list[tuple[int, np.ndarray]]:
+    """``(audience index, image)`` per target with liked pictures: img2img of its chosen frame steered by them
+    (:func:`generec_desktop.editor.personalize.diffusion_thumbs.generate_diffusion_thumbnail`), resized back to
+    the frame's size."""
+    import cv2
+
+    from generec_desktop.editor.personalize.diffusion_thumbs import cached_pipeline, generate_diffusion_thumbnail
+
+    report(progress, 0.0, "Loading the diffusion model")
+    pipe = cached_pipeline(weights)
+    check_cancel(cancel)
+    todo = [(a, liked) for a, t in enumerate(targets) if (liked := _liked_pictures(ws, t))]
+    out: list[tuple[int, np.ndarray]] = []
+    for k, (a, liked) in enumerate(todo):
+        frame = results[a]["thumbnail"].image
+        img = generate_diffusion_thumbnail(pipe, frame, liked, strength=strength, seed=seed,
+                                           progress=sub_progress(progress, k / len(todo), (k + 1) / len(todo)),
+                                           cancel=cancel)
+        if img.shape[:2] != frame.shape[:2]:
+            img = cv2.resize(img, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_AREA)
+        out.append((a, img))
+    return out
+
+
 class SpaceEncoder:
     """An encoder whose embeddings come out in a selection space (for the noise measurement)."""
 
@@ -370,6 +453,8 @@ def personalize(
     seed: int = 0,
     shots: str | None = None,
     selection: str = "centred",
+    generator: str = "auto",
+    diffusion_strength: float = 0.35,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> PersonalizeResult:
@@ -391,6 +476,13 @@ def personalize(
     the audience's liked videos and the frames, both centred on the workspace's mean video),
     ``"projected"`` (the same, projected on the directions audiences differ in) or ``"eq1"`` (the
     paper's Eq. 1/2 in the encoder's raw space, the baseline). Scores in the result are in that space.
+
+    ``generator``: how the generated thumbnails are made. ``"auto"`` (default): Stable Diffusion img2img of
+    the chosen frame steered by an IP-Adapter toward the audience's liked pictures when both sets of weights
+    are on disk (:func:`generec_desktop.editor.personalize.diffusion_thumbs.find_diffusion_weights`; SDEdit
+    noise ``diffusion_strength``), else the palette transfer (``strength``); ``"palette"``: always the palette
+    transfer; ``"diffusion"``: the diffusion model or an :class:`EditorError` saying where to put the weights.
+    ``Thumbnail.method`` says which made each.
     """
     from generec_desktop.corpus import Workspace
 
@@ -405,7 +497,10 @@ def personalize(
             encoder = get_encoder(encoder, workspace_root=ws.root)
         info = resolve_item(ws, item)
         targets = resolve_targets(ws, audiences, encoder.id)
-        steps = Steps(progress, {"analyse": 8.0, "select": 1.0, "generate": 1.0 if generate else 0.01})
+        weights = _diffusion_weights(ws, generator) if generate and thumbnails else None
+        # a diffusion model costs far more than the analysis; the palette transfer next to nothing
+        gen_share = (8.0 * len(targets) if weights is not None else 1.0) if generate else 0.01
+        steps = Steps(progress, {"analyse": 8.0, "select": 1.0, "generate": gen_share})
         path = ws.media_path(info)
         analysis = analyze_video(path, encoder, sha256=info.sha256, cache_dir=ws.cache_dir, rate=rate, gates=gates,
                                  shots=shots,
@@ -469,19 +564,28 @@ def personalize(
             from generec_desktop.editor.personalize.reframe import crop_to
             from generec_desktop.editor.personalize.thumbgen import transfer_palette
 
-            palettes = _liked_palettes(ws, targets)
-            todo = [(a, t) for a, t in enumerate(targets) if t.id in palettes]
-            gen_images = []
-            for k, (a, t) in enumerate(todo):
-                check_cancel(cancel)
-                gen_images.append(transfer_palette(results[a]["thumbnail"].image, palettes[t.id], strength=strength))
-                report(steps["generate"], (k + 1) / (2 * len(todo)), f"Generated {k + 1} of {len(todo)} thumbnails")
-            if gen_images:
-                gen_emb = sel_encoder.encode_images(gen_images)
-                for (a, _t), img, e in zip(todo, gen_images, gen_emb):
+            made: list[tuple[int, np.ndarray]] = []
+            if weights is not None:
+                method = "diffusion"
+                made = _diffusion_thumbnails(ws, targets, results, weights, strength=diffusion_strength, seed=seed,
+                                             progress=sub_progress(steps["generate"], 0.0, 0.95), cancel=cancel)
+            else:
+                method = "palette"
+                palettes = _liked_palettes(ws, targets)
+                todo = [(a, t) for a, t in enumerate(targets) if t.id in palettes]
+                for k, (a, t) in enumerate(todo):
+                    check_cancel(cancel)
+                    made.append((a, transfer_palette(results[a]["thumbnail"].image, palettes[t.id],
+                                                     strength=strength)))
+                    report(steps["generate"], (k + 1) / (2 * len(todo)),
+                           f"Generated {k + 1} of {len(todo)} thumbnails")
+            if made:
+                gen_emb = sel_encoder.encode_images([img for _, img in made])
+                for (a, img), e in zip(made, gen_emb):
                     variants = {asp: crop_to(img, asp) for asp in aspects}
                     results[a]["generated"] = Thumbnail(img, float(vectors[a] @ e),
-                                                        results[a]["thumbnail"].timestamp, "generated", variants)
+                                                        results[a]["thumbnail"].timestamp, "generated", variants,
+                                                        method)
         timings["generate"] = time.perf_counter() - t3
         report(progress, 1.0, f"Personalised for {len(targets)} audiences")
         timings["total"] = time.perf_counter() - t0

@@ -1,17 +1,15 @@
-"""The atomic export primitive (add_version), crash recovery, and the CLI commands."""
+"""The corpus side of a version (corpus/versions.py: add_version, the atomic export primitive), a crash
+between its rename and commit, and the CLI commands."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import time
 
 import numpy as np
 import pytest
 
 from generec_desktop.corpus import CorpusError, VerificationError, Workspace
-from generec_desktop.corpus.workspace import ORPHAN_GRACE_S
 
 
 def _version_files(ws) -> list[str]:
@@ -78,7 +76,7 @@ def test_crash_between_rename_and_commit_is_undone_at_open(ws, bikes, monkeypatc
     """Simulate a hard crash: the file is renamed in, then the process dies before the commit. While
     this (live) process owns the journal, nothing is touched; once it is gone, its files are removed."""
     from generec_desktop import safefiles
-    from generec_desktop.corpus import workspace as wsmod
+    from generec_desktop.corpus import files
 
     class Crash(BaseException):
         pass
@@ -86,12 +84,12 @@ def test_crash_between_rename_and_commit_is_undone_at_open(ws, bikes, monkeypatc
     def crash(path):
         raise Crash()
 
-    real_unlink = wsmod._unlink
-    monkeypatch.setattr(wsmod, "_fsync_dir", crash)
-    monkeypatch.setattr(wsmod, "_unlink", lambda p: None)  # a dead process cleans nothing up
+    real_unlink = files.unlink
+    monkeypatch.setattr(files, "fsync_dir", crash)
+    monkeypatch.setattr(files, "unlink", lambda p: None)  # a dead process cleans nothing up
     with pytest.raises(Crash):
         ws.add_version(bikes, kind="ai_created")
-    monkeypatch.setattr(wsmod, "_unlink", real_unlink)
+    monkeypatch.setattr(files, "unlink", real_unlink)
     monkeypatch.undo()
     assert ws.items() == []
     left = _version_files(ws)
@@ -107,18 +105,6 @@ def test_crash_between_rename_and_commit_is_undone_at_open(ws, bikes, monkeypatc
         assert sorted(again.last_recovery.removed) == [f"covers/{sha}.jpg", f"versions/{left[0]}"]
         assert _version_files(again) == [] and not (again.root / f"covers/{sha}.jpg").exists()
         assert again.check_integrity().ok
-
-
-def test_stray_temp_names_are_quarantined_live_ones_kept(ws):
-    stray = ws.versions_dir / ".tmp-999999999-abc.mp4"  # a temp name in no journal: not provably ours
-    live = ws.temp_file(".mp4")  # journaled by this process
-    stray.write_bytes(b"x")
-    live.write_bytes(b"y")
-    old = time.time() - ORPHAN_GRACE_S - 10
-    os.utime(stray, (old, old))
-    rep = ws.recover()
-    assert rep.removed == [] and rep.quarantined == ["versions/.tmp-999999999-abc.mp4"]
-    assert live.exists() and (ws.root / rep.quarantine_folder / "versions" / stray.name).read_bytes() == b"x"
 
 
 def test_cli_import_and_items(tmp_path, bunny, capsys):

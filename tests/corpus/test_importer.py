@@ -1,9 +1,9 @@
-"""Importing real videos: content addressing, no-op re-import, covers, bad input, atomicity."""
+"""The importer (corpus/importer.py) on real videos: content addressing, no-op re-import, covers, bad input,
+atomicity, a racing import."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import stat
 
@@ -104,12 +104,15 @@ def test_cancel_leaves_nothing(ws, bunny):
 
 @pytest.mark.parametrize("where", ["cover", "after_rename"])
 def test_failure_mid_import_leaves_no_row_and_no_file(ws, bunny, monkeypatch, where):
-    from generec_desktop.corpus import workspace as wsmod
+    from generec_desktop.corpus import files, importer
 
     def boom(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(wsmod, "choose_cover" if where == "cover" else "_fsync_dir", boom)
+    if where == "cover":
+        monkeypatch.setattr(importer, "choose_cover", boom)
+    else:
+        monkeypatch.setattr(files, "fsync_dir", boom)
     with pytest.raises(OSError, match="simulated"):
         ws.import_media(bunny)
     assert ws.items() == [] and _files(ws) == []
@@ -117,42 +120,18 @@ def test_failure_mid_import_leaves_no_row_and_no_file(ws, bunny, monkeypatch, wh
     assert len(ws.import_media(bunny).added) == 1  # and a retry works
 
 
-def test_integrity_check_finds_tampering_orphans_and_temp_files(ws, bunny, bikes):
-    a, b = ws.import_media([bunny, bikes]).items
-    assert ws.check_integrity().ok
-    path = ws.media_path(a)
-    os.chmod(path, 0o644)
-    with open(path, "r+b") as fh:  # flip one byte in the middle
-        fh.seek(path.stat().st_size // 2)
-        byte = fh.read(1)
-        fh.seek(-1, os.SEEK_CUR)
-        fh.write(bytes([byte[0] ^ 0xFF]))
-    ws.cover_path(b).unlink()
-    (ws.versions_dir / "stray.mp4").write_bytes(b"x")
-    (ws.media_dir / ".tmp-999999999-dead.mp4").write_bytes(b"x")
-    rep = ws.check_integrity()
-    assert not rep.ok
-    assert rep.hash_mismatches == [a.stored_path]
-    assert rep.missing_covers == [b.cover_path]
-    assert rep.orphan_files == ["versions/stray.mp4"]
-    assert rep.temp_files == ["media/.tmp-999999999-dead.mp4"]
-    assert rep.missing_files == [] and rep.database_errors == []
-    assert "hash mismatches (1)" in rep.summary()
-    assert ws.check_integrity(verify_hashes=False).hash_mismatches == []
-    ws.media_path(b).unlink()
-    assert ws.check_integrity().missing_files == [b.stored_path]
-
-
 def test_racing_import_of_the_same_bytes_keeps_one_row_and_its_files(ws, bunny, monkeypatch):
     first = ws.import_media(bunny).items[0]
-    real = Workspace._find_original
+    from generec_desktop.corpus import importer
+
+    real = importer.find_original
     calls = []
 
-    def not_yet_visible(self, s, sha):  # the other process's row appears only after our lookup
+    def not_yet_visible(s, sha):  # the other process's row appears only after our lookup
         calls.append(sha)
-        return None if len(calls) == 1 else real(self, s, sha)
+        return None if len(calls) == 1 else real(s, sha)
 
-    monkeypatch.setattr(Workspace, "_find_original", not_yet_visible)
+    monkeypatch.setattr(importer, "find_original", not_yet_visible)
     again = ws.import_media(bunny)
     assert again.files[0].new is False and again.items[0].id == first.id and len(calls) == 2
     assert len(ws.items()) == 1
