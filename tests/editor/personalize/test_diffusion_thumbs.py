@@ -223,3 +223,21 @@ def test_diffusion_generator_without_weights_says_where_to_put_them(example_ws):
         personalize(example_ws, 1, ["Space fans"], clips=False, generator="diffusion")
     with pytest.raises(EditorError, match="Unknown generator"):
         personalize(example_ws, 1, ["Space fans"], clips=False, generator="dall-e")
+
+
+def test_damaged_weights_are_one_clear_error(example_ws):
+    """A Stable Diffusion folder that does not load (here a model_index.json naming no parts, and a
+    truncated IP-Adapter) is an EditorError naming the folder, not a traceback from diffusers."""
+    from generec_desktop.editor.personalize.diffusion_thumbs import IP_ADAPTER_SUBFOLDER, IP_ADAPTER_WEIGHT
+    from generec_desktop.editor.personalize.errors import EditorError
+    from generec_desktop.editor.personalize.pipeline import personalize
+
+    models = example_ws.root / "models"
+    broken = models / "stable_diffusion" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "model_index.json").write_text('{"_class_name": "StableDiffusionImg2ImgPipeline"}', encoding="utf-8")
+    ip = models / "ip_adapter" / IP_ADAPTER_SUBFOLDER
+    ip.mkdir(parents=True)
+    (ip / IP_ADAPTER_WEIGHT).write_bytes(b"not safetensors")
+    with pytest.raises(EditorError, match=r"Cannot load the Stable Diffusion folder .*broken"):
+        personalize(example_ws, 1, ["Space fans"], clips=False)
