@@ -6,7 +6,10 @@ pixels); videos are PyAV-generated from those photos (:func:`tests.mediagen.make
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,3 +71,17 @@ def write_scenes_video(path: Path, names: tuple[str, ...] = ("astronaut", "coffe
         frames += [np.ascontiguousarray(base[:, k % 24: k % 24 + w]) for k in range(round(seconds_each * fps))]
     path.parent.mkdir(parents=True, exist_ok=True)
     return make_video(path, width=w, height=h, frames=frames, fps=fps)
+
+
+@contextmanager
+def example_audiences_workspace(base: Path, *, size: tuple[int, int] = (160, 96), fps: int = 12) -> Iterator[Any]:
+    """A brand-new workspace under ``base``: one three-shot video (astronaut, coffee, chelsea) and, as its only
+    audiences, two built from examples ("Space fans": astronaut + rocket photos; "Cat people": chelsea)."""
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.profiles import examples as ex
+
+    with Workspace.create(base / "W") as ws:
+        ws.import_media([write_scenes_video(base / "src" / "three-shots.mp4", size=size, fps=fps)])
+        ex.add_audience(ws, "Space fans", write_photos(base / "space", ("astronaut", "rocket")))
+        ex.add_audience(ws, "Cat people", write_photos(base / "cats", ("chelsea",)))
+        yield ws

@@ -215,9 +215,8 @@ def _ground_truth_item(plan: VideoPlan, item_id: int | None, sha256: str) -> Gro
         for s in plan.segments
     )
     transitions = tuple(
-        {"time": s.start, "kind": "crossfade" if plan.crossfade_frames else "cut",
-         "duration": round(plan.crossfade_frames / fps, 6)}
-        for s in segments[1:]
+        {"time": s.start, "kind": "crossfade" if fade else "cut", "duration": round(fade / fps, 6)}
+        for s, fade in zip(segments[1:], plan.fades)
     )
     return GroundTruthItem(
         external_id=plan.external_id, item_id=item_id, sha256=sha256, title=plan.title,

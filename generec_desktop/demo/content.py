@@ -9,12 +9,16 @@
 * :func:`simulate_users` and :func:`simulate_interactions` make simulated users with hidden
   preferences over categories and their likes.
 
-Everything is a function of the seed only (numpy ``default_rng`` streams keyed by ``[seed, k]``).
+Everything is a function of the seed only (numpy ``default_rng`` streams keyed by ``[seed, k]``). The
+drawing rules are parameters (:class:`PlanSpec`, :class:`UserSpec`; the demo's are :data:`DEMO_PLAN`,
+:data:`DEMO_USERS`), and :func:`render_frame` takes the picture loader, so the independent evaluation set
+(:mod:`generec_desktop.evaluation.independent`: other pictures, frame rates, portrait videos, per-boundary
+cross-fades, other users) is planned, rendered and simulated by the same code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -25,10 +29,14 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "DEMO_PLAN",
+    "DEMO_USERS",
     "GROUPS",
+    "PlanSpec",
     "SegmentPlan",
     "SimInteraction",
     "SimUser",
+    "UserSpec",
     "VideoPlan",
     "plan_videos",
     "render_frame",
@@ -84,13 +92,18 @@ class VideoPlan:
     height: int
     n_frames: int
     segments: tuple[SegmentPlan, ...]
-    crossfade_frames: int  # 0: hard cuts; else frames of each cross-fade, centred on the boundary
-    cover_frame: int  # the uploader's rule: the frame 1 s in (always in the first segment)
+    fades: tuple[int, ...]  # per boundary: 0 a hard cut, else the frames of its cross-fade, centred on it
+    cover_frame: int  # the uploader's rule: the frame 1 s in (always in the first segment); 0 without covers
     attach_cover: bool  # the cover is muxed into the mp4 as an attached picture
 
     @property
     def duration(self) -> float:
         return self.n_frames / self.fps
+
+    @property
+    def crossfade_frames(self) -> int:
+        """The longest cross-fade (0: hard cuts only); a demo video has one length for all its boundaries."""
+        return max(self.fades, default=0)
 
     def segment_at(self, frame: int) -> int:
         """Index of the segment frame ``frame`` belongs to (boundaries split cross-fades in half)."""
@@ -128,6 +141,51 @@ class SimInteraction:
     preferred: bool = field(compare=False, default=False)  # driven by a hidden preference (not noise)
 
 
+@dataclass(frozen=True)
+class PlanSpec:
+    """How :func:`plan_videos` draws a set of videos; the defaults are the demo's (:data:`DEMO_PLAN`)."""
+
+    pictures: Mapping[str, tuple[str, ...]]  # category -> picture names; the categories in drawing order
+    id_prefix: str = "demo"  # external ids "<prefix>-001"
+    title_prefix: str = "Demo"  # titles "<prefix> 001: photo, photo"
+    stream: int = _STREAM_VIDEOS
+    fps_choices: tuple[int, ...] = ()  # a frame rate drawn per video (its first draw); (): the fps argument
+    portrait_every: int = 0  # every Nth video is portrait (the size turned); 0: none
+    fade_chance: float = 0.2  # a video has cross-fades
+    fade_seconds: tuple[float, float] = (0.5, 0.5)  # a cross-fade's length
+    #: None: every boundary of a fading video has one cross-fade of ``fade_seconds[0]`` and the first segment
+    #: keeps room for half of it. A chance: after the segments, each boundary of a fading video fades with it,
+    #: its length drawn from ``fade_seconds`` (an even number of frames), and the first segment of every
+    #: video keeps room for half the longest.
+    boundary_fade_chance: float | None = None
+    wide: tuple[float, float] = (0.92, 1.0)  # crop sizes of a pan/zoom's wide end
+    close: tuple[float, float] = (0.62, 0.8)  # and of its close end
+    covers: bool = True  # a cover frame 1 s in, muxed into every other video
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """How :func:`simulate_users` and :func:`simulate_interactions` draw users and likes; the defaults are
+    the demo's (:data:`DEMO_USERS`)."""
+
+    groups: Mapping[str, tuple[str, ...]]  # hidden preference groups -> categories
+    id_prefix: str = "demo-user"
+    what: str = "The demo"  # named in errors
+    pair_share: float = 0.25  # share of users in two-category groups
+    activity: tuple[float, float] = (0.55, 1.0)  # scales the chance of liking a preferred video
+    noise: float = 0.03  # chance of a like of anything
+    user_stream: int = _STREAM_USERS
+    like_stream: int = _STREAM_LIKES
+    history_start: int = HISTORY_START
+    history_days: int = HISTORY_DAYS
+
+
+#: The demo's videos: its photos (:mod:`.photos`), 25 fps landscape, one cross-fade length per video.
+DEMO_PLAN = PlanSpec(pictures={c: tuple(p.name for p in ps) for c, ps in photos_by_category().items()})
+#: The demo's simulated users.
+DEMO_USERS = UserSpec(groups=GROUPS)
+
+
 def _rng(seed: int, stream: int) -> np.random.Generator:
     import numpy as np
 
@@ -144,8 +202,10 @@ def plan_videos(
     size: tuple[int, int] = (640, 360),
     min_seconds: float = 6.0,
     max_seconds: float = 12.0,
+    spec: PlanSpec = DEMO_PLAN,
 ) -> list[VideoPlan]:
-    """Plan ``n_videos`` micro-videos of ``min_seconds``–``max_seconds`` at ``fps``, ``size`` (w, h).
+    """Plan ``n_videos`` micro-videos of ``min_seconds``–``max_seconds`` at ``fps``, ``size`` (w, h), drawn
+    as ``spec`` says (the demo's by default).
 
     Categories and photos are drawn with a balancing weight (rarely used ones first), so even a
     small build covers every category and photo.
@@ -159,22 +219,30 @@ def plan_videos(
         raise DemoError("The demo video length must be at least 4 s (two segments of 2 s).")
     import numpy as np
 
-    rng = _rng(seed, _STREAM_VIDEOS)
-    by_cat = photos_by_category()
-    cat_use = dict.fromkeys(CATEGORIES, 0)
-    photo_use = {p.name: 0 for ps in by_cat.values() for p in ps}
-    min_seg = 2 * fps
+    rng = _rng(seed, spec.stream)
+    categories = tuple(spec.pictures)
+    cat_use = dict.fromkeys(categories, 0)
+    photo_use = {name: 0 for names in spec.pictures.values() for name in names}
     plans: list[VideoPlan] = []
     for i in range(n_videos):
-        n_frames = round(rng.uniform(min_seconds, max_seconds) * fps)
-        crossfade = round(0.5 * fps) if rng.random() < 0.2 else 0
+        vfps = int(rng.choice(spec.fps_choices)) if spec.fps_choices else fps
+        portrait = bool(spec.portrait_every) and i % spec.portrait_every == spec.portrait_every - 1
+        vwidth, vheight = (height, width) if portrait else (width, height)
+        min_seg = 2 * vfps
+        n_frames = round(rng.uniform(min_seconds, max_seconds) * vfps)
+        fading = bool(rng.random() < spec.fade_chance)
+        if spec.boundary_fade_chance is None:
+            crossfade = round(spec.fade_seconds[0] * vfps) if fading else 0
+            room = crossfade
+        else:
+            crossfade, room = 0, round(spec.fade_seconds[1] * vfps)
         # The first segment covers the first quarter (+ half a cross-fade), so any "cover from the
         # start" rule (ours: 1 s in; the corpus import: the sharpest frame of the first 20%) shows it.
-        first_min = max(min_seg, -(-n_frames // 4) + crossfade // 2 + 1)
+        first_min = max(min_seg, -(-n_frames // 4) + room // 2 + 1)
         n_seg = int(rng.integers(2, min(4, 1 + (n_frames - first_min) // min_seg) + 1))
-        weights = [1.0 / (1.0 + cat_use[c]) ** 2 for c in CATEGORIES]
+        weights = [1.0 / (1.0 + cat_use[c]) ** 2 for c in categories]
         total = sum(weights)
-        cats = [str(c) for c in rng.choice(CATEGORIES, size=n_seg, replace=False,
+        cats = [str(c) for c in rng.choice(categories, size=n_seg, replace=False,
                                            p=[w / total for w in weights])]
         # Segment lengths: at least 2 s each, the rest split at random.
         extra = rng.dirichlet(np.ones(n_seg)) * (n_frames - n_seg * min_seg)
@@ -191,13 +259,13 @@ def plan_videos(
         start = 0
         for cat, length in zip(cats, lengths):
             cat_use[cat] += 1
-            candidates = by_cat[cat]
-            least = min(photo_use[p.name] for p in candidates)
-            pool = [p.name for p in candidates if photo_use[p.name] == least]
+            candidates = spec.pictures[cat]
+            least = min(photo_use[name] for name in candidates)
+            pool = [name for name in candidates if photo_use[name] == least]
             photo = str(pool[int(rng.integers(len(pool)))])
             photo_use[photo] += 1
             zoom_in = bool(rng.random() < 0.5)
-            s_wide, s_close = float(rng.uniform(0.92, 1.0)), float(rng.uniform(0.62, 0.8))
+            s_wide, s_close = float(rng.uniform(*spec.wide)), float(rng.uniform(*spec.close))
             a = (float(rng.random()), float(rng.random()), s_wide if zoom_in else s_close)
             # A slow pan: the window moves at most 35% of the free room.
             du, dv = rng.uniform(-0.35, 0.35, size=2)
@@ -205,20 +273,24 @@ def plan_videos(
                  s_close if zoom_in else s_wide)
             segments.append(SegmentPlan(start, start + length, cat, photo, a, b))
             start += length
-        external_id = f"demo-{i + 1:03d}"
+        if spec.boundary_fade_chance is None:
+            fades = (crossfade,) * (len(segments) - 1)
+        else:
+            fades = tuple(round(float(rng.uniform(*spec.fade_seconds)) * vfps) // 2 * 2
+                          if fading and rng.random() < spec.boundary_fade_chance else 0 for _ in segments[1:])
         plans.append(
             VideoPlan(
                 index=i,
-                external_id=external_id,
-                title=f"Demo {i + 1:03d}: " + ", ".join(s.photo.replace("_", " ") for s in segments),
-                fps=fps,
-                width=width,
-                height=height,
+                external_id=f"{spec.id_prefix}-{i + 1:03d}",
+                title=f"{spec.title_prefix} {i + 1:03d}: " + ", ".join(s.photo.replace("_", " ") for s in segments),
+                fps=vfps,
+                width=vwidth,
+                height=vheight,
                 n_frames=n_frames,
                 segments=tuple(segments),
-                crossfade_frames=crossfade,
-                cover_frame=min(fps, lengths[0] // 2),
-                attach_cover=i % 2 == 0,
+                fades=fades,
+                cover_frame=min(vfps, lengths[0] // 2) if spec.covers else 0,
+                attach_cover=spec.covers and i % 2 == 0,
             )
         )
     return plans
@@ -230,12 +302,12 @@ def _smooth(x: float) -> float:
 
 
 @cache
-def _scaled_photo(name: str, width: int, height: int) -> np.ndarray:
-    """The photo pre-shrunk (INTER_AREA, no aliasing) so its widest output-aspect window is about
-    1.25x the output width; per-frame warps then never shrink by much more than that."""
+def _scaled_photo(load: Callable[[str], np.ndarray], name: str, width: int, height: int) -> np.ndarray:
+    """The picture ``load(name)`` pre-shrunk (INTER_AREA, no aliasing) so its widest output-aspect window is
+    about 1.25x the output width; per-frame warps then never shrink by much more than that."""
     import cv2
 
-    photo = load_photo(name)
+    photo = load(name)
     ph, pw = photo.shape[:2]
     max_w = min(float(pw), ph * width / height)
     factor = 1.25 * width / max_w
@@ -245,12 +317,13 @@ def _scaled_photo(name: str, width: int, height: int) -> np.ndarray:
     return cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
 
 
-def _segment_frame(seg: SegmentPlan, frame: int, width: int, height: int) -> np.ndarray:
+def _segment_frame(seg: SegmentPlan, frame: int, width: int, height: int,
+                   load: Callable[[str], np.ndarray]) -> np.ndarray:
     """Frame ``frame`` (video index; may lie a little outside the segment) of one pan/zoom segment."""
     import cv2
     import numpy as np
 
-    photo = _scaled_photo(seg.photo, width, height)
+    photo = _scaled_photo(load, seg.photo, width, height)
     ph, pw = photo.shape[:2]
     aspect = width / height
     max_w = min(float(pw), ph * aspect)
@@ -268,36 +341,34 @@ def _segment_frame(seg: SegmentPlan, frame: int, width: int, height: int) -> np.
                           borderMode=cv2.BORDER_REFLECT)
 
 
-def render_frame(plan: VideoPlan, frame: int) -> np.ndarray:
-    """Frame ``frame`` of ``plan`` as an (H, W, 3) uint8 RGB array."""
+def render_frame(plan: VideoPlan, frame: int, load: Callable[[str], np.ndarray] = load_photo) -> np.ndarray:
+    """Frame ``frame`` of ``plan`` as an (H, W, 3) uint8 RGB array; ``load(name)`` gives a segment's picture
+    (the demo's photos by default)."""
     import numpy as np
 
     if not 0 <= frame < plan.n_frames:
         raise DemoError(f"Frame {frame} is outside the video's {plan.n_frames} frames.")
     i = plan.segment_at(frame)
-    image = _segment_frame(plan.segments[i], frame, plan.width, plan.height)
-    half = plan.crossfade_frames / 2
-    if half:
-        seg = plan.segments[i]
-        other = None
-        if i + 1 < len(plan.segments) and frame >= seg.end_frame - half:
-            other, dist = i + 1, seg.end_frame - frame  # 1 .. half frames before the boundary
-        elif i > 0 and frame < seg.start_frame + half:
-            other, dist = i - 1, frame - seg.start_frame + 1
-        if other is not None:
-            # Linear blend: 0.5 at the boundary, fading out over `half` frames on each side.
-            alpha = 0.5 * (1.0 - (dist - 0.5) / half)
-            blend = _segment_frame(plan.segments[other], frame, plan.width, plan.height)
-            image = np.clip(
-                image.astype(np.float32) * (1.0 - alpha) + blend.astype(np.float32) * alpha + 0.5, 0, 255
-            ).astype(np.uint8)
+    seg = plan.segments[i]
+    image = _segment_frame(seg, frame, plan.width, plan.height, load)
+    # Linear blend across a cross-fade: 0.5 at the boundary, fading out over half its frames on each side.
+    other, alpha = None, 0.0
+    if i + 1 < len(plan.segments) and plan.fades[i] and frame >= seg.end_frame - plan.fades[i] / 2:
+        other, alpha = i + 1, 0.5 * (1.0 - (seg.end_frame - frame - 0.5) / (plan.fades[i] / 2))
+    elif i > 0 and plan.fades[i - 1] and frame < seg.start_frame + plan.fades[i - 1] / 2:
+        other, alpha = i - 1, 0.5 * (1.0 - (frame - seg.start_frame + 0.5) / (plan.fades[i - 1] / 2))
+    if other is not None:
+        blend = _segment_frame(plan.segments[other], frame, plan.width, plan.height, load)
+        image = np.clip(
+            image.astype(np.float32) * (1.0 - alpha) + blend.astype(np.float32) * alpha + 0.5, 0, 255
+        ).astype(np.uint8)
     return image
 
 
-def render_frames(plan: VideoPlan) -> Iterator[np.ndarray]:
+def render_frames(plan: VideoPlan, load: Callable[[str], np.ndarray] = load_photo) -> Iterator[np.ndarray]:
     """Every frame of ``plan``, in order."""
     for frame in range(plan.n_frames):
-        yield render_frame(plan, frame)
+        yield render_frame(plan, frame, load)
 
 
 # A root note per category (Hz) and a chord per photo slot: audio changes exactly at the cuts.
@@ -326,23 +397,24 @@ def synth_audio(plan: VideoPlan, sample_rate: int = 48000) -> np.ndarray:
     return np.stack([mono, mono], axis=1)
 
 
-def simulate_users(n_users: int, *, seed: int = 0) -> list[SimUser]:
-    """``n_users`` simulated users, each in one hidden group (75% one category, 25% two)."""
-    if n_users < len(GROUPS):
-        raise DemoError(f"The demo needs at least {len(GROUPS)} users (one per group), not {n_users}.")
-    rng = _rng(seed, _STREAM_USERS)
-    singles = [g for g, cats in GROUPS.items() if len(cats) == 1]
-    pairs = [g for g, cats in GROUPS.items() if len(cats) == 2]
-    n_pairs = max(len(pairs), round(n_users * _PAIR_SHARE))
+def simulate_users(n_users: int, *, seed: int = 0, spec: UserSpec = DEMO_USERS) -> list[SimUser]:
+    """``n_users`` simulated users, each in one hidden group of ``spec`` (the demo's: 75% one category,
+    25% two)."""
+    if n_users < len(spec.groups):
+        raise DemoError(f"{spec.what} needs at least {len(spec.groups)} users (one per group), not {n_users}.")
+    rng = _rng(seed, spec.user_stream)
+    singles = [g for g, cats in spec.groups.items() if len(cats) == 1]
+    pairs = [g for g, cats in spec.groups.items() if len(cats) == 2]
+    n_pairs = max(len(pairs), round(n_users * spec.pair_share))
     groups = [pairs[k % len(pairs)] for k in range(n_pairs)]
     groups += [singles[k % len(singles)] for k in range(n_users - n_pairs)]
     order = rng.permutation(n_users)
     return [
         SimUser(
-            external_id=f"demo-user-{k + 1:03d}",
+            external_id=f"{spec.id_prefix}-{k + 1:03d}",
             group=groups[int(order[k])],
-            preferred=GROUPS[groups[int(order[k])]],
-            activity=round(float(rng.uniform(0.55, 1.0)), 4),
+            preferred=spec.groups[groups[int(order[k])]],
+            activity=round(float(rng.uniform(*spec.activity)), 4),
         )
         for k in range(n_users)
     ]
@@ -354,23 +426,25 @@ def simulate_interactions(
     *,
     extra_items: Sequence[str] = (),
     seed: int = 0,
-    noise: float = 0.03,
+    noise: float | None = None,
+    spec: UserSpec = DEMO_USERS,
 ) -> list[SimInteraction]:
     """Likes driven by hidden preferences: a user likes a video with a chance that grows with how much
     of it shows a preferred category (full at one third of its duration), times the user's activity,
-    plus ``noise`` likes of anything (``extra_items``, e.g. the non-demo videos, get only noise).
-    Sorted by (timestamp, user, item).
+    plus ``noise`` (default ``spec.noise``) likes of anything (``extra_items``, e.g. the non-demo videos,
+    get only noise), at times within ``spec``'s history. Sorted by (timestamp, user, item).
     """
-    rng = _rng(seed, _STREAM_LIKES)
+    rng = _rng(seed, spec.like_stream)
+    noise = spec.noise if noise is None else noise
     shares = [v.category_shares() for v in videos]
     out: list[SimInteraction] = []
-    span = HISTORY_DAYS * 86400
+    span = spec.history_days * 86400
     for user in users:
         for video, share in zip(videos, shares):
             s = sum(share.get(c, 0.0) for c in user.preferred)
             p_pref = user.activity * 0.85 * min(1.0, s / (1.0 / 3.0))
             r = float(rng.random())
-            ts = HISTORY_START + int(rng.integers(span))
+            ts = spec.history_start + int(rng.integers(span))
             watch = float(rng.random())
             if r < p_pref:
                 out.append(SimInteraction(ts, user.external_id, video.external_id,
@@ -379,7 +453,7 @@ def simulate_interactions(
                 out.append(SimInteraction(ts, user.external_id, video.external_id, round(0.1 + 0.5 * watch, 3)))
         for item in extra_items:
             r = float(rng.random())
-            ts = HISTORY_START + int(rng.integers(span))
+            ts = spec.history_start + int(rng.integers(span))
             watch = float(rng.random())
             if r < 2 * noise:
                 out.append(SimInteraction(ts, user.external_id, item, round(0.1 + 0.9 * watch, 3)))

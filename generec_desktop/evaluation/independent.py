@@ -16,6 +16,8 @@ every part a method could have over-fitted to:
 * **users**: another seed stream, other groups (:data:`GROUPS`, pairs the demo has not), a wider spread of
   activity, so that some users have only 1–3 likes (issue 22 part 3).
 
+The videos are planned and rendered, and the users and their likes simulated, by the demo's code
+(:mod:`generec_desktop.demo.content`) with this set's rules (:data:`PLAN`, :data:`USERS`) and pictures.
 The ground truth is written in the demo's format (:class:`generec_desktop.demo.ground_truth.GroundTruth`)
 to ``W/evaluation/ground_truth.json`` so the same judge reads it:
 ``generec eval W --ground-truth W/evaluation/ground_truth.json``. Built in a hidden folder beside the
@@ -36,6 +38,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generec_desktop.demo.content import (
+    PlanSpec,
+    UserSpec,
+    plan_videos,
+    render_frame,
+    simulate_interactions,
+    simulate_users,
+)
 from generec_desktop.demo.photos import DemoError
 from generec_desktop.jobs import CancelToken, Progress, Steps, check_cancel, report
 
@@ -121,14 +131,6 @@ HISTORY_START = 1769904000  # 2026-02-01T00:00:00Z
 HISTORY_DAYS = 30
 
 
-def _rng(seed: int, stream: int) -> np.random.Generator:
-    import numpy as np
-
-    if not isinstance(seed, int) or seed < 0:
-        raise DemoError(f"The seed must be a non-negative integer, not {seed!r}.")
-    return np.random.default_rng([seed, stream])
-
-
 @cache
 def load_picture(name: str, data_dir: Path = OPENCV_DATA) -> np.ndarray:
     """The picture ``name`` of :data:`PICTURES` as a read-only (H, W, 3) uint8 RGB array."""
@@ -158,186 +160,17 @@ def load_picture(name: str, data_dir: Path = OPENCV_DATA) -> np.ndarray:
     return image
 
 
-@dataclass(frozen=True)
-class _Segment:
-    start_frame: int
-    end_frame: int
-    category: str
-    picture: str
-    crop_from: tuple[float, float, float]
-    crop_to: tuple[float, float, float]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    external_id: str
-    title: str
-    fps: int
-    width: int
-    height: int
-    n_frames: int
-    segments: tuple[_Segment, ...]
-    fades: tuple[int, ...]  # per boundary: cross-fade frames (0 = hard cut)
-
-    def shares(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for s in self.segments:
-            out[s.category] = out.get(s.category, 0.0) + (s.end_frame - s.start_frame)
-        return {c: round(n / self.n_frames, 6) for c, n in out.items()}
-
-
-def _plan(n_videos: int, seed: int, size: int) -> list[_Plan]:
-    import numpy as np
-
-    rng = _rng(seed, _STREAM_VIDEOS)
-    by_cat = {c: [p.name for p in PICTURES if p.category == c] for c in CATEGORIES}
-    cat_use = dict.fromkeys(CATEGORIES, 0)
-    pic_use = {p.name: 0 for p in PICTURES}
-    long_side, short_side = size, (size * 9 // 16) // 2 * 2
-    plans = []
-    for i in range(n_videos):
-        fps = int(rng.choice([25, 30, 60]))
-        portrait = i % 4 == 3  # exactly a quarter
-        width, height = (short_side, long_side) if portrait else (long_side, short_side)
-        n_frames = round(rng.uniform(6.0, 10.0) * fps)
-        fading = rng.random() < 0.35
-        min_seg = 2 * fps
-        max_fade = round(1.0 * fps)
-        first_min = max(min_seg, -(-n_frames // 4) + max_fade // 2 + 1)
-        n_seg = int(rng.integers(2, min(4, 1 + (n_frames - first_min) // min_seg) + 1))
-        weights = np.array([1.0 / (1.0 + cat_use[c]) ** 2 for c in CATEGORIES])
-        cats = [str(c) for c in rng.choice(CATEGORIES, size=n_seg, replace=False, p=weights / weights.sum())]
-        extra = rng.dirichlet(np.ones(n_seg)) * (n_frames - n_seg * min_seg)
-        lengths = [min_seg + int(x) for x in extra]
-        lengths[-1] = n_frames - sum(lengths[:-1])
-        need = first_min - lengths[0]
-        while need > 0:
-            k = max(range(1, n_seg), key=lambda j: lengths[j])
-            take = min(need, lengths[k] - min_seg)
-            lengths[k] -= take
-            lengths[0] += take
-            need -= take
-        segs, start = [], 0
-        for cat, length in zip(cats, lengths):
-            cat_use[cat] += 1
-            least = min(pic_use[p] for p in by_cat[cat])
-            pool = [p for p in by_cat[cat] if pic_use[p] == least]
-            pic = pool[int(rng.integers(len(pool)))]
-            pic_use[pic] += 1
-            zoom_in = bool(rng.random() < 0.5)
-            wide, close = float(rng.uniform(0.9, 1.0)), float(rng.uniform(0.6, 0.8))
-            a = (float(rng.random()), float(rng.random()), wide if zoom_in else close)
-            du, dv = rng.uniform(-0.35, 0.35, size=2)
-            b = (min(1.0, max(0.0, a[0] + float(du))), min(1.0, max(0.0, a[1] + float(dv))),
-                 close if zoom_in else wide)
-            segs.append(_Segment(start, start + length, cat, pic, a, b))
-            start += length
-        fades = tuple((round(float(rng.uniform(0.6, 1.0)) * fps) // 2 * 2 if fading and rng.random() < 0.8 else 0)
-                      for _ in segs[1:])
-        plans.append(_Plan(f"ind-{i + 1:03d}", f"Clip {i + 1:03d}: " + ", ".join(s.picture.replace("_", " ")
-                                                                                 for s in segs),
-                           fps, width, height, n_frames, tuple(segs), fades))
-    return plans
-
-
-def _smooth(x: float) -> float:
-    x = min(1.0, max(0.0, x))
-    return x * x * (3.0 - 2.0 * x)
-
-
-@cache
-def _scaled(name: str, width: int, height: int) -> np.ndarray:
-    import cv2
-
-    pic = load_picture(name)
-    ph, pw = pic.shape[:2]
-    max_w = min(float(pw), ph * width / height)
-    factor = 1.25 * width / max_w
-    if factor >= 1.0:
-        return pic
-    return cv2.resize(pic, (max(2, round(pw * factor)), max(2, round(ph * factor))), interpolation=cv2.INTER_AREA)
-
-
-def _segment_frame(seg: _Segment, frame: int, width: int, height: int) -> np.ndarray:
-    """One pan/zoom frame: a window of the output's aspect moving over the picture (as the demo's)."""
-    import cv2
-    import numpy as np
-
-    pic = _scaled(seg.picture, width, height)
-    ph, pw = pic.shape[:2]
-    aspect = width / height
-    max_w = min(float(pw), ph * aspect)
-    t = _smooth((frame - seg.start_frame) / max(1, seg.end_frame - seg.start_frame - 1))
-    u, v, s = (a + (b - a) * t for a, b in zip(seg.crop_from, seg.crop_to))
-    crop_w = max_w * s
-    crop_h = crop_w / aspect
-    x0, y0 = u * (pw - crop_w), v * (ph - crop_h)
-    sx, sy = crop_w / width, crop_h / height
-    m = np.array([[sx, 0.0, x0 + 0.5 * sx - 0.5], [0.0, sy, y0 + 0.5 * sy - 0.5]])
-    return cv2.warpAffine(pic, m, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REFLECT)
-
-
-def _render(plan: _Plan, frame: int) -> np.ndarray:
-    import numpy as np
-
-    i = next(k for k, s in enumerate(plan.segments) if s.start_frame <= frame < s.end_frame)
-    seg = plan.segments[i]
-    image = _segment_frame(seg, frame, plan.width, plan.height)
-    other, alpha = None, 0.0
-    if i + 1 < len(plan.segments) and plan.fades[i] and frame >= seg.end_frame - plan.fades[i] // 2:
-        half = plan.fades[i] / 2
-        other, alpha = i + 1, 0.5 * (1.0 - (seg.end_frame - frame - 0.5) / half)
-    elif i > 0 and plan.fades[i - 1] and frame < seg.start_frame + plan.fades[i - 1] // 2:
-        half = plan.fades[i - 1] / 2
-        other, alpha = i - 1, 0.5 * (1.0 - (frame - seg.start_frame + 0.5) / half)
-    if other is not None:
-        blend = _segment_frame(plan.segments[other], frame, plan.width, plan.height)
-        image = np.clip(image.astype(np.float32) * (1 - alpha) + blend.astype(np.float32) * alpha + 0.5,
-                        0, 255).astype(np.uint8)
-    return image
-
-
-@dataclass(frozen=True)
-class _User:
-    external_id: str
-    group: str
-    preferred: tuple[str, ...]
-    activity: float
-
-
-def _users(n_users: int, seed: int) -> list[_User]:
-    if n_users < len(GROUPS):
-        raise DemoError(f"The independent set needs at least {len(GROUPS)} users (one per group), not {n_users}.")
-    rng = _rng(seed, _STREAM_USERS)
-    singles = [g for g, c in GROUPS.items() if len(c) == 1]
-    pairs = [g for g, c in GROUPS.items() if len(c) == 2]
-    n_pairs = max(len(pairs), round(n_users * _PAIR_SHARE))
-    groups = [pairs[k % len(pairs)] for k in range(n_pairs)] + [singles[k % len(singles)]
-                                                                 for k in range(n_users - n_pairs)]
-    order = rng.permutation(n_users)
-    # activity from 0.08 to 1: the least active users like only 1-3 videos (thin audiences)
-    return [_User(f"ind-user-{k + 1:03d}", groups[int(order[k])], GROUPS[groups[int(order[k])]],
-                  round(float(rng.uniform(0.08, 1.0)), 4)) for k in range(n_users)]
-
-
-def _likes(users: list[_User], plans: list[_Plan], seed: int, noise: float = 0.04) -> list[tuple[int, str, str, float]]:
-    rng = _rng(seed, _STREAM_LIKES)
-    shares = [p.shares() for p in plans]
-    out = []
-    for u in users:
-        for p, sh in zip(plans, shares):
-            s = sum(sh.get(c, 0.0) for c in u.preferred)
-            p_pref = u.activity * 0.85 * min(1.0, s / (1.0 / 3.0))
-            r = float(rng.random())
-            ts = HISTORY_START + int(rng.integers(HISTORY_DAYS * 86400))
-            watch = float(rng.random())
-            if r < p_pref:
-                out.append((ts, u.external_id, p.external_id, round(0.6 + 0.4 * watch, 3)))
-            elif r < p_pref + noise:
-                out.append((ts, u.external_id, p.external_id, round(0.1 + 0.5 * watch, 3)))
-    out.sort()
-    return out
+#: The independent set's videos, planned by the demo's planner with these rules: 25, 30 or 60 fps, every
+#: fourth video portrait, cross-fades in about a third of the videos (per boundary, 0.6-1 s), no covers.
+PLAN = PlanSpec(pictures={c: tuple(p.name for p in PICTURES if p.category == c) for c in CATEGORIES},
+                id_prefix="ind", title_prefix="Clip", stream=_STREAM_VIDEOS, fps_choices=(25, 30, 60),
+                portrait_every=4, fade_chance=0.35, fade_seconds=(0.6, 1.0), boundary_fade_chance=0.8,
+                wide=(0.9, 1.0), close=(0.6, 0.8), covers=False)
+#: Its simulated users: other groups, activity from 0.08 to 1 (the least active like only 1-3 videos: thin
+#: audiences), a little more noise, another month.
+USERS = UserSpec(groups=GROUPS, id_prefix="ind-user", what="The independent set", pair_share=_PAIR_SHARE,
+                 activity=(0.08, 1.0), noise=0.04, user_stream=_STREAM_USERS, like_stream=_STREAM_LIKES,
+                 history_start=HISTORY_START, history_days=HISTORY_DAYS)
 
 
 @dataclass(frozen=True)
@@ -410,8 +243,9 @@ def build_independent_workspace(path: Path | str, *, seed: int = 1, n_videos: in
         raise DemoError(f"The video size must be even and at least 64, not {size}.")
     for pic in PICTURES:  # every picture readable before anything is written
         load_picture(pic.name)
-    plans = _plan(n_videos, seed, size)
-    users = _users(n_users, seed)
+    plans = plan_videos(n_videos, seed=seed, size=(size, (size * 9 // 16) // 2 * 2), min_seconds=6.0,
+                        max_seconds=10.0, spec=PLAN)
+    users = simulate_users(n_users, seed=seed, spec=USERS)
     steps = Steps(progress, {"render": 6.0, "import": 2.0, "profiles": 2.0 if with_profiles else 0.0})
     timings: dict[str, float] = {}
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -423,9 +257,9 @@ def build_independent_workspace(path: Path | str, *, seed: int = 1, n_videos: in
         for k, plan in enumerate(plans):
             check_cancel(cancel)
             out = render_dir / f"{plan.external_id}.mp4"
-            media.encode_frames((_render(plan, f) for f in range(plan.n_frames)), out, plan.fps, crf=20,
-                                metadata={"title": plan.title}, codec_options={"x264-params": "mbtree=0"},
-                                cancel=cancel)
+            frames = (render_frame(plan, f, load_picture) for f in range(plan.n_frames))
+            media.encode_frames(frames, out, plan.fps, crf=20, metadata={"title": plan.title},
+                                codec_options={"x264-params": "mbtree=0"}, cancel=cancel)
             files.append(out)
             report(steps["render"], (k + 1) / len(plans), f"Rendered {plan.external_id}")
         timings["render"] = time.perf_counter() - t0
@@ -442,16 +276,17 @@ def build_independent_workspace(path: Path | str, *, seed: int = 1, n_videos: in
                     row.external_id = plan.external_id
                 fps = plan.fps
                 segs = tuple(GroundTruthSegment(round(s.start_frame / fps, 6), round(s.end_frame / fps, 6),
-                                                s.category, s.picture) for s in plan.segments)
+                                                s.category, s.photo) for s in plan.segments)
                 trans = tuple({"time": s.start, "kind": "crossfade" if f else "cut", "duration": round(f / fps, 6)}
                               for s, f in zip(segs[1:], plan.fades))
                 gt_items[plan.external_id] = GroundTruthItem(
                     external_id=plan.external_id, item_id=item.id, sha256=item.sha256, title=plan.title,
                     duration=round(plan.n_frames / fps, 6), fps=float(fps), frame_count=plan.n_frames, segments=segs,
-                    transitions=trans, category_shares=plan.shares(), cover_category=segs[0].category,
+                    transitions=trans, category_shares=plan.category_shares(), cover_category=segs[0].category,
                     cover_time=0.0, cover_attached=False)
                 report(steps["import"], (k + 1) / len(plans), f"Imported {plan.external_id}")
-            likes = _likes(users, plans, seed)
+            likes = [(like.timestamp, like.user, like.item, like.weight)
+                     for like in simulate_interactions(users, plans, seed=seed, spec=USERS)]
             added = ws.add_users([{"external_id": u.external_id, "name": f"Simulated viewer {u.external_id[-3:]}"}
                                   for u in users])
             uid = {u.external_id: u.id for u in added}

@@ -39,15 +39,9 @@ def test_example_audience_is_a_user_hist_condition(mcvd_ws, tmp_path):
 @pytest.fixture
 def fresh(tmp_path):
     """A brand-new workspace whose only audiences are built from examples (no users, no segments)."""
-    from examplemedia import write_photos, write_scenes_video
+    from examplemedia import example_audiences_workspace
 
-    from generec_desktop.corpus import Workspace
-    from generec_desktop.profiles import examples as ex
-
-    with Workspace.create(tmp_path / "W") as ws:
-        ws.import_media([write_scenes_video(tmp_path / "src" / "three-shots.mp4")])
-        ex.add_audience(ws, "Space fans", write_photos(tmp_path / "space", ("astronaut", "rocket")))
-        ex.add_audience(ws, "Cat people", write_photos(tmp_path / "cats", ("chelsea",)))
+    with example_audiences_workspace(tmp_path) as ws:
         yield ws
 
 

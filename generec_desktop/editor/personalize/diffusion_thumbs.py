@@ -119,11 +119,20 @@ def load_img2img_pipeline(model_dir: str | os.PathLike[str], *, ip_adapter_dir: 
         raise EditorError(f"{model_dir} is not a diffusers model folder (no model_index.json); "
                           "point to a local Stable Diffusion download.")
     loader: Any = StableDiffusionImg2ImgPipeline  # diffusers is untyped
-    pipe = loader.from_pretrained(model_dir, local_files_only=True, safety_checker=None,
-                                  requires_safety_checker=False)
+    try:
+        pipe = loader.from_pretrained(model_dir, local_files_only=True, safety_checker=None,
+                                      requires_safety_checker=False)
+    except Exception as exc:  # a user's folder: incomplete, damaged or another model's
+        raise EditorError(f"Cannot load the Stable Diffusion folder {model_dir} ({type(exc).__name__}: {exc}); "
+                          "copy it again or remove it, or generate with --generator palette.") from exc
     if ip_adapter_dir is not None:
-        pipe.load_ip_adapter(str(ip_adapter_dir), subfolder=ip_adapter_subfolder, weight_name=ip_adapter_weight,
-                             local_files_only=True)
+        try:
+            pipe.load_ip_adapter(str(ip_adapter_dir), subfolder=ip_adapter_subfolder, weight_name=ip_adapter_weight,
+                                 local_files_only=True)
+        except Exception as exc:
+            raise EditorError(f"Cannot load the IP-Adapter in {ip_adapter_dir} for {model_dir.name} "
+                              f"({type(exc).__name__}: {exc}); it must match that Stable Diffusion model "
+                              "(ip-adapter_sd15 for SD 1.x), or generate with --generator palette.") from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

@@ -32,12 +32,10 @@ def _tiny_ip_adapter(unet):
     return sd
 
 
-def _tiny_pipeline():
-    import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionImg2ImgPipeline, UNet2DConditionModel
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+def _tiny_unet_vae():
+    """A tiny random Stable Diffusion UNet (cross-attention width 16) and VAE (latent 4, scale 2)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
 
-    torch.manual_seed(0)
     unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=4,
                                 out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
                                 up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
@@ -45,6 +43,16 @@ def _tiny_pipeline():
     vae = AutoencoderKL(block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4,
                         down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
                         up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=4)
+    return unet, vae
+
+
+def _tiny_pipeline():
+    import torch
+    from diffusers import DDIMScheduler, StableDiffusionImg2ImgPipeline
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    unet, vae = _tiny_unet_vae()
     image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
         hidden_size=16, projection_dim=12, num_hidden_layers=1, num_attention_heads=2, image_size=32,
         intermediate_size=24, patch_size=8))
@@ -96,7 +104,7 @@ def _save_tiny_weights(models: Path) -> None:
     text tower + tokenizer, DDIM, CLIP image processor) saved as ``models/stable_diffusion/tiny/``, and a
     tiny IP-Adapter (CLIP image encoder + image_proj/ip_adapter weights) as ``models/ip_adapter/models/``."""
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionImg2ImgPipeline, UNet2DConditionModel
+    from diffusers import DDIMScheduler, StableDiffusionImg2ImgPipeline
     from safetensors.torch import save_file
     from transformers import (
         CLIPImageProcessor,
@@ -110,13 +118,7 @@ def _save_tiny_weights(models: Path) -> None:
     from generec_desktop.editor.personalize.diffusion_thumbs import IP_ADAPTER_SUBFOLDER, IP_ADAPTER_WEIGHT
 
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=16, in_channels=4,
-                                out_channels=4, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=16,
-                                norm_num_groups=4, attention_head_dim=4)
-    vae = AutoencoderKL(block_out_channels=(8, 16), in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-                        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=4)
+    unet, vae = _tiny_unet_vae()
     tokenizer = CLIPTokenizer(model_max_length=77)  # its default vocabulary: bos, eos/pad (every word is unk)
     text = CLIPTextModel(CLIPTextConfig(vocab_size=16, hidden_size=16, intermediate_size=24, num_hidden_layers=1,
                                         num_attention_heads=2, max_position_embeddings=77, projection_dim=16,
@@ -137,17 +139,10 @@ def _save_tiny_weights(models: Path) -> None:
 
 @pytest.fixture
 def example_ws(tmp_path):
-    """A workspace with one three-shot video (480×270: artwork size) and two example audiences (their photos
-    are what they like)."""
-    from examplemedia import write_photos, write_scenes_video
+    """The example-audiences workspace with its video at 480×270 (artwork size)."""
+    from examplemedia import example_audiences_workspace
 
-    from generec_desktop.corpus import Workspace
-    from generec_desktop.profiles import examples as ex
-
-    with Workspace.create(tmp_path / "W") as ws:
-        ws.import_media([write_scenes_video(tmp_path / "src" / "three-shots.mp4", size=(480, 270), fps=8)])
-        ex.add_audience(ws, "Space fans", write_photos(tmp_path / "space", ("astronaut", "rocket")))
-        ex.add_audience(ws, "Cat people", write_photos(tmp_path / "cats", ("chelsea",)))
+    with example_audiences_workspace(tmp_path, size=(480, 270), fps=8) as ws:
         yield ws
 
 
@@ -228,3 +223,21 @@ def test_diffusion_generator_without_weights_says_where_to_put_them(example_ws):
         personalize(example_ws, 1, ["Space fans"], clips=False, generator="diffusion")
     with pytest.raises(EditorError, match="Unknown generator"):
         personalize(example_ws, 1, ["Space fans"], clips=False, generator="dall-e")
+
+
+def test_damaged_weights_are_one_clear_error(example_ws):
+    """A Stable Diffusion folder that does not load (here a model_index.json naming no parts, and a
+    truncated IP-Adapter) is an EditorError naming the folder, not a traceback from diffusers."""
+    from generec_desktop.editor.personalize.diffusion_thumbs import IP_ADAPTER_SUBFOLDER, IP_ADAPTER_WEIGHT
+    from generec_desktop.editor.personalize.errors import EditorError
+    from generec_desktop.editor.personalize.pipeline import personalize
+
+    models = example_ws.root / "models"
+    broken = models / "stable_diffusion" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "model_index.json").write_text('{"_class_name": "StableDiffusionImg2ImgPipeline"}', encoding="utf-8")
+    ip = models / "ip_adapter" / IP_ADAPTER_SUBFOLDER
+    ip.mkdir(parents=True)
+    (ip / IP_ADAPTER_WEIGHT).write_bytes(b"not safetensors")
+    with pytest.raises(EditorError, match=r"Cannot load the Stable Diffusion folder .*broken"):
+        personalize(example_ws, 1, ["Space fans"], clips=False)

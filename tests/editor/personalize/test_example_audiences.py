@@ -5,18 +5,12 @@ audience is tested in tests/mcvd/test_example_conditions.py)."""
 from __future__ import annotations
 
 import pytest
-from examplemedia import write_photos, write_scenes_video
-
-from generec_desktop.corpus import Workspace
-from generec_desktop.profiles import examples as ex
+from examplemedia import example_audiences_workspace
 
 
 @pytest.fixture
 def fresh(tmp_path):
-    with Workspace.create(tmp_path / "W") as ws:
-        ws.import_media([write_scenes_video(tmp_path / "src" / "three-shots.mp4")])
-        ex.add_audience(ws, "Space fans", write_photos(tmp_path / "space", ("astronaut", "rocket")))
-        ex.add_audience(ws, "Cat people", write_photos(tmp_path / "cats", ("chelsea",)))
+    with example_audiences_workspace(tmp_path) as ws:
         yield ws
 
 
