@@ -1025,6 +1025,13 @@ IDENTIFY_ALPHA = 1e-6
 IDENTIFY_PILOT_Z = 2.0
 
 
+def _IDENTIFY_SIGMA_SCALE(pilot_bits: np.ndarray) -> float:
+    return float(np.clip(np.std(pilot_bits, ddof=1), _IDENTIFY_SIGMA_RANGE[0], _IDENTIFY_SIGMA_RANGE[1]))
+
+
+_IDENTIFY_SIGMA_RANGE = (0.25, 1.0)
+
+
 def _identify(chips: np.ndarray, lay: _Layout, n: int, candidates: list[int]) -> WatermarkDetection | None:
     """The known payload the chips carry, when the evidence for one of them is decisive; else None.
 
@@ -1040,8 +1047,13 @@ def _identify(chips: np.ndarray, lay: _Layout, n: int, candidates: list[int]) ->
     pilot_z = float(np.sum(pilot_bits) / math.sqrt(PILOT_BITS))
     if pilot_z < IDENTIFY_PILOT_Z:
         return None
-    mu = max(_DATA_TO_PILOT * float(np.mean(pilot_bits)), 0.05)
-    x = mu * z[PILOT_BITS:]
+    # z is in units of the chips' spread, which the host dominates; the informed embedding cancels the host
+    # per bit, so the bits' real noise is smaller: measure it on the 16 known pilot bits (their spread,
+    # floored) and model each data bit as N(mu·b, 1) in those units. Any scale chosen without the
+    # candidates keeps the bound (the ratio's expectation is 1 under a wrong payload for every z).
+    sigma = _IDENTIFY_SIGMA_SCALE(pilot_bits)
+    mu = max(_DATA_TO_PILOT * float(np.mean(pilot_bits)) / sigma, 0.05)
+    x = mu * z[PILOT_BITS:] / sigma
     # log cosh(x) without overflow: |x| + log1p(exp(-2|x|)) - log 2
     norm = float(np.sum(np.abs(x) + np.log1p(np.exp(-2.0 * np.abs(x))) - math.log(2.0)))
     words = np.stack([_data_bits(c) for c in candidates])
