@@ -10,10 +10,14 @@ Why not invisible-watermark: its dwtDct default is at chance after H.264 and it 
   subset of chips with keyed random signs (spread spectrum); the chip pattern is upsampled smoothly,
   so the mark is a low-frequency, low-amplitude luma pattern.
 * **Informed embedding.** The embedder knows the host: per bit it cancels the host's own correlation
-  with the bit's pattern (improved spread spectrum), solved on the 64×64 chip grid. This, not raw
-  strength, is what makes a 39 dB mark survive CRF 28 (plain spread spectrum needed ~2× the amplitude).
-* **Nearly the same on every frame.** Per-bit amplitudes are smoothed over time; a static pattern costs
-  little under inter-frame coding (skip blocks copy it) and detection averages chip values over frames.
+  with the bit's pattern (improved spread spectrum), solved on the 64×64 chip grid against the detector
+  itself (its reliability weighting included) and the share of the mark an H.264 export keeps
+  (:data:`VIDEO_CHANNEL_GAIN`). This, not raw strength, is what makes a 39 dB mark survive CRF 28 (plain
+  spread spectrum needed ~2× the amplitude).
+* **Solved on every frame.** The chip pattern is the same on every frame (a static pattern costs little
+  under inter-frame coding, and detection averages chip values over frames); only the 64 per-bit
+  amplitudes follow the picture, so that each frame alone carries the mark with its own host cancelled:
+  a single frame taken out of the video (a screenshot) reads on its own.
 * **Luma only, added to R, G and B equally.** Adding ``d`` to all three channels changes Y by ``d``
   and leaves U and V unchanged, so embedding needs no colour conversion. PSNR is capped at 38.5 dB.
 * **Detection.** Chip values are high-passed (chip minus the mean of its 8 neighbours) to remove most of
