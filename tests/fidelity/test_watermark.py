@@ -543,9 +543,48 @@ def test_single_video_frames_as_png_and_jpeg75(tmp_path, capsys):
           f"blind; {identified['png']}/10 and {identified['jpg']}/10 identified among {len(known)} known payloads")
     assert identified["png"] >= 9 and identified["jpg"] >= 9
     # a frame carries 1/24 s of a mark made to be read from many frames: 4 of these 10 read alone before the
-    # detector weighted chips by their local reliability, 8 with it (the issue asks for 9: see
-    # benchmarks/bench_watermark.py --single for 30 frames of bikes and bigbuckbunny)
-    assert counts["png"] >= 7 and counts["jpg"] >= 7
+    # detector weighted chips by their local reliability, 8 with it, 9 since the embedder solves every frame
+    # for that detector and the coder's loss (see benchmarks/bench_watermark.py --single for 30 frames of
+    # bikes and bigbuckbunny, and test_single_frames_of_a_fast_textured_clip)
+    assert counts["png"] >= 8 and counts["jpg"] >= 8
+
+
+def test_single_frames_of_a_fast_textured_clip(tmp_path):
+    """Issue 13's single-frame case on bikes as a whole (10 s, panning, textured): 30 frames spread over an export
+    at CRF 23, each saved as PNG and as JPEG q75 and read alone. Held informed amplitudes (main before this
+    test) read 12/30 blind and 19-20/30 identified among 100 known payloads; solving every frame for the
+    detector's weighting and the coder's loss reads 22-26 blind and 29-30 identified (bench_watermark --single)."""
+    from PIL import Image
+
+    from generec_desktop import media
+
+    src, dst = tmp_path / "src.mp4", tmp_path / "marked.mp4"
+    clip = _clip("bikes", 250)
+    media.encode_frames(clip, src, 25.0, crf=18)
+    wm.watermark_video(src, dst, PAYLOAD, crf=23, key=KEY)
+    dur = len(clip) / 25.0
+    shots = media.sample_frames(dst, timestamps=[dur * (i + 0.5) / 30 for i in range(30)])
+    rng = np.random.default_rng(5)
+    known = [PAYLOAD, *(int(p) for p in rng.integers(0, 2 ** 32, 99) if int(p) != PAYLOAD)]
+    table = {}
+    for fmt in ("PNG", "JPEG"):
+        blind = ident = wrong = 0
+        for f in shots:
+            buf = io.BytesIO()
+            Image.fromarray(f.image).save(buf, format=fmt, quality=75)
+            img = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+            det = wm.detect_images([img], key=KEY, search=False)
+            blind += det.found and det.payload == PAYLOAD
+            wrong += det.found and det.payload != PAYLOAD
+            det = wm.detect_images([img], key=KEY, search=False, candidates=known)
+            ident += det.found and det.payload == PAYLOAD
+            wrong += det.found and det.payload != PAYLOAD
+        table[fmt] = (blind, ident, wrong)
+    print(f"bikes, 30 single frames after CRF 23 (blind, identified among 100, wrong): {table}")
+    for fmt, (blind, ident, wrong) in table.items():
+        assert wrong == 0, fmt
+        assert ident >= 27, (fmt, table)
+        assert blind >= 20, (fmt, table)
 
 
 def test_identification_never_names_a_payload_that_is_not_there(photos):
