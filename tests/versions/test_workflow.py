@@ -90,6 +90,30 @@ def test_headless_flow_on_a_new_workspace_all_from_the_cli(tmp_path: Path,
     assert "already exported" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["items", "versions", "check", "export"])
+def test_any_cli_command_finishes_an_export_that_crashed_after_its_commit(
+        ws_root: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """Deliver 1: opening a workspace runs the version recovery. A crash between the export's commit and
+    its sidecar leaves an item without W/provenance/<file>.provenance.json and a pending folder without
+    exported.json; the next `generec items|versions|check|export` rewrites both (was: only the window and
+    `generec workspace repair` did)."""
+    w = str(ws_root)
+    vid = _json(capsys, ["style", w, "1", "--style", "toon", "--version"])["version"]
+    item = _json(capsys, ["export", w, vid])["item"]
+    sidecar = ws_root / "provenance" / (Path(item["stored_path"]).name + ".provenance.json")
+    marker = ws_root / "pending" / vid / "exported.json"
+    kept = sidecar.read_bytes()
+    sidecar.unlink()
+    marker.unlink()  # the state a crash right after the commit leaves
+    argv = {"items": ["items", w], "versions": ["versions", w], "check": ["check", w, vid],
+            "export": ["export", w, vid]}[command]
+    main(argv)
+    capsys.readouterr()
+    assert sidecar.is_file() and marker.is_file()
+    assert json.loads(sidecar.read_bytes()) == json.loads(kept)
+    assert json.loads(marker.read_text())["item_id"] == item["id"]
+
+
 def test_discard_and_restore(ws_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from generec_desktop.versions import open_workspace, thumbnail_version
 
