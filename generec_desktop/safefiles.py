@@ -280,14 +280,21 @@ def fsync_file(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
+def atomic_path(path: Path, *, record_final: bool = False) -> Iterator[Path]:
     """A journaled temporary path beside ``path`` for a library that writes to a path itself (safetensors,
-    PIL, PyAV); on a clean exit it is fsynced and renamed to ``path``, on an error removed."""
+    PIL, PyAV); on a clean exit it is fsynced and renamed to ``path``, on an error removed.
+
+    ``record_final``: ``path`` is a content-addressed file written before its database row commits;
+    the rename is journaled too (:func:`record_final_target`), so after a crash recovery knows an
+    unreferenced file there is the app's own.
+    """
     path = Path(path)
     tmp = temp_path(path.parent, path.suffix)
     try:
         yield tmp
         fsync_file(tmp)
+        if record_final:
+            record_final_target(tmp, path)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -295,15 +302,17 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A binary file handle whose bytes become ``path`` atomically when the block ends cleanly."""
-    with atomic_path(path) as tmp, open(tmp, "xb") as fh:
+def atomic_writer(path: Path, *, record_final: bool = False) -> Iterator[BinaryIO]:
+    """A binary file handle whose bytes become ``path`` atomically when the block ends cleanly
+    (``record_final`` as in :func:`atomic_path`)."""
+    with atomic_path(path, record_final=record_final) as tmp, open(tmp, "xb") as fh:
         yield fh
         fh.flush()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: journaled temp file beside it, fsync, rename."""
+def atomic_write_bytes(path: Path, data: bytes, *, record_final: bool = False) -> Path:
+    """Write ``data`` to ``path`` atomically: journaled temp file beside it, fsync, rename
+    (``record_final`` as in :func:`atomic_path`)."""
     path = Path(path)
     tmp = temp_path(path.parent, path.suffix)
     try:
@@ -311,6 +320,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if record_final:
+            record_final_target(tmp, path)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -396,7 +396,9 @@ class AudiencesPanel(QWidget):
 
     def selected_example_audience(self) -> str | None:
         """The id of the one selected audience from examples (the one the Edit menu acts on)."""
-        ids = [i for i in self.selected_ids() if str(i).startswith("examples:")]
+        from generec_desktop.profiles.audience_id import AudienceId
+
+        ids = [i for i in self.selected_ids() if getattr(AudienceId.parse(i), "kind", "") == "examples"]
         return ids[0] if len(ids) == 1 else None
 
     def _emit_for(self, signal: Any) -> None:

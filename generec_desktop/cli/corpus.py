@@ -94,9 +94,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_items(args: argparse.Namespace) -> int:
-    from generec_desktop.corpus.workspace import Workspace
+    from generec_desktop.versions import open_workspace
 
-    with Workspace.open(args.workspace) as ws:
+    with open_workspace(args.workspace) as ws:
         items = ws.items(args.kind)
 
     def text() -> str:

@@ -117,14 +117,14 @@ def _parse_fixes(raw: list[str]) -> list[tuple[str, str | None]]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from generec_desktop.corpus import Workspace
     from generec_desktop.fidelity import export as ex
     from generec_desktop.fidelity.checks import CheckContext, run_checks
     from generec_desktop.jobs import GenerecError
+    from generec_desktop.versions import open_workspace
 
     fixes = _parse_fixes(list(args.fix) + (["blur"] if args.blur else []))
     applied: list[dict[str, Any]] = []
-    with Workspace.open(args.workspace) as ws, progress_bar(args, "check") as progress:
+    with open_workspace(args.workspace) as ws, progress_bar(args, "check") as progress:
         target = str(args.target)
         pv = None
         # an all-digit name is an item id unless a pending version has that id (version ids are hex)
@@ -183,10 +183,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from generec_desktop.corpus import Workspace
     from generec_desktop.fidelity import export as ex
+    from generec_desktop.versions import open_workspace
 
-    with Workspace.open(args.workspace) as ws, progress_bar(args, "export") as progress:
+    with open_workspace(args.workspace) as ws, progress_bar(args, "export") as progress:
         res = ex.run_export(ws, args.version, override_reason=args.override_reason, uploader=args.uploader,
                             crf=args.crf, preset=args.preset, progress=progress, cancel=args.cancel)
 
@@ -236,11 +236,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
-    from generec_desktop.corpus import Workspace
     from generec_desktop.fidelity import export as ex
     from generec_desktop.profiles.service import describe_audience
+    from generec_desktop.versions import open_workspace
 
-    with Workspace.open(args.workspace) as ws:
+    with open_workspace(args.workspace) as ws:
         versions = ex.list_pending(ws)
         names = {v.target_profile: describe_audience(ws, v.target_profile) for v in versions if v.target_profile}
     rows = [{"id": v.id, "operation": v.operation, "kind": v.kind, "parent_id": v.parent_id,

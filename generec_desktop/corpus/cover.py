@@ -9,7 +9,6 @@ If every frame fails the exposure gate, take the one whose mean luma is closest 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +66,7 @@ def choose_cover(path: Path, duration: float, has_cover: bool) -> np.ndarray:
     return images[pick_cover_frame(images)]
 
 
-def write_jpeg(image: np.ndarray, dest: Path, tmp_name: str | None = None, *, quality: int = 90) -> None:
+def write_jpeg(image: np.ndarray, dest: Path, *, quality: int = 90) -> None:
     """Write ``image`` as JPEG to ``dest`` atomically (journaled temp file beside it, fsync, rename).
 
     The rename is journaled as a final file too: a cover is written before its item's row commits, so
@@ -75,15 +74,7 @@ def write_jpeg(image: np.ndarray, dest: Path, tmp_name: str | None = None, *, qu
     """
     from PIL import Image
 
-    from generec_desktop.safefiles import record_final_target, temp_path
+    from generec_desktop.safefiles import atomic_writer
 
-    tmp = dest.parent / tmp_name if tmp_name else temp_path(dest.parent, ".jpg")
-    try:
-        with open(tmp, "wb") as fh:
-            Image.fromarray(image).convert("RGB").save(fh, format="JPEG", quality=quality)
-            fh.flush()
-            os.fsync(fh.fileno())
-        record_final_target(tmp, dest)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_writer(dest, record_final=True) as fh:
+        Image.fromarray(image).convert("RGB").save(fh, format="JPEG", quality=quality)

@@ -20,12 +20,25 @@ from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
 if TYPE_CHECKING:
     from generec_desktop.corpus.workspace import Workspace
 
-__all__ = ["check_input_file", "cleanup", "copy_hashing", "fsync_dir", "fsync_file", "make_read_only", "unlink"]
+__all__ = ["check_input_file", "cleanup", "copy_hashing", "fsync_dir", "fsync_file", "make_read_only",
+           "place_before_commit", "unlink"]
 
 _CHUNK = 1 << 20
 
 fsync_dir = safefiles.fsync_dir
 fsync_file = safefiles.fsync_file
+
+
+def place_before_commit(tmp: Path, final: Path, created: list[Path]) -> None:
+    """Rename the finished ``tmp`` to its content-addressed ``final`` inside the open database transaction
+    (what the importer and the version export share): the rename is journaled first, so a crash before
+    the commit lets recovery remove exactly this file; ``final`` joins ``created`` (a failed commit
+    removes it, :func:`cleanup`), and the folder is fsynced."""
+    os.utime(tmp)  # recover()'s grace period counts from the rename
+    safefiles.record_final_target(tmp, final)
+    os.replace(tmp, final)
+    created.append(final)
+    fsync_dir(final.parent)
 
 
 def unlink(path: Path) -> None:

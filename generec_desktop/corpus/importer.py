@@ -24,7 +24,7 @@ from generec_desktop.corpus.errors import CorpusError
 from generec_desktop.corpus.records import ImportedFile, ImportResult, ItemInfo, UserInfo
 from generec_desktop.corpus.schema import Interaction, Item, User
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report, sub_progress
-from generec_desktop.safefiles import record_final_target, temp_path
+from generec_desktop.safefiles import temp_path
 
 if TYPE_CHECKING:
     from generec_desktop.corpus.workspace import Workspace
@@ -137,11 +137,7 @@ def _import_one(ws: Workspace, path: Path, info: MediaInfo, *, owner: str | None
             s.add(row)
             s.flush()
             final.parent.mkdir(exist_ok=True)
-            os.utime(tmp)  # recover()'s grace period counts from the rename
-            record_final_target(tmp, final)
-            os.replace(tmp, final)
-            created.append(final)
-            files.fsync_dir(final.parent)
+            files.place_before_commit(tmp, final, created)
             result = ItemInfo.from_row(row)
         report(progress, 1.0, f"Imported {path.name}")
         return ImportedFile(path, result, new=True)

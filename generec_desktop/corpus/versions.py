@@ -23,7 +23,7 @@ from generec_desktop.corpus.errors import CorpusError, VerificationError
 from generec_desktop.corpus.records import ItemInfo
 from generec_desktop.corpus.schema import ITEM_KINDS, Item, Lineage
 from generec_desktop.jobs import CancelToken, check_cancel
-from generec_desktop.safefiles import TEMP_PREFIX, file_sha256, record_final_target
+from generec_desktop.safefiles import TEMP_PREFIX, file_sha256
 
 if TYPE_CHECKING:
     import numpy as np
@@ -117,11 +117,7 @@ def add_version(
             shared = s.scalar(select(Item.id).where(Item.stored_path == rel, Item.id != row.id).limit(1))
             s.flush()
             if shared is None or not final.exists():
-                os.utime(tmp)
-                record_final_target(tmp, final)
-                os.replace(tmp, final)
-                created.append(final)
-                files.fsync_dir(ws.versions_dir)
+                files.place_before_commit(tmp, final, created)
             result = ItemInfo.from_row(row)
         return result
     except IntegrityError as exc:

@@ -52,8 +52,7 @@ def _instruction_vector(ws: Workspace, instruction: str | None, instruction_dim:
                            "leave the instruction out or train with an open_clip encoder.")
     from generec_desktop.encoders import get_encoder
 
-    enc = get_encoder(encoder_id.split(":")[1] if encoder_id.startswith("open_clip:") else encoder_id,
-                      workspace_root=ws.root)
+    enc = get_encoder(encoder_id, workspace_root=ws.root)  # the model's own weights (id checked) or one clear error
     vec = enc.encode_text([instruction])
     if vec is None or vec.shape[1] != instruction_dim:
         raise CreatorError(f"The encoder {enc.id} cannot encode the instruction for this model.")

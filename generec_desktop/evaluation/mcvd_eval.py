@@ -179,8 +179,7 @@ def evaluate_mcvd(
     if len(prof.user_ids) == 0:  # only audiences from examples: Tables 3 and 4 are measured on users' likes
         raise EvaluationError("No profiled user to evaluate; import interactions and run `generec profiles build` "
                               "first (audiences from examples have no likes to measure against).")
-    enc = get_encoder("builtin" if prof.encoder_id.startswith("builtin") else prof.encoder_id.split(":")[1],
-                      workspace_root=ws.root)
+    enc = get_encoder(prof.encoder_id, workspace_root=ws.root)
     try:
         rec = load_recommender(ws, encoder_id=prof.encoder_id)
     except GenerecError:

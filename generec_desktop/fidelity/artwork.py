@@ -407,7 +407,7 @@ def _signed(ws: Workspace, info: Any, data: bytes, fmt: str, *, generator: str, 
 def _write_file(ws: Workspace, rel: str, data: bytes) -> bool:
     """Put ``data`` at ``rel`` (content-addressed: an existing file with the same bytes is kept); True when
     this call created the file."""
-    from generec_desktop.safefiles import file_sha256, fsync_dir, fsync_file, record_final_target, temp_path
+    from generec_desktop.safefiles import atomic_write_bytes, file_sha256, fsync_dir
 
     final = ws.root / rel
     folder = final.parent
@@ -418,18 +418,9 @@ def _write_file(ws: Workspace, rel: str, data: bytes) -> bool:
         raise ArtworkError(f"{rel} is a symbolic link; GeneRec does not write through links in the workspace.")
     if final.is_file() and file_sha256(final) == final.name.split(".")[0]:
         return False
-    tmp = temp_path(folder, final.suffix)
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        record_final_target(tmp, final)  # a crash before the row commits: recovery removes exactly this file
-        os.replace(tmp, final)
-        fsync_file(final)
-        fsync_dir(folder)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # a crash before the row commits: recovery removes exactly this file (the rename is journaled)
+    atomic_write_bytes(final, data, record_final=True)
+    fsync_dir(folder)
     return True
 
 

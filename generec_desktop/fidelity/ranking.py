@@ -79,6 +79,7 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
     """Rank previews of ``item`` for the target audience, the audience segments and the audiences built
     from examples; [] without profiles. Labels are what a person reads ("Segment 2: …", "Cyclists")."""
     from generec_desktop.profiles import ModelNotFoundError, ProfilesError, load_profiles, load_recommender
+    from generec_desktop.profiles.audience_id import AudienceId
     from generec_desktop.profiles.store import get_encoder, thumbnail_embeddings
 
     humans = [it for it in ws.items("human")]
@@ -106,14 +107,15 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
         for aud in profiles.audiences(users=False):
             if aud.kind == "examples" and len(by_examples) < max_audiences:
                 by_examples.append((aud.id, aud.title, aud.vector))
-        if item.target_profile and item.target_profile.startswith("user:"):
-            uid = int(item.target_profile.split(":", 1)[1])
+        target = AudienceId.parse(item.target_profile)
+        if target is not None and target.kind == "user":
+            uid = target.number
             try:
                 label = profiles.audience(item.target_profile).title
             except ProfilesError:
                 label = f"user {uid}"
             audiences.append((item.target_profile, label, np.array([uid])))
-        if item.target_profile and item.target_profile.startswith("examples:") and not any(
+        if item.target_profile and target is not None and target.kind == "examples" and not any(
                 a == item.target_profile for a, _, _ in by_examples):
             try:
                 aud = profiles.audience(item.target_profile)
@@ -155,7 +157,8 @@ def rank_preview(ws: Workspace, item: ItemInfo, *, max_audiences: int = 12) -> l
     if h_feat is None:
         h_feat = thumbnail_embeddings(ws, enc, humans)
     for aid, label, _users in audiences:
-        v = profiles.vector(aid) if aid.startswith(("segment:", "user:")) else None  # type: ignore[union-attr]
+        parsed = AudienceId.parse(aid)
+        v = profiles.vector(aid) if parsed is not None and parsed.kind in ("segment", "user") else None  # type: ignore[union-attr]
         if v is None:
             continue
         rank, s = _rank(np.array([float(art.get(aid, feat) @ v)]), h_feat @ v)

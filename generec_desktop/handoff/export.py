@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, check_cancel, report
+from generec_desktop.safefiles import fsync_file
 
 if TYPE_CHECKING:
     from generec_desktop.corpus import ItemInfo, Workspace
@@ -318,8 +319,7 @@ def _write_parquet(c: _Corpus, folder: Path, meta: dict[str, str]) -> dict[str, 
         table = pa.Table.from_pydict({col: [r.get(col) for r in records] for col, _ in cols}, schema=schema)
         path = folder / f"{name}.parquet"
         pq.write_table(table, path, compression="zstd")
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
+        fsync_file(path)
         rows[path.name] = table.num_rows
     return rows
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from generec_desktop.instructor import content, lexicon, semantic, text
 from generec_desktop.jobs import GenerecError
+from generec_desktop.profiles.audience_id import AudienceId
 
 __all__ = [
     "DIRECT_AFTER_NEGATIVES",
@@ -262,9 +263,9 @@ def _choose_style(parsed: text.Parsed, catalogue: Sequence[tuple[str, str]], que
 def audience_display(audience_id: str, label: str = "") -> str:
     """How a plan names an audience to a person: "Segment 2 (travel)" for ``segment:1`` (numbered from 1,
     as the window labels it), an example audience's or user's label, else the id itself."""
-    kind, _, num = str(audience_id).partition(":")
-    if kind == "segment" and num.isdigit():
-        head = f"Segment {int(num) + 1}"
+    aid = AudienceId.parse(audience_id)
+    if aid is not None and aid.kind == "segment":
+        head = f"Segment {aid.number + 1}"
         return f"{head} ({label})" if label and label != head else head
     if audience_id == "all":
         return "every audience"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from generec_desktop.instructor.plan import AudienceRef, Feedback
+from generec_desktop.profiles.audience_id import AudienceId
 
 #: How many of the most recent interactions count as "recent feedback".
 RECENT = 20
@@ -33,10 +34,10 @@ def workspace_feedback(ws: Any, audience_id: str, *, recent: int = RECENT) -> li
     zero neutral; the item's kind (human / ai_edited / ai_created) comes from the corpus.
     Segments have no single feedback stream, so they get none.
     """
-    kind, _, num = audience_id.partition(":")
-    if kind != "user" or not num.isdigit():
+    aid = AudienceId.parse(audience_id)
+    if aid is None or aid.kind != "user":
         return []
-    rows = ws.interactions(user_id=int(num))
+    rows = ws.interactions(user_id=aid.number)
     rows.sort(key=lambda r: (r.timestamp.timestamp() if r.timestamp else float("-inf"), r.id))
     out: list[Feedback] = []
     kinds: dict[int, str] = {}

@@ -79,11 +79,11 @@ def _change_at(diff: np.ndarray, stamps: np.ndarray, t: float) -> np.ndarray:
     """The low-res change (int16 (h, w, 3)) at time ``t``, linearly interpolated between model frames."""
     k = int(np.searchsorted(stamps, t, side="right")) - 1
     if k < 0:
-        return diff[0]
+        return np.asarray(diff[0])
     if k >= len(stamps) - 1:
-        return diff[-1]
-    a = (t - stamps[k]) / max(stamps[k + 1] - stamps[k], 1e-9)
-    return np.rint((1.0 - a) * diff[k] + a * diff[k + 1]).astype(np.int16)
+        return np.asarray(diff[-1])
+    a = float((t - stamps[k]) / max(stamps[k + 1] - stamps[k], 1e-9))
+    return np.asarray(np.rint((1.0 - a) * diff[k] + a * diff[k + 1]).astype(np.int16))
 
 
 def revise_item(

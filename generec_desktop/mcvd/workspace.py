@@ -32,6 +32,7 @@ import numpy as np
 
 from generec_desktop.diffusion.config import DiffusionError, MCVDConfig
 from generec_desktop.jobs import Cancelled, CancelToken, Progress, Steps, check_cancel
+from generec_desktop.profiles.audience_id import AudienceId
 
 if TYPE_CHECKING:
     from generec_desktop.corpus.workspace import Workspace
@@ -123,11 +124,8 @@ class ConditionSource:
         audience_id = self.aliases.get(" ".join(str(audience_id).split()).casefold(), str(audience_id))
         if audience_id in self.audiences:
             return self.audiences[audience_id]
-        kind, _, num = str(audience_id).partition(":")
-        try:
-            n = int(num)
-        except ValueError:
-            n = -10**9
+        aid = AudienceId.parse(audience_id)
+        kind, n = (aid.kind, aid.number) if aid is not None else ("", -10**9)
         if kind == "user":
             return self.user_vector(n)
         if kind == "segment":
@@ -215,8 +213,7 @@ def training_data(ws: Workspace, source: ConditionSource, *, size: int = 64, max
     if source.condition == "user_hist":
         from generec_desktop.encoders import get_encoder
 
-        enc_name = "builtin" if source.encoder_id.startswith("builtin") else source.encoder_id.split(":", 1)[1]
-        own = clip_vectors(clips, get_encoder(enc_name, workspace_root=ws.root))
+        own = clip_vectors(clips, get_encoder(source.encoder_id, workspace_root=ws.root))
     return TrainingData(clips, item_ids, [np.array(sorted(likers[int(i)]), np.int64) for i in item_ids], source,
                         own)
 

@@ -46,6 +46,7 @@ import numpy as np
 from generec_desktop.jobs import Cancelled, CancelToken, GenerecError, Progress, Steps, check_cancel, report
 from generec_desktop.profiles import store
 from generec_desktop.profiles.algorithms import user_hist
+from generec_desktop.profiles.audience_id import AudienceId
 from generec_desktop.profiles.errors import (
     AudienceNameError,
     ExampleFileError,
@@ -210,13 +211,9 @@ def _now() -> datetime:
 
 
 def parse_audience_id(audience_id: str) -> int | None:
-    """``"examples:3"`` -> 3; anything else -> None."""
-    text = str(audience_id).strip()
-    if text.lower().startswith(ID_PREFIX):
-        num = text[len(ID_PREFIX):].strip()
-        if num.isdigit():
-            return int(num)
-    return None
+    """``"examples:3"`` -> 3; anything else -> None (:meth:`AudienceId.parse` reads it)."""
+    aid = AudienceId.parse(audience_id)
+    return aid.number if aid is not None and aid.kind == "examples" else None
 
 
 def _clean_name(name: Any) -> str:

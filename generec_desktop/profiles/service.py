@@ -13,6 +13,7 @@ import numpy as np
 from generec_desktop.jobs import CancelToken, GenerecError, Progress, Steps, check_cancel, report
 from generec_desktop.profiles import store
 from generec_desktop.profiles.algorithms import cluster_users, describe_segments, normalise_rows, user_hist
+from generec_desktop.profiles.audience_id import AudienceId
 from generec_desktop.profiles.errors import ModelNotFoundError, NoInteractionsError, ProfilesError
 from generec_desktop.profiles.examples import ExampleProfile, example_profiles
 from generec_desktop.profiles.recommender import InteractionArrays, Recommender, train_arrays
@@ -71,14 +72,11 @@ def audience_title(audience_id: str | None, profiles: ProfileSet | None = None) 
             return profiles.audience(audience_id).title
         except ProfilesError:
             pass
-    kind, _, num = str(audience_id).partition(":")
-    if num.strip().isdigit():
-        if kind == "segment":
-            return segment_name(int(num))
-        if kind == "examples":
-            return f"audience {int(num)}"
-        if kind == "user":
-            return f"user {int(num)}"
+    aid = AudienceId.parse(audience_id)
+    if aid is not None:
+        if aid.kind == "segment":
+            return segment_name(aid.number)
+        return f"audience {aid.number}" if aid.kind == "examples" else f"user {aid.number}"
     return str(audience_id)
 
 
@@ -86,16 +84,16 @@ def describe_audience(ws: Workspace, audience_id: str | None) -> str:
     """A person's name for an audience id read cheaply from the workspace (no profiles loaded): "Segment 2"
     for ``segment:1``, an example audience's name, a user's name or external id; else
     :func:`audience_title`'s fallback. For titles of versions and jobs."""
-    kind, _, num = str(audience_id or "").partition(":")
-    if num.isdigit():
+    aid = AudienceId.parse(audience_id)
+    if aid is not None:
         try:
-            if kind == "examples":
+            if aid.kind == "examples":
                 from generec_desktop.profiles.examples import get_audience
 
-                return get_audience(ws, int(num)).name
-            if kind == "user":
+                return get_audience(ws, aid.number).name
+            if aid.kind == "user":
                 for u in ws.users():
-                    if u.id == int(num):
+                    if u.id == aid.number:
                         return str(u.name or u.external_id)
         except GenerecError:
             pass
@@ -174,11 +172,8 @@ class ProfileSet:
 
     def audience(self, audience_id: str) -> Audience:
         """One audience by id (``"user:<corpus user id>"``, ``"segment:<index>"``, ``"examples:<id>"``)."""
-        kind, _, num = str(audience_id).partition(":")
-        try:
-            n = int(num)
-        except ValueError:
-            n = -1
+        aid = AudienceId.parse(audience_id)
+        kind, n = (aid.kind, aid.number) if aid is not None else ("", -1)
         if kind == "segment":
             for s in self.segments:
                 if s.index == n:

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from generec_desktop.profiles.audience_id import AudienceId
 from generec_desktop.profiles.errors import ProfilesError
 
 if TYPE_CHECKING:
@@ -132,15 +133,17 @@ def selection_vectors(ws: Workspace, profiles: ProfileSet, audience_ids: Sequenc
     seg_size = {s.audience_id: s.size for s in profiles.segments}
 
     def support(a: str) -> int:
-        if a.startswith("user:"):
-            return likes.get(int(a.split(":", 1)[1]), 0)
-        if a.startswith("segment:"):
+        aid = AudienceId.parse(a)
+        if aid is not None and aid.kind == "user":
+            return likes.get(aid.number, 0)
+        if aid is not None and aid.kind == "segment":
             return int(seg_size.get(a, 0))
         ex = next((e for e in profiles.examples if e.audience.audience_id == a), None)
         return int(ex.used) if ex is not None else 0
 
     sup = tuple(support(a) for a in ids)
-    thin = tuple(a.startswith(("user:", "examples:")) and s <= THIN_LIKES for a, s in zip(ids, sup))
+    thin = tuple(getattr(AudienceId.parse(a), "kind", "") in ("user", "examples") and s <= THIN_LIKES
+                 for a, s in zip(ids, sup))
     if method == "eq1":
         vec = np.stack([profiles.vector(a) for a in ids]).astype(np.float32)
         return AudienceVectors(SelectionSpace("eq1"), ids, vec, sup, thin)
@@ -177,14 +180,15 @@ def selection_vectors(ws: Workspace, profiles: ProfileSet, audience_ids: Sequenc
 
     raw = []
     for a, n, t in zip(ids, sup, thin):
-        if a.startswith("segment:"):
-            v = segs.get(int(a.split(":", 1)[1]))
+        aid = AudienceId.parse(a)
+        if aid is not None and aid.kind == "segment":
+            v = segs.get(aid.number)
             if v is None:
                 v = profiles.vector(a)
             raw.append(v)
             continue
-        if a.startswith("user:"):
-            u = int(a.split(":", 1)[1])
+        if aid is not None and aid.kind == "user":
+            u = aid.number
             v = content[liked[u]].mean(axis=0) if liked.get(u) else profiles.vector(a)
             prior = segs.get(seg_of.get(u, -1))
         else:  # an example audience: its examples' own embeddings (items' thumbnails, pictures, covers)

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generec_desktop.jobs import Cancelled, CancelToken, GenerecError, Progress, check_cancel, report
+from generec_desktop.profiles.audience_id import AudienceId
 
 if TYPE_CHECKING:
     from generec_desktop.corpus import ItemInfo, Workspace
@@ -620,9 +621,9 @@ def _describe(have: dict[str, Any], keys: list[str]) -> str:
 
 
 def _audience_key(audience_id: str) -> tuple[str, int, str]:
-    kind, _, num = audience_id.partition(":")
-    order = {"segment": "0", "examples": "1", "user": "2"}.get(kind, "3")
-    return (order, int(num) if num.isdigit() else -1, audience_id)
+    aid = AudienceId.parse(audience_id)
+    order = {"segment": "0", "examples": "1", "user": "2"}.get(aid.kind if aid else "", "3")
+    return (order, aid.number if aid is not None else -1, audience_id)
 
 
 _ARROW_TYPES = {
