@@ -10,13 +10,38 @@ from typing import Any
 
 from generec_desktop.jobs import GenerecError
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "CONFIG_NAME", "DiffusionError", "MCVDConfig",
-           "read_checkpoint_info"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "CONFIG_NAME",
+    "DEFAULT_KEYFRAME_STRIDE",
+    "DEFAULT_SAMPLER",
+    "DEFAULT_STEPS",
+    "SAMPLING_THREADS",
+    "DiffusionError",
+    "MCVDConfig",
+    "read_checkpoint_info",
+]
 
 #: The ``format`` tag written into a checkpoint's ``config.json``.
 CHECKPOINT_FORMAT = "generec-mcvd"
 CHECKPOINT_VERSION = 1
 CONFIG_NAME = "config.json"
+
+# Sampling defaults shared by `generec revise` / `create`, the window and `generec eval --mcvd` (so the evaluation
+# measures what a user gets). Chosen in issue 20 from benchmarks/bench_mcvd.py and the eval's Cosine@5 / SSIM;
+# the numbers are in models/mcvd-demo/MODEL_CARD.md ("Speed").
+#: Sampler of the full schedule ("ddim" or "dpm").
+DEFAULT_SAMPLER = "ddim"
+#: Steps of the full schedule; a revision at strength s runs round(s · steps) of them per block.
+DEFAULT_STEPS = 25
+#: A revision runs the model on every k-th low-resolution frame (8 fps / k) and interpolates the change in time
+#: between them: k times fewer autoregressive blocks.
+DEFAULT_KEYFRAME_STRIDE = 1
+#: torch intra-op threads while sampling. The models are small (2.8 M parameters at 64×64, batch 2): on the
+#: shared 2-core machine two threads spun instead of working — a 10 s clip's 240 denoising steps took 181 s with
+#: two threads and 13 s with one (load average 5-7).
+SAMPLING_THREADS = 1
 
 
 class DiffusionError(GenerecError):

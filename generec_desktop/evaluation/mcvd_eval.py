@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from generec_desktop.diffusion.config import DEFAULT_KEYFRAME_STRIDE, DEFAULT_SAMPLER, DEFAULT_STEPS
 from generec_desktop.jobs import CancelToken, GenerecError, Progress, check_cancel, report
 
 if TYPE_CHECKING:
@@ -151,7 +152,9 @@ def evaluate_mcvd(
     n_frames: int = 8,
     strength: float = 0.5,
     guidance_scale: float = 2.0,
-    steps: int = 20,
+    steps: int = DEFAULT_STEPS,
+    sampler: str = DEFAULT_SAMPLER,
+    keyframe_stride: int = DEFAULT_KEYFRAME_STRIDE,
     seed: int = 0,
     conditions: tuple[str, ...] = ("user_hist", "user_emb"),
     unconditional: bool = True,
@@ -239,13 +242,15 @@ def evaluate_mcvd(
                 vec = None if row == "Unconditional" else (models[cond][1].user_vector(other) if row == "Other_User"
                                                            else cond_vec[cond])
                 frames = revise(model, original, user_vector=vec, strength=strength, guidance_scale=guidance_scale,
-                                steps=steps, seed=seed + 1000 * j + u, cancel=cancel)
+                                steps=steps, sampler=sampler, keyframe_stride=keyframe_stride,
+                                seed=seed + 1000 * j + u, cancel=cancel)
                 add("rev", row, frames, u, item)
                 done += 1
                 report(progress, done / total, f"revised {done} of {total - 1} clips")
             for row in rows_cre[1:]:
                 frames = sample(models[row][0], user_vector=cond_vec[row], n_frames=len(original),
-                                guidance_scale=guidance_scale, steps=steps, seed=seed + 1000 * j + u, output="uint8",
+                                guidance_scale=guidance_scale, steps=steps, sampler=sampler,
+                                seed=seed + 1000 * j + u, output="uint8",
                                 cancel=cancel)
                 add("cre", row, frames, u, item)
                 done += 1
@@ -285,7 +290,8 @@ def evaluate_mcvd(
         revision=revision, creation=created, ks=ks, users=users,
         features=("I3D (FVD)" if i3d is not None else f"app encoder {enc.id} (mean ‖ motion, PCA ≤ 16)"),
         settings={"n_frames": n_frames, "fps": fps, "strength": strength, "guidance": guidance_scale,
-                  "steps": steps, "seed": seed, "checkpoints": {c: str(m[2]) for c, m in models.items()}},
+                  "steps": steps, "sampler": sampler, "keyframe_stride": keyframe_stride, "seed": seed,
+                  "checkpoints": {c: str(m[2]) for c, m in models.items()}},
         notes=notes, seconds=time.perf_counter() - t0,
     )
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONDITIONS",
+    "COST_S",
     "REPO_MODELS_DIR",
     "ConditionSource",
     "TrainingData",
@@ -59,6 +60,16 @@ DEMO_CHECKPOINT = "mcvd-demo"
 #: Sampling of training clips: 8 frames per second of video, 12 frames per clip (windows are drawn inside).
 CLIP_FPS = 8.0
 CLIP_FRAMES = 12
+#: Guessed cost of one unit of the parts of an MCVD job (seconds of one core), for the progress of
+#: :class:`~generec_desktop.jobs.TimedSteps`; measured on the shipped 2.8 M model revising a 10 s 1280×720 clip
+#: (benchmarks/bench_mcvd.py, load average 5, CPU seconds). Only their ratios matter: the time of the first
+#: denoising steps rescales them.
+COST_S = {
+    "load": 3.0,            # torch + diffusers imports, the profiles and the checkpoint
+    "lowres_frame": 0.009,  # one low-resolution frame decoded and squashed
+    "eval": 0.025,          # one UNet evaluation of one 64×64 block (classifier-free guidance runs two)
+    "write_mpixel": 0.022,  # one megapixel of output frame: decode, add the change, encode
+}
 
 
 def workspace_checkpoint_dir(root: Path, condition: str = "user_hist") -> Path:
