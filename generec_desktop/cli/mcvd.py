@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from generec_desktop.cli_support import add_json_flag, emit, progress_bar
-from generec_desktop.diffusion.config import DEFAULT_KEYFRAME_STRIDE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLING_THREADS
+from generec_desktop.diffusion.config import (
+    DEFAULT_AUDIENCE_WEIGHT,
+    DEFAULT_KEYFRAME_STRIDE,
+    DEFAULT_SAMPLER,
+    DEFAULT_STEPS,
+    SAMPLING_THREADS,
+)
 from generec_desktop.jobs import GenerecError
 
 CONDITION_HELP = "condition vectors: User_Hist (profiles) or User_Emb (recommender) (default user_hist)"
@@ -73,6 +79,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--keyframe-stride", type=int, default=DEFAULT_KEYFRAME_STRIDE, metavar="K",
                    help="the model revises every K-th frame of the 8 fps clip and the change is interpolated in "
                         f"time between them: K times fewer blocks (default {DEFAULT_KEYFRAME_STRIDE})")
+    p.add_argument("--audience-guidance", type=float, default=DEFAULT_AUDIENCE_WEIGHT, metavar="W",
+                   help="classifier guidance by the audience's score of the predicted frames (built-in encoder, "
+                        f"user_hist): W per step (default {DEFAULT_AUDIENCE_WEIGHT:g}; 0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", type=float, default=0.0, help="start of the span to revise (s)")
     p.add_argument("--end", type=float, default=None, help="end of the span (s; default start + 12 s)")
@@ -177,7 +186,8 @@ def _cmd_revise(args: argparse.Namespace) -> int:
                               progress=progress, cancel=args.cancel, strength=args.strength,
                               guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
                               end=args.end, condition=args.condition, sampler=args.sampler,
-                              keyframe_stride=args.keyframe_stride, threads=args.threads)
+                              keyframe_stride=args.keyframe_stride, threads=args.threads,
+                              audience_guidance=args.audience_guidance)
         return _emit_version(args, pv)
     ws = Workspace.open(args.workspace)
     _resolve_profile(ws, args)
@@ -186,7 +196,7 @@ def _cmd_revise(args: argparse.Namespace) -> int:
                         guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
                         end=args.end, condition=args.condition, checkpoint=args.model, progress=progress,
                         cancel=args.cancel, sampler=args.sampler, keyframe_stride=args.keyframe_stride,
-                        threads=args.threads)
+                        threads=args.threads, audience_guidance=args.audience_guidance)
     emit(args, r, lambda: (
         f"Revised item {r.item_id} toward {args.profile_name} (strength {r.strength:g}, guidance {r.guidance:g}): "
         f"{r.output} ({r.width}×{r.height}, {r.start:g}–{r.end:g} s, mean low-res change "

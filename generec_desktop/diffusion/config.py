@@ -14,6 +14,7 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
     "CONFIG_NAME",
+    "DEFAULT_AUDIENCE_WEIGHT",
     "DEFAULT_KEYFRAME_STRIDE",
     "DEFAULT_SAMPLER",
     "DEFAULT_STEPS",
@@ -38,6 +39,9 @@ DEFAULT_STEPS = 25
 #: A revision runs the model on every k-th low-resolution frame (8 fps / k) and interpolates the change in time
 #: between them: k times fewer autoregressive blocks.
 DEFAULT_KEYFRAME_STRIDE = 1
+#: Classifier guidance by the audience's score of the predicted clean frames (``mcvd.workspace.audience_score``):
+#: how far the clean frames move along its gradient per step (model units, RMS); 0 = off.
+DEFAULT_AUDIENCE_WEIGHT = 0.0
 #: torch intra-op threads while sampling. The models are small (2.8 M parameters at 64×64, batch 2): on the
 #: shared 2-core machine two threads spun instead of working — a 10 s clip's 240 denoising steps took 181 s with
 #: two threads and 13 s with one (load average 5-7).

@@ -15,7 +15,7 @@ can run the model on every ``keyframe_stride``-th frame only and interpolate the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,7 +33,11 @@ from generec_desktop.diffusion.frames import from_model_frames, suppress_chroma_
 from generec_desktop.diffusion.model import MCVD, make_sampling_scheduler
 from generec_desktop.jobs import CancelToken, Progress, check_cancel, report
 
-__all__ = ["interpolate", "keyframe_indices", "revise", "sample", "torch_threads"]
+__all__ = ["Score", "interpolate", "keyframe_indices", "revise", "sample", "torch_threads"]
+
+#: A differentiable score of clean frames (n_pred, 3, S, S) in [-1, 1] -> scalar tensor; higher = closer to the
+#: audience (classifier guidance, ``audience_score`` / ``audience_weight`` of :func:`sample` and :func:`revise`).
+Score = Callable[[torch.Tensor], torch.Tensor]
 
 
 @contextmanager
@@ -77,7 +81,8 @@ def _interpolate_change(x: np.ndarray, keys: np.ndarray, revised_keys: np.ndarra
     k1 = np.minimum(k + 1, len(keys) - 1)
     span = np.maximum(keys[k1] - keys[k], 1)
     a = np.clip((t - keys[k]) / span, 0.0, 1.0).astype(np.float32)[:, None, None, None]
-    return np.clip(x + (1.0 - a) * change[k] + a * change[k1], -1.0, 1.0).astype(np.float32)
+    out: np.ndarray = np.clip(x + (1.0 - a) * change[k] + a * change[k1], -1.0, 1.0).astype(np.float32)
+    return out
 
 
 def _condition(model: MCVD, user_vector: Any, instruction_vector: Any) -> torch.Tensor | None:
@@ -133,7 +138,8 @@ class _Sampler:
     """One sampling run: a scheduler, a seeded generator, progress over all blocks, cancel between steps."""
 
     def __init__(self, model: MCVD, *, cond: torch.Tensor | None, guidance_scale: float, steps: int, seed: int,
-                 sampler: str, total_units: int, progress: Progress | None, cancel: CancelToken | None) -> None:
+                 sampler: str, total_units: int, progress: Progress | None, cancel: CancelToken | None,
+                 score: Score | None = None, score_weight: float = 0.0) -> None:
         if steps < 1:
             raise DiffusionError("steps must be at least 1.")
         if guidance_scale < 0:
@@ -149,6 +155,10 @@ class _Sampler:
         self.done = 0
         self.progress = progress
         self.cancel = cancel
+        if score_weight < 0:
+            raise DiffusionError("The audience guidance weight must be >= 0.")
+        self.score = score if score_weight > 0 else None
+        self.score_weight = float(score_weight)
 
     def block(self, n_denoise: int, *, init: torch.Tensor | None, past: torch.Tensor | None,
               future: torch.Tensor | None) -> torch.Tensor:
@@ -188,10 +198,31 @@ class _Sampler:
             else:
                 eps = self.model(xin, t.reshape(1), past=p, future=f, past_on=past_on, future_on=future_on,
                                  cond=self.cond)
+            if self.score is not None:
+                eps = self._score_guided(x, eps, t)
             x = sched.step(eps, t, x).prev_sample
             self.done += 1
             report(self.progress, self.done / self.total, f"denoising step {self.done}/{self.total}")
         return x.reshape(c.n_pred, 3, s, s).clamp(-1.0, 1.0)
+
+
+    def _score_guided(self, x: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Classifier guidance by a differentiable score of the predicted clean frames: the clean frames the
+        noise prediction implies, ``x0 = (x − √(1−ᾱ)·ε) / √ᾱ``, move by ``score_weight`` (model units, RMS
+        over the block) along the score's gradient, and ε is recomputed from them."""
+        c = self.model.config
+        a = self.scheduler.alphas_cumprod[int(t)].to(x.dtype)
+        x0 = (x - (1 - a).sqrt() * eps) / a.sqrt()
+        with torch.inference_mode(False), torch.enable_grad():
+            z = x0.detach().clone().reshape(c.n_pred, 3, c.size, c.size).requires_grad_(True)
+            assert self.score is not None
+            (grad,) = torch.autograd.grad(self.score(z), z)
+        grad = grad.reshape_as(x0)
+        rms = grad.pow(2).mean().sqrt()
+        if not torch.isfinite(rms) or float(rms) == 0.0:
+            return eps
+        x0 = x0 + self.score_weight * grad / rms
+        return (x - a.sqrt() * x0) / (1 - a).sqrt()
 
 
 def sample(
@@ -207,6 +238,8 @@ def sample(
     sampler: str = DEFAULT_SAMPLER,
     output: str = "float",
     threads: int | None = SAMPLING_THREADS,
+    audience_score: Score | None = None,
+    audience_weight: float = 0.0,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
@@ -225,7 +258,8 @@ def sample(
     cond = _condition(model, user_vector, instruction_vector)
     n_blocks = -(-n_frames // c.n_pred)
     run = _Sampler(model, cond=cond, guidance_scale=guidance_scale, steps=steps, seed=seed, sampler=sampler,
-                   total_units=n_blocks * steps, progress=progress, cancel=cancel)
+                   total_units=n_blocks * steps, progress=progress, cancel=cancel, score=audience_score,
+                   score_weight=audience_weight)
     made = torch.empty(0, 3, c.size, c.size)
     context = made
     if cond_frames is not None:
@@ -254,6 +288,8 @@ def revise(
     chroma_noise: float = 6.0,
     keyframe_stride: int = DEFAULT_KEYFRAME_STRIDE,
     threads: int | None = SAMPLING_THREADS,
+    audience_score: Score | None = None,
+    audience_weight: float = 0.0,
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
@@ -284,7 +320,8 @@ def revise(
     xk = x[keys]
     n_blocks = -(-len(xk) // c.n_pred)
     run = _Sampler(model, cond=cond, guidance_scale=guidance_scale, steps=steps, seed=seed, sampler=sampler,
-                   total_units=n_blocks * n_denoise, progress=progress, cancel=cancel)
+                   total_units=n_blocks * n_denoise, progress=progress, cancel=cancel, score=audience_score,
+                   score_weight=audience_weight)
     src = torch.from_numpy(np.ascontiguousarray(xk))
     made = torch.empty(0, 3, c.size, c.size)
     with torch_threads(threads), torch.inference_mode():

@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generec_desktop.diffusion.config import DEFAULT_KEYFRAME_STRIDE, DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLING_THREADS
+from generec_desktop.diffusion.config import (
+    DEFAULT_AUDIENCE_WEIGHT,
+    DEFAULT_KEYFRAME_STRIDE,
+    DEFAULT_SAMPLER,
+    DEFAULT_STEPS,
+    SAMPLING_THREADS,
+)
 from generec_desktop.jobs import CancelToken, Progress, TimedSteps, report
 
 if TYPE_CHECKING:
@@ -51,6 +57,7 @@ class ReviseResult:
     seed: int
     sampler: str
     keyframe_stride: int
+    audience_guidance: float
     start: float
     end: float
     model_frames: int           # low-resolution frames the model revised
@@ -124,6 +131,7 @@ def revise_item(
     sampler: str = DEFAULT_SAMPLER,
     keyframe_stride: int = DEFAULT_KEYFRAME_STRIDE,
     threads: int | None = SAMPLING_THREADS,
+    audience_guidance: float = DEFAULT_AUDIENCE_WEIGHT,
     start: float = 0.0,
     end: float | None = None,
     max_seconds: float | None = DEFAULT_MAX_SECONDS,
@@ -155,10 +163,12 @@ def revise_item(
 
     from generec_desktop import media
     from generec_desktop.diffusion import revise as mcvd_revise
-    from generec_desktop.mcvd.workspace import load_workspace_model
+    from generec_desktop.mcvd.workspace import audience_score, load_workspace_model
 
     model, source, folder = load_workspace_model(ws, checkpoint=checkpoint, condition=condition)
     vector = source.audience_vector(audience)
+    score = (audience_score(vector, source.encoder_id, source.vectors.mean(0))
+             if audience_guidance > 0 and condition == "user_hist" and len(source.vectors) else None)
     report(parts["load"], 1.0, f"model {folder.name}")
     c = model.config
     fps = float(c.extra.get("clip_fps", 8.0))
@@ -166,6 +176,7 @@ def revise_item(
     report(parts["sample"], 1.0, f"{len(lo_in)} frames at {fps:g} fps")
     lo_rev = mcvd_revise(model, lo_in, user_vector=vector, strength=strength, guidance_scale=guidance_scale,
                          steps=steps, seed=seed, sampler=sampler, keyframe_stride=keyframe_stride, threads=threads,
+                         audience_score=score, audience_weight=audience_guidance if score is not None else 0.0,
                          progress=parts["revise"], cancel=cancel)
     diff = lo_rev.astype(np.int16) - lo_in.astype(np.int16)
 
@@ -179,6 +190,7 @@ def revise_item(
     meta = {"comment": json.dumps({"generator": "generec-mcvd", "item": item_id, "audience": audience,
                                    "strength": strength, "guidance": guidance_scale, "steps": steps, "seed": seed,
                                    "sampler": sampler, "keyframe_stride": keyframe_stride,
+                                   "audience_guidance": audience_guidance if score is not None else 0.0,
                                    "condition": condition})}
     info = media.transform_video(src, out, _apply, start=start, end=span_end, metadata=meta,
                                  progress=parts["write"], cancel=cancel)
@@ -186,7 +198,7 @@ def revise_item(
     return ReviseResult(
         output=out, item_id=item_id, audience=audience, condition=condition, strength=float(strength),
         guidance=float(guidance_scale), steps=steps, seed=seed, sampler=sampler, keyframe_stride=keyframe_stride,
-        start=float(start), end=span_end,
+        audience_guidance=float(audience_guidance) if score is not None else 0.0, start=float(start), end=span_end,
         model_frames=len(lo_in), mean_change=float(np.abs(diff).mean()), checkpoint=folder,
         seconds=time.perf_counter() - t0, width=info.width, height=info.height,
     )
@@ -197,4 +209,5 @@ def revise_params(result: ReviseResult) -> dict[str, Any]:
     return {"operation": "mcvd_revise", "audience": result.audience, "condition": result.condition,
             "strength": result.strength, "guidance": result.guidance, "steps": result.steps, "seed": result.seed,
             "sampler": result.sampler, "keyframe_stride": result.keyframe_stride,
+            "audience_guidance": result.audience_guidance,
             "start": result.start, "end": result.end, "checkpoint": str(result.checkpoint)}

@@ -39,11 +39,13 @@ if TYPE_CHECKING:
     from generec_desktop.diffusion.train import TrainResult
 
 __all__ = [
+    "AUDIENCE_PUSH",
     "CONDITIONS",
     "COST_S",
     "REPO_MODELS_DIR",
     "ConditionSource",
     "TrainingData",
+    "audience_score",
     "condition_source",
     "find_mcvd_checkpoint",
     "load_workspace_model",
@@ -176,6 +178,38 @@ def condition_source(ws: Workspace, condition: str = "user_hist") -> ConditionSo
     rows = [rec.user_index(int(u)) for u in prof.user_ids]
     vectors = emb[rows] if rows else np.zeros((0, emb.shape[1]), np.float32)
     return ConditionSource(condition, prof.encoder_id, prof.user_ids, vectors, prof.user_segment, {}, aliases)
+
+
+#: How far the guidance target is pushed from the workspace's mean audience: ``u + push · (u − mean)``.
+AUDIENCE_PUSH = 3.0
+
+
+def audience_score(vector: Any, encoder_id: str, centre: Any | None = None, *,
+                   push: float = AUDIENCE_PUSH) -> Any | None:
+    """A differentiable score of clean frames toward a User_Hist-space ``vector`` (the ``audience_score`` of
+    :func:`generec_desktop.diffusion.revise`), or None when the encoder has no torch version.
+
+    The score is the mean over frames of the dot product of the built-in encoder's smooth blocks (colour
+    layout, spectrum, edge layout, global colour statistics; :mod:`generec_desktop.encoders.builtin_torch`)
+    with the same dimensions of the target ``u + push · (u − centre)``: toward the audience and, beyond it,
+    away from what every audience shares (``centre``: the mean of the workspace's users' vectors; without
+    it the target is ``u``). Guiding toward ``u`` alone raised every audience's score alike.
+    """
+    if not str(encoder_id).startswith("builtin"):
+        return None
+    import torch
+
+    from generec_desktop.encoders.builtin_torch import partial_dims, partial_embedding
+
+    v = np.asarray(vector, np.float32).reshape(-1)
+    if centre is not None:
+        v = v + float(push) * (v - np.asarray(centre, np.float32).reshape(-1))
+    u = torch.from_numpy(v[partial_dims()].copy())
+
+    def score(frames: Any) -> Any:
+        return (partial_embedding(frames) @ u).mean()
+
+    return score
 
 
 # --- training ---------------------------------------------------------------------------------------

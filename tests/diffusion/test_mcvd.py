@@ -326,3 +326,33 @@ def test_sampling_runs_on_the_asked_threads_and_restores_the_setting(trained) ->
             sample(trained.model, user_vector=None, n_frames=2, steps=2, threads=0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_audience_score_guidance_moves_the_clean_frames_up_the_score(trained) -> None:
+    """Classifier guidance by a differentiable score (here: how red the frames are) raises that score of the
+    revision, more with more weight; weight 0 is exactly the unguided revision."""
+    import torch
+
+    calls = []
+
+    def redness(frames: torch.Tensor) -> torch.Tensor:
+        calls.append(frames.shape)
+        return (frames[:, 0] - frames[:, 1:].mean(1)).mean()
+
+    x = make_clips(n=1, t=4, seed=6)[0][0]
+    u = np.eye(8, dtype=np.float32)[1]
+    plain = revise(trained.model, x, user_vector=u, strength=0.6, steps=5, seed=3)
+    same = revise(trained.model, x, user_vector=u, strength=0.6, steps=5, seed=3, audience_score=redness,
+                  audience_weight=0.0)
+    np.testing.assert_array_equal(plain, same)
+    assert calls == []  # weight 0: the score is never evaluated
+
+    def red(a: np.ndarray) -> float:
+        return float((a[:, 0] - a[:, 1:].mean(1)).mean())
+
+    scores = [red(revise(trained.model, x, user_vector=u, strength=0.6, steps=5, seed=3, audience_score=redness,
+                         audience_weight=w, chroma_noise=0.0)) for w in (0.0, 0.05, 0.2)]
+    assert scores[0] < scores[1] < scores[2], scores
+    assert calls and calls[0] == (2, 3, 32, 32)  # one block of n_pred clean frames per step
+    with pytest.raises(DiffusionError, match="guidance weight"):
+        revise(trained.model, x, user_vector=u, strength=0.6, steps=5, audience_score=redness, audience_weight=-1)
