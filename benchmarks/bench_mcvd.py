@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout, not an installed copy
 
 
 def _timeit(fn, repeat: int = 1) -> float:
@@ -130,15 +131,16 @@ def main() -> None:
 
 ROOT = Path(__file__).resolve().parent.parent
 #: (label, extra arguments of `generec revise`); the first row is the defaults
+BEFORE = ["--steps", "25", "--sampler", "ddim", "--keyframe-stride", "1", "--audience-guidance", "0"]
 REVISE_LEVERS = [
     ("revise, defaults", []),
-    ("  before issue 20 (DDIM 25 steps, every frame)",
-     ["--steps", "25", "--sampler", "ddim", "--keyframe-stride", "1"]),
-    ("  before, 2 torch threads (as the window ran)", ["--steps", "25", "--sampler", "ddim", "--keyframe-stride", "1",
-                                                      "--threads", "2"]),
-    ("  lever: keyframe stride 2 alone", ["--steps", "25", "--sampler", "ddim", "--keyframe-stride", "2"]),
-    ("  lever: DDIM 10 steps alone", ["--steps", "10", "--sampler", "ddim", "--keyframe-stride", "1"]),
-    ("  lever: DPM-Solver++ 10 steps alone", ["--steps", "10", "--sampler", "dpm", "--keyframe-stride", "1"]),
+    ("  before issue 20 (DDIM 25 steps, every frame)", BEFORE),
+    ("  before, 2 torch threads (as the window ran)", [*BEFORE, "--threads", "2"]),
+    ("  lever: DDIM 10 steps alone", [*BEFORE, "--steps", "10"]),
+    ("  lever: keyframe stride 2 alone", [*BEFORE, "--keyframe-stride", "2"]),
+    ("  lever: DPM-Solver++ 10 steps alone", [*BEFORE, "--steps", "10", "--sampler", "dpm"]),
+    ("  audience guidance 0.02 (DDIM 10 steps)", [*BEFORE, "--steps", "10", "--audience-guidance", "0.02"]),
+    ("  audience guidance 0.04 (DDIM 10 steps)", [*BEFORE, "--steps", "10", "--audience-guidance", "0.04"]),
 ]
 
 
