@@ -57,15 +57,24 @@ def progress_bar(args: argparse.Namespace, description: str = "") -> Iterator[Pr
     if quiet:
         yield lambda fraction, message="": None
         return
+    import time
+
     from tqdm import tqdm
+
+    from generec_desktop.jobs import eta_text
 
     bar = tqdm(total=1000, desc=description, unit="‰", leave=False, file=sys.stderr,
                bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+    started = time.monotonic()
+    last = [""]
     try:
         def _progress(fraction: float, message: str = "") -> None:
+            # the time left as the window's jobs panel shows it (constant speed over the reported fraction)
             bar.n = round(fraction * 1000)
-            if message:
-                bar.set_postfix_str(message[:60], refresh=False)
+            last[0] = message or last[0]
+            eta = eta_text(time.monotonic() - started, fraction)
+            text = f"{last[0][:60]} · {eta}" if last[0] and eta else (last[0][:60] or eta)
+            bar.set_postfix_str(text, refresh=False)
             bar.refresh()
 
         yield _progress

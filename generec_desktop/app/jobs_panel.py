@@ -24,26 +24,9 @@ from PySide6.QtWidgets import (
 
 from generec_desktop.app.widgets import ElidedLabel
 from generec_desktop.app.worker import Job, JobManager
+from generec_desktop.jobs import eta_text  # shared with the command line's progress bar
 
 VISIBLE_ROWS = 2  # rows shown without scrolling; the area's height is reserved for them even when idle
-
-ETA_AFTER_S = 3.0  # a job this young shows no estimate (its first steps say little about the rest)
-
-
-def eta_text(elapsed: float, fraction: float) -> str:
-    """"about 40 s left" from the time so far and the fraction done (constant speed assumed); "" while the
-    job is young, barely started or done."""
-    if elapsed < ETA_AFTER_S or not 0.02 <= fraction < 1.0:
-        return ""
-    left = elapsed * (1.0 - fraction) / fraction
-    if left < 10:
-        return "a few seconds left"
-    if left < 60:
-        return f"about {round(left / 5.0) * 5} s left"
-    if left < 3600:
-        minutes = round(left / 60.0)
-        return f"about {minutes} min left"
-    return f"about {left / 3600.0:.1f} h left"
 
 
 class _JobRow(QWidget):

@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from generec_desktop.cli_support import add_json_flag, emit, progress_bar
+from generec_desktop.diffusion.config import (
+    DEFAULT_AUDIENCE_WEIGHT,
+    DEFAULT_KEYFRAME_STRIDE,
+    DEFAULT_SAMPLER,
+    DEFAULT_STEPS,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -36,7 +42,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--strength", type=float, default=0.5, help="with --mcvd: revision strength (default 0.5)")
     p.add_argument("--guidance", type=float, default=2.0,
                    help="with --mcvd: classifier-free guidance scale (default 2)")
-    p.add_argument("--steps", type=int, default=20, help="with --mcvd: sampling steps of the full schedule")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"with --mcvd: sampling steps of the full schedule (default {DEFAULT_STEPS}, as "
+                        "`generec revise`)")
+    p.add_argument("--sampler", choices=("ddim", "dpm"), default=DEFAULT_SAMPLER,
+                   help=f"with --mcvd: sampler (default {DEFAULT_SAMPLER}, as `generec revise`)")
+    p.add_argument("--keyframe-stride", type=int, default=DEFAULT_KEYFRAME_STRIDE, metavar="K",
+                   help="with --mcvd: the model revises every K-th frame, the change is interpolated between "
+                        f"(default {DEFAULT_KEYFRAME_STRIDE}, as `generec revise`)")
+    p.add_argument("--audience-guidance", type=float, default=DEFAULT_AUDIENCE_WEIGHT, metavar="W",
+                   help="with --mcvd: classifier guidance by the audience's score of the predicted frames, W per "
+                        f"step (default {DEFAULT_AUDIENCE_WEIGHT:g}, as `generec revise`; 0 = off)")
     p.add_argument("--i3d", type=Path, default=None,
                    help="with --mcvd: a local I3D TorchScript file for true FVD (else Fréchet on encoder features)")
     add_json_flag(p)
@@ -54,7 +70,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
         with Workspace.open(args.workspace) as ws, progress_bar(args, "eval mcvd") as bar:
             tables = evaluate_mcvd(ws, ks=ks, n_users=args.users, strength=args.strength,
-                                   guidance_scale=args.guidance, steps=args.steps,
+                                   guidance_scale=args.guidance, steps=args.steps, sampler=args.sampler,
+                                   keyframe_stride=args.keyframe_stride,
+                                   audience_weight=args.audience_guidance,
                                    i3d=args.i3d, progress=bar, cancel=args.cancel)
         emit(args, tables, lambda: format_mcvd(tables))
         return 0

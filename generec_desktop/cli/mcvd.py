@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from generec_desktop.cli_support import add_json_flag, emit, progress_bar
+from generec_desktop.diffusion.config import (
+    DEFAULT_AUDIENCE_WEIGHT,
+    DEFAULT_KEYFRAME_STRIDE,
+    DEFAULT_SAMPLER,
+    DEFAULT_STEPS,
+    SAMPLING_THREADS,
+)
 from generec_desktop.jobs import GenerecError
 
 CONDITION_HELP = "condition vectors: User_Hist (profiles) or User_Emb (recommender) (default user_hist)"
@@ -62,7 +69,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "user:42) or a name ('Segment 1', 'Cyclists')")
     p.add_argument("--strength", type=float, required=True, help="noise level in [0, 1] (0 = unchanged)")
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
-    p.add_argument("--steps", type=int, default=25, help="sampling steps of the full schedule (default 25)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"sampling steps of the full schedule (default {DEFAULT_STEPS}); strength S runs S × steps")
+    p.add_argument("--sampler", choices=("ddim", "dpm"), default=DEFAULT_SAMPLER,
+                   help=f"DDIM or DPM-Solver++ (default {DEFAULT_SAMPLER})")
+    p.add_argument("--threads", type=int, default=SAMPLING_THREADS,
+                   help=f"torch threads while sampling (default {SAMPLING_THREADS}: the model is small, more threads "
+                        "help only on idle cores)")
+    p.add_argument("--keyframe-stride", type=int, default=DEFAULT_KEYFRAME_STRIDE, metavar="K",
+                   help="the model revises every K-th frame of the 8 fps clip and the change is interpolated in "
+                        f"time between them: K times fewer blocks (default {DEFAULT_KEYFRAME_STRIDE})")
+    p.add_argument("--audience-guidance", type=float, default=DEFAULT_AUDIENCE_WEIGHT, metavar="W",
+                   help="classifier guidance by the audience's score of the predicted frames (built-in encoder, "
+                        f"user_hist): W per step (default {DEFAULT_AUDIENCE_WEIGHT:g}; 0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", type=float, default=0.0, help="start of the span to revise (s)")
     p.add_argument("--end", type=float, default=None, help="end of the span (s; default start + 12 s)")
@@ -83,7 +102,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=16, help="number of frames (default 16)")
     p.add_argument("--size", type=int, default=256, help="output width and height in pixels (default 256)")
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
-    p.add_argument("--steps", type=int, default=25, help="sampling steps (default 25)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"sampling steps (default {DEFAULT_STEPS})")
+    p.add_argument("--sampler", choices=("ddim", "dpm"), default=DEFAULT_SAMPLER,
+                   help=f"DDIM or DPM-Solver++ (default {DEFAULT_SAMPLER})")
+    p.add_argument("--threads", type=int, default=SAMPLING_THREADS,
+                   help=f"torch threads while sampling (default {SAMPLING_THREADS}: the model is small, more threads "
+                        "help only on idle cores)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--instruction", default=None, help="a text instruction (needs a model trained with one)")
     p.add_argument("--condition", choices=("user_hist", "user_emb"), default="user_hist", help=CONDITION_HELP)
@@ -161,7 +185,9 @@ def _cmd_revise(args: argparse.Namespace) -> int:
             pv = mcvd_version(ws, "revise", args.profile, args.model, revise_item, item_id=args.item,
                               progress=progress, cancel=args.cancel, strength=args.strength,
                               guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
-                              end=args.end, condition=args.condition)
+                              end=args.end, condition=args.condition, sampler=args.sampler,
+                              keyframe_stride=args.keyframe_stride, threads=args.threads,
+                              audience_guidance=args.audience_guidance)
         return _emit_version(args, pv)
     ws = Workspace.open(args.workspace)
     _resolve_profile(ws, args)
@@ -169,7 +195,8 @@ def _cmd_revise(args: argparse.Namespace) -> int:
         r = revise_item(ws, args.item, audience=args.profile, out_path=args.out, strength=args.strength,
                         guidance_scale=args.guidance, steps=args.steps, seed=args.seed, start=args.start,
                         end=args.end, condition=args.condition, checkpoint=args.model, progress=progress,
-                        cancel=args.cancel)
+                        cancel=args.cancel, sampler=args.sampler, keyframe_stride=args.keyframe_stride,
+                        threads=args.threads, audience_guidance=args.audience_guidance)
     emit(args, r, lambda: (
         f"Revised item {r.item_id} toward {args.profile_name} (strength {r.strength:g}, guidance {r.guidance:g}): "
         f"{r.output} ({r.width}×{r.height}, {r.start:g}–{r.end:g} s, mean low-res change "
@@ -191,7 +218,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
             pv = mcvd_version(ws, "create", args.profile, args.model, create_video, progress=progress,
                               cancel=args.cancel, n_frames=args.frames, size=args.size,
                               guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
-                              instruction=args.instruction, condition=args.condition)
+                              instruction=args.instruction, condition=args.condition, sampler=args.sampler,
+                              threads=args.threads)
         return _emit_version(args, pv)
     ws = Workspace.open(args.workspace)
     _resolve_profile(ws, args)
@@ -199,7 +227,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
         r = create_video(ws, audience=args.profile, out_path=args.out, n_frames=args.frames, size=args.size,
                          guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
                          instruction=args.instruction, condition=args.condition, checkpoint=args.model,
-                         progress=progress, cancel=args.cancel)
+                         progress=progress, cancel=args.cancel, sampler=args.sampler,
+                         threads=args.threads)
     emit(args, r, lambda: (
         f"Created {r.n_frames} frames for {args.profile_name} at {r.fps:g} fps, {r.size}×{r.size}: {r.output} "
         f"({r.seconds:.1f} s)"))

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from generec_desktop.jobs import CancelToken, Progress, Steps, report
+from generec_desktop.diffusion.config import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLING_THREADS
+from generec_desktop.jobs import CancelToken, Progress, Steps, TimedSteps, report
 
 if TYPE_CHECKING:
     from generec_desktop.corpus.workspace import Workspace
@@ -59,14 +60,24 @@ def _instruction_vector(ws: Workspace, instruction: str | None, instruction_dim:
     return vec[0]
 
 
+def _plan(n_frames: int, steps: int, guidance_scale: float, n_pred: int = 4) -> dict[str, tuple[float, float]]:
+    """Loading and sampling with their guessed unit costs (:class:`TimedSteps`)."""
+    from generec_desktop.mcvd.workspace import COST_S
+
+    return {"load": (1, COST_S["load"]),
+            "sample": (-(-n_frames // n_pred) * steps, COST_S["eval"] * (1 if guidance_scale == 1.0 else 2))}
+
+
 def create_frames(
     ws: Workspace,
     *,
     audience: str,
     n_frames: int = 16,
     guidance_scale: float = 2.0,
-    steps: int = 25,
+    steps: int = DEFAULT_STEPS,
     seed: int = 0,
+    sampler: str = DEFAULT_SAMPLER,
+    threads: int | None = SAMPLING_THREADS,
     instruction: str | None = None,
     condition: str = "user_hist",
     checkpoint: Path | None = None,
@@ -75,17 +86,22 @@ def create_frames(
 ) -> tuple[np.ndarray, float, Path]:
     """uint8 (n_frames, S, S, 3) created frames for ``audience``; also the model's fps and checkpoint."""
     from generec_desktop.creator import CreatorError
-    from generec_desktop.diffusion import sample
-    from generec_desktop.mcvd.workspace import load_workspace_model
 
     if n_frames < 1 or n_frames > 2000:
         raise CreatorError(f"--frames must lie in 1..2000, got {n_frames}.")
+    # first, so that the time of the heavy imports below counts as the job's ("load")
+    parts = TimedSteps(progress, _plan(n_frames, steps, guidance_scale), calibrate=("sample",))
+    from generec_desktop.diffusion import sample
+    from generec_desktop.mcvd.workspace import load_workspace_model
+
     model, source, folder = load_workspace_model(ws, checkpoint=checkpoint, condition=condition)
     vector = source.audience_vector(audience)
     ins = _instruction_vector(ws, instruction, model.config.instruction_dim, source.encoder_id)
+    report(parts["load"], 1.0, f"model {folder.name}")
     frames = sample(model, user_vector=vector, instruction_vector=ins, n_frames=n_frames,
-                    guidance_scale=guidance_scale, steps=steps, seed=seed, output="uint8", progress=progress,
-                    cancel=cancel)
+                    guidance_scale=guidance_scale, steps=steps, seed=seed, sampler=sampler, threads=threads,
+                    output="uint8",
+                    progress=parts["sample"], cancel=cancel)
     return frames, float(model.config.extra.get("clip_fps", 8.0)), folder
 
 
@@ -97,8 +113,10 @@ def create_video(
     n_frames: int = 16,
     size: int = 256,
     guidance_scale: float = 2.0,
-    steps: int = 25,
+    steps: int = DEFAULT_STEPS,
     seed: int = 0,
+    sampler: str = DEFAULT_SAMPLER,
+    threads: int | None = SAMPLING_THREADS,
     instruction: str | None = None,
     condition: str = "user_hist",
     checkpoint: Path | None = None,
@@ -113,11 +131,17 @@ def create_video(
 
     if size < 16 or size > 2048:
         raise CreatorError(f"--size must lie in 16..2048 pixels, got {size}.")
+    from generec_desktop.mcvd.workspace import COST_S
+
     t0 = time.perf_counter()
-    parts = Steps(progress, {"sample": 10, "write": 1})
+    made = sum(n * cost for n, cost in _plan(n_frames, steps, guidance_scale).values())
+    # create_frames' progress is already the share of its time; the write is weighted by its guessed time
+    parts = Steps(progress, {"frames": made, "write": n_frames * COST_S["write_mpixel"] * size * size / 1e6})
     frames, fps, folder = create_frames(ws, audience=audience, n_frames=n_frames, guidance_scale=guidance_scale,
-                                        steps=steps, seed=seed, instruction=instruction, condition=condition,
-                                        checkpoint=checkpoint, progress=parts["sample"], cancel=cancel)
+                                        steps=steps, seed=seed, sampler=sampler, threads=threads,
+                                        instruction=instruction,
+                                        condition=condition, checkpoint=checkpoint, progress=parts["frames"],
+                                        cancel=cancel)
     big = (cv2.resize(f, (size, size), interpolation=cv2.INTER_CUBIC) for f in frames)
     meta = {"comment": json.dumps({"generator": "generec-mcvd", "audience": audience, "condition": condition,
                                    "guidance": guidance_scale, "steps": steps, "seed": seed,

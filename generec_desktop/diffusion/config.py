@@ -10,13 +10,49 @@ from typing import Any
 
 from generec_desktop.jobs import GenerecError
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "CONFIG_NAME", "DiffusionError", "MCVDConfig",
-           "read_checkpoint_info"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "CONFIG_NAME",
+    "DEFAULT_AUDIENCE_WEIGHT",
+    "DEFAULT_KEYFRAME_STRIDE",
+    "DEFAULT_SAMPLER",
+    "DEFAULT_STEPS",
+    "SAMPLING_THREADS",
+    "DiffusionError",
+    "MCVDConfig",
+    "read_checkpoint_info",
+]
 
 #: The ``format`` tag written into a checkpoint's ``config.json``.
 CHECKPOINT_FORMAT = "generec-mcvd"
 CHECKPOINT_VERSION = 1
 CONFIG_NAME = "config.json"
+
+# Sampling defaults shared by `generec revise` / `create`, the window and `generec eval --mcvd` (so the evaluation
+# measures what a user gets). Chosen in issue 20 from benchmarks/bench_mcvd.py and `generec eval --mcvd` on the
+# demo (numbers in models/mcvd-demo/MODEL_CARD.md, "Speed"): DDIM with 10 steps gave the Cosine@5 of 25 steps
+# (User_Hist .5014 vs .5037, gaps to Other_User / Unconditional +.014 / +.006 vs +.012 / +.006) with 2.5×
+# fewer denoising steps; DPM-Solver++ at 10 steps measured the same within noise (.5034, +.013 / +.005); a
+# keyframe stride of 2 lost 40 % of the gain over the original (.4852 vs .5014), so it stays a choice
+# (--keyframe-stride), not the default.
+#: Sampler of the full schedule ("ddim" or "dpm").
+DEFAULT_SAMPLER = "ddim"
+#: Steps of the full schedule; a revision at strength s runs round(s · steps) of them per block.
+DEFAULT_STEPS = 10
+#: A revision runs the model on every k-th low-resolution frame (8 fps / k) and interpolates the change in time
+#: between them: k times fewer autoregressive blocks.
+DEFAULT_KEYFRAME_STRIDE = 1
+#: Classifier guidance by the audience's score of the predicted clean frames (``mcvd.workspace.audience_score``):
+#: how far the clean frames move along its gradient per step (model units, RMS); 0 = off. Measured on the demo
+#: (DDIM 10 steps, strength 0.5): 0.02 raised Cosine@5 of User_Hist − Other_User from +.014 to +.063 and
+#: User_Hist − Unconditional from +.006 to +.036, PS@5 from −.515 to −.424 (original −.532), Fréchet .121
+#: (1.27× the unconditional revision's); 0.04 reached +.074 / +.044 but Fréchet 1.54×, over the 1.5× limit.
+DEFAULT_AUDIENCE_WEIGHT = 0.02
+#: torch intra-op threads while sampling. The models are small (2.8 M parameters at 64×64, batch 2): on the
+#: shared 2-core machine two threads spun instead of working — a 10 s clip's 240 denoising steps took 181 s with
+#: two threads and 13 s with one (load average 5-7).
+SAMPLING_THREADS = 1
 
 
 class DiffusionError(GenerecError):

@@ -32,6 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from generec_desktop.diffusion.config import (
+    DEFAULT_AUDIENCE_WEIGHT,
+    DEFAULT_KEYFRAME_STRIDE,
+    DEFAULT_SAMPLER,
+    DEFAULT_STEPS,
+)
 from generec_desktop.jobs import CancelToken, GenerecError, Progress, check_cancel, report
 
 if TYPE_CHECKING:
@@ -151,7 +157,10 @@ def evaluate_mcvd(
     n_frames: int = 8,
     strength: float = 0.5,
     guidance_scale: float = 2.0,
-    steps: int = 20,
+    steps: int = DEFAULT_STEPS,
+    sampler: str = DEFAULT_SAMPLER,
+    keyframe_stride: int = DEFAULT_KEYFRAME_STRIDE,
+    audience_weight: float = DEFAULT_AUDIENCE_WEIGHT,
     seed: int = 0,
     conditions: tuple[str, ...] = ("user_hist", "user_emb"),
     unconditional: bool = True,
@@ -166,7 +175,7 @@ def evaluate_mcvd(
     from generec_desktop.diffusion import DiffusionError, revise, sample
     from generec_desktop.encoders import get_encoder
     from generec_desktop.mcvd.revise import lowres_clip
-    from generec_desktop.mcvd.workspace import load_workspace_model
+    from generec_desktop.mcvd.workspace import audience_score, load_workspace_model
     from generec_desktop.profiles import load_profiles, load_recommender
 
     t0 = time.perf_counter()
@@ -237,14 +246,20 @@ def evaluate_mcvd(
                 model = models[cond][0]
                 vec = None if row == "Unconditional" else (models[cond][1].user_vector(other) if row == "Other_User"
                                                            else cond_vec[cond])
+                score = None
+                if audience_weight > 0 and vec is not None and cond == "user_hist":
+                    score = audience_score(vec, prof.encoder_id, models[cond][1].vectors.mean(0))
                 frames = revise(model, original, user_vector=vec, strength=strength, guidance_scale=guidance_scale,
-                                steps=steps, seed=seed + 1000 * j + u, cancel=cancel)
+                                steps=steps, sampler=sampler, keyframe_stride=keyframe_stride,
+                                audience_score=score, audience_weight=audience_weight if score is not None else 0.0,
+                                seed=seed + 1000 * j + u, cancel=cancel)
                 add("rev", row, frames, u, item)
                 done += 1
                 report(progress, done / total, f"revised {done} of {total - 1} clips")
             for row in rows_cre[1:]:
                 frames = sample(models[row][0], user_vector=cond_vec[row], n_frames=len(original),
-                                guidance_scale=guidance_scale, steps=steps, seed=seed + 1000 * j + u, output="uint8",
+                                guidance_scale=guidance_scale, steps=steps, sampler=sampler,
+                                seed=seed + 1000 * j + u, output="uint8",
                                 cancel=cancel)
                 add("cre", row, frames, u, item)
                 done += 1
@@ -284,7 +299,9 @@ def evaluate_mcvd(
         revision=revision, creation=created, ks=ks, users=users,
         features=("I3D (FVD)" if i3d is not None else f"app encoder {enc.id} (mean ‖ motion, PCA ≤ 16)"),
         settings={"n_frames": n_frames, "fps": fps, "strength": strength, "guidance": guidance_scale,
-                  "steps": steps, "seed": seed, "checkpoints": {c: str(m[2]) for c, m in models.items()}},
+                  "steps": steps, "sampler": sampler, "keyframe_stride": keyframe_stride,
+                  "audience_weight": audience_weight, "seed": seed,
+                  "checkpoints": {c: str(m[2]) for c, m in models.items()}},
         notes=notes, seconds=time.perf_counter() - t0,
     )
 

@@ -40,10 +40,13 @@ if TYPE_CHECKING:
     from generec_desktop.diffusion.train import TrainResult
 
 __all__ = [
+    "AUDIENCE_PUSH",
     "CONDITIONS",
+    "COST_S",
     "REPO_MODELS_DIR",
     "ConditionSource",
     "TrainingData",
+    "audience_score",
     "condition_source",
     "find_mcvd_checkpoint",
     "load_workspace_model",
@@ -60,6 +63,16 @@ DEMO_CHECKPOINT = "mcvd-demo"
 #: Sampling of training clips: 8 frames per second of video, 12 frames per clip (windows are drawn inside).
 CLIP_FPS = 8.0
 CLIP_FRAMES = 12
+#: Guessed cost of one unit of the parts of an MCVD job (seconds of one core), for the progress of
+#: :class:`~generec_desktop.jobs.TimedSteps`; measured on the shipped 2.8 M model revising a 10 s 1280×720 clip
+#: (benchmarks/bench_mcvd.py, load average 5, CPU seconds). Only their ratios matter: the time of the first
+#: denoising steps rescales them.
+COST_S = {
+    "load": 3.0,            # torch + diffusers imports, the profiles and the checkpoint
+    "lowres_frame": 0.009,  # one low-resolution frame decoded and squashed
+    "eval": 0.025,          # one UNet evaluation of one 64×64 block (classifier-free guidance runs two)
+    "write_mpixel": 0.022,  # one megapixel of output frame: decode, add the change, encode
+}
 
 
 def workspace_checkpoint_dir(root: Path, condition: str = "user_hist") -> Path:
@@ -163,6 +176,38 @@ def condition_source(ws: Workspace, condition: str = "user_hist") -> ConditionSo
     rows = [rec.user_index(int(u)) for u in prof.user_ids]
     vectors = emb[rows] if rows else np.zeros((0, emb.shape[1]), np.float32)
     return ConditionSource(condition, prof.encoder_id, prof.user_ids, vectors, prof.user_segment, {}, aliases)
+
+
+#: How far the guidance target is pushed from the workspace's mean audience: ``u + push · (u − mean)``.
+AUDIENCE_PUSH = 3.0
+
+
+def audience_score(vector: Any, encoder_id: str, centre: Any | None = None, *,
+                   push: float = AUDIENCE_PUSH) -> Any | None:
+    """A differentiable score of clean frames toward a User_Hist-space ``vector`` (the ``audience_score`` of
+    :func:`generec_desktop.diffusion.revise`), or None when the encoder has no torch version.
+
+    The score is the mean over frames of the dot product of the built-in encoder's smooth blocks (colour
+    layout, spectrum, edge layout, global colour statistics; :mod:`generec_desktop.encoders.builtin_torch`)
+    with the same dimensions of the target ``u + push · (u − centre)``: toward the audience and, beyond it,
+    away from what every audience shares (``centre``: the mean of the workspace's users' vectors; without
+    it the target is ``u``). Guiding toward ``u`` alone raised every audience's score alike.
+    """
+    if not str(encoder_id).startswith("builtin"):
+        return None
+    import torch
+
+    from generec_desktop.encoders.builtin_torch import partial_dims, partial_embedding
+
+    v = np.asarray(vector, np.float32).reshape(-1)
+    if centre is not None:
+        v = v + float(push) * (v - np.asarray(centre, np.float32).reshape(-1))
+    u = torch.from_numpy(v[partial_dims()].copy())
+
+    def score(frames: Any) -> Any:
+        return (partial_embedding(frames) @ u).mean()
+
+    return score
 
 
 # --- training ---------------------------------------------------------------------------------------

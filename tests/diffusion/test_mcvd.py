@@ -270,3 +270,89 @@ def test_transfer_to_full_resolution() -> None:
     np.testing.assert_array_equal(out_f, full)
     with pytest.raises(DiffusionError, match="must match"):
         transfer_to_full_resolution(full[:2], lo, lo)
+
+
+def test_keyframe_stride_revises_the_key_frames_and_interpolates_the_change(trained) -> None:
+    """Stride 2: the model sees frames 0, 2, 4, … only (half the blocks), exactly as if it had been given them
+    alone; a frame between two keys gets the mean of their changes, frames after the last key keep its change."""
+    from generec_desktop.diffusion.sampling import keyframe_indices
+
+    assert keyframe_indices(7, 2).tolist() == [0, 2, 4, 6]
+    assert keyframe_indices(8, 2).tolist() == [0, 2, 4, 6]
+    assert keyframe_indices(5, 1).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(DiffusionError, match="keyframe_stride"):
+        keyframe_indices(5, 0)
+    clips, users = make_clips(n=1, t=8, seed=3)
+    x, u = clips[0], users[0]
+    blocks = []
+    m = trained.model
+    original = type(m).forward
+
+    def spy(self, noisy, t, **kw):
+        blocks.append(noisy.shape[0])
+        return original(self, noisy, t, **kw)
+
+    type(m).forward = spy
+    try:
+        strided = revise(m, x, user_vector=u, strength=0.5, steps=4, seed=2, keyframe_stride=2)
+    finally:
+        type(m).forward = original
+    assert len(blocks) == 2 * 2  # 4 key frames = 2 blocks of n_pred 2, 2 steps each (not 4 blocks)
+    keys_only = revise(m, x[::2], user_vector=u, strength=0.5, steps=4, seed=2)
+    np.testing.assert_allclose(strided[::2], keys_only, atol=1e-6)
+    change = strided - x
+    np.testing.assert_allclose(strided[1], np.clip(x[1] + (change[0] + change[2]) / 2, -1, 1), atol=1e-5)
+    np.testing.assert_allclose(strided[7], np.clip(x[7] + change[6], -1, 1), atol=1e-5)
+    assert np.abs(change[1]).mean() > 0.01
+
+
+def test_sampling_runs_on_the_asked_threads_and_restores_the_setting(trained) -> None:
+    import torch
+
+    seen = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        x = make_clips(n=1, t=4, seed=1)[0][0]
+        revise(trained.model, x, user_vector=np.eye(8, dtype=np.float32)[0], strength=0.5, steps=4,
+               progress=lambda f, m: seen.append(torch.get_num_threads()) if m.startswith("denoising") else None)
+        assert set(seen) == {1}  # the default: one thread while denoising (SAMPLING_THREADS)
+        assert torch.get_num_threads() == 2  # the caller's setting is back
+        seen.clear()
+        sample(trained.model, user_vector=None, n_frames=2, steps=2, threads=None,
+               progress=lambda f, m: seen.append(torch.get_num_threads()) if m.startswith("denoising") else None)
+        assert set(seen) == {2}  # None: left as it is
+        with pytest.raises(DiffusionError, match="threads"):
+            sample(trained.model, user_vector=None, n_frames=2, steps=2, threads=0)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_audience_score_guidance_moves_the_clean_frames_up_the_score(trained) -> None:
+    """Classifier guidance by a differentiable score (here: how red the frames are) raises that score of the
+    revision, more with more weight; weight 0 is exactly the unguided revision."""
+    import torch
+
+    calls = []
+
+    def redness(frames: torch.Tensor) -> torch.Tensor:
+        calls.append(frames.shape)
+        return (frames[:, 0] - frames[:, 1:].mean(1)).mean()
+
+    x = make_clips(n=1, t=4, seed=6)[0][0]
+    u = np.eye(8, dtype=np.float32)[1]
+    plain = revise(trained.model, x, user_vector=u, strength=0.6, steps=5, seed=3)
+    same = revise(trained.model, x, user_vector=u, strength=0.6, steps=5, seed=3, audience_score=redness,
+                  audience_weight=0.0)
+    np.testing.assert_array_equal(plain, same)
+    assert calls == []  # weight 0: the score is never evaluated
+
+    def red(a: np.ndarray) -> float:
+        return float((a[:, 0] - a[:, 1:].mean(1)).mean())
+
+    scores = [red(revise(trained.model, x, user_vector=u, strength=0.6, steps=5, seed=3, audience_score=redness,
+                         audience_weight=w, chroma_noise=0.0)) for w in (0.0, 0.05, 0.2)]
+    assert scores[0] < scores[1] < scores[2], scores
+    assert calls and calls[0] == (2, 3, 32, 32)  # one block of n_pred clean frames per step
+    with pytest.raises(DiffusionError, match="guidance weight"):
+        revise(trained.model, x, user_vector=u, strength=0.6, steps=5, audience_score=redness, audience_weight=-1)

@@ -121,3 +121,23 @@ def test_cli_revise_as_a_pending_version(mcvd_ws, capsys) -> None:
     assert pv.params["strength"] == 0.5 and pv.params["checkpoint"] and pv.media.is_file()
     assert main(["revise", str(mcvd_ws.root), "1", "--profile", "segment:1", "--strength", "0.5"]) == 2
     assert "--version" in capsys.readouterr().err
+
+
+def test_revision_is_guided_toward_the_audience_by_default(mcvd_ws, tmp_path) -> None:
+    """The default revision adds the audience guidance (built-in encoder, User_Hist): it is recorded, and the
+    revised frames differ from those of the same revision without it; its progress never goes back."""
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.diffusion.config import DEFAULT_AUDIENCE_WEIGHT
+    from generec_desktop.mcvd.revise import revise_item, revise_params
+
+    seen: list[float] = []
+    with Workspace.open(mcvd_ws.root) as ws:
+        item = ws.items()[0]
+        guided = revise_item(ws, item.id, audience="segment:1", out_path=tmp_path / "g.mp4", strength=0.6, steps=4,
+                             end=1.0, progress=lambda f, m: seen.append(f))
+        plain = revise_item(ws, item.id, audience="segment:1", out_path=tmp_path / "p.mp4", strength=0.6, steps=4,
+                            end=1.0, audience_guidance=0.0)
+    assert DEFAULT_AUDIENCE_WEIGHT > 0 and guided.audience_guidance == DEFAULT_AUDIENCE_WEIGHT
+    assert plain.audience_guidance == 0.0 and revise_params(guided)["audience_guidance"] == DEFAULT_AUDIENCE_WEIGHT
+    assert np.abs(_frames(guided.output) - _frames(plain.output)).mean() > 0.2
+    assert seen == sorted(seen) and seen[-1] == 1.0

@@ -160,3 +160,23 @@ def test_shipped_demo_checkpoint_is_small_and_fits_the_builtin_encoder() -> None
     clip = rng.integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
     out = revise(model, clip, user_vector=rng.standard_normal(model.config.user_dim), strength=0.3, steps=3)
     assert out.shape == clip.shape and out.dtype == np.uint8
+
+
+def test_audience_score_prefers_frames_that_look_like_the_audience() -> None:
+    """The guidance score of an audience vector ranks frames like the encoder's cosine on its smooth blocks:
+    a photo scores highest against its own embedding; with a centre it is what sets the audience apart."""
+    import cv2
+    import torch
+    from skimage import data
+
+    from generec_desktop.encoders.builtin import BuiltinEncoder
+    from generec_desktop.mcvd.workspace import audience_score
+
+    photos = [cv2.resize(im, (64, 64), interpolation=cv2.INTER_AREA) for im in (data.astronaut(), data.coffee())]
+    emb = BuiltinEncoder().encode_images(photos)
+    frames = torch.from_numpy(np.stack(photos).transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0)
+    assert audience_score(emb[0], "open_clip:ViT-B-32") is None  # no torch version of that encoder here
+    for k in range(2):
+        score = audience_score(emb[k], "builtin-v1", emb.mean(0))
+        own, other = float(score(frames[k : k + 1])), float(score(frames[1 - k : 2 - k]))
+        assert own > other, (k, own, other)
