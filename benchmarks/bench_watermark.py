@@ -293,7 +293,12 @@ def main() -> None:
     ap.add_argument("--fp", action="store_true")
     ap.add_argument("--single", action="store_true", help="only the single-frame table (and --fp if given)")
     ap.add_argument("--embed-speed", action="store_true", help="only the embedders' speed at 720p")
+    ap.add_argument("--hold", type=int, default=None,
+                    help="frames one informed solve is held for in a video (A/B against the default, 1)")
     a = ap.parse_args()
+    if a.hold is not None:
+        wm._HOLD = a.hold
+        print(f"(video solve held for {a.hold} frame(s))")
     print("(numbers measured on a shared 2-core machine; timings are under contention)")
     if a.embed_speed:
         embed_speed(sd.bikes())

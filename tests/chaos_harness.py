@@ -24,6 +24,7 @@ Problems are collected, not raised, so one run reports every case; :func:`markdo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -513,12 +514,21 @@ class Chaos:
                                     cwd=self.base / "tmp", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=True)
             delay = self.rng.uniform(0.0, 0.9 * span)  # its undisturbed duration, start-up included
-            time.sleep(delay)
+            started = time.perf_counter()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=delay)
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)  # the child's own group (start_new_session)
                 st.kills += 1
                 proc.communicate()
             else:
+                # It finished before its kill: the span measured once on the template (under that moment's
+                # load, and a first run) was longer than a run takes now. Aim within this run's own duration,
+                # so the case still gets its kills on a machine whose load changes (a slow run on main got
+                # 5 kills in 16 trainings, the span measured at a load average of 10 and the runs after at 5).
+                took = time.perf_counter() - started
+                self.log(f"{tag}: finished in {took:.1f} s, before its kill at {delay:.1f} s (span {span:.1f} s)")
+                span = min(span, took)
                 _out, err = proc.communicate()
                 if proc.returncode != 0 or "Traceback" in err.decode(errors="replace"):
                     st.problems.append(f"{tag}: finished before the kill with exit {proc.returncode}: "
