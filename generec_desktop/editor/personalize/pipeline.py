@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -519,42 +520,48 @@ def personalize(
         chosen = ranked = None
         choice = clip_choice = None
         floor = noise_floor(analysis, path, sel_encoder, vectors, cand.index[cand.eligible], cancel=cancel)
-        if thumbnails:
-            chosen, ranked, choice = choose_thumbnails(scores, cand, cut_after=analysis.cut_after,
-                                                       frame_embeddings=analysis.embeddings, diversity=diversity,
-                                                       top_k=top_k, noise_floor=floor)
-            rng = np.random.default_rng(seed)
-            random_pick = rng.integers(0, n, size=len(targets))
-            need = sorted({int(i) for i in chosen} | {int(i) for i in random_pick})
-            picture = sample_pictures(analysis, path, need, cancel=cancel)
-            cover = _cover_image(ws, info)
-            cover_scores = None
-            if cover is not None:
-                cover_emb = sel_encoder.encode_images([cover])[0]
-                cover_scores = vectors @ cover_emb
-            src = dict(zip(cand.index.tolist(), cand.source))
-            for a, r in enumerate(results):
+        # Eq. 2 (clips) runs beside Eq. 1 (thumbnails): both read the same score matrix and are independent;
+        # most of their work is NumPy, which lets go of the GIL
+        pool = ThreadPoolExecutor(1, thread_name_prefix="generec-clips") if clips else None
+        clip_job = None if pool is None else pool.submit(
+            choose_clips, scores, analysis.sample_times, analysis.frame_times, analysis.video_end,
+            window=clip_frames, cut_after=analysis.cut_after, cuts=analysis.cut_times, cut_ends=analysis.cut_ends,
+            sample_period=1.0 / analysis.rate, min_duration=min_clip, max_duration=max_clip, diversity=diversity,
+            embeddings=analysis.embeddings, noise_floor=floor)
+        try:
+            if thumbnails:
+                chosen, ranked, choice = choose_thumbnails(scores, cand, cut_after=analysis.cut_after,
+                                                           frame_embeddings=analysis.embeddings,
+                                                           diversity=diversity, top_k=top_k, noise_floor=floor)
+                rng = np.random.default_rng(seed)
+                random_pick = rng.integers(0, n, size=len(targets))
+                need = sorted({int(i) for i in chosen} | {int(i) for i in random_pick})
+                picture = sample_pictures(analysis, path, need, cancel=cancel)
+                cover = _cover_image(ws, info)
+                cover_scores = None
+                if cover is not None:
+                    cover_emb = sel_encoder.encode_images([cover])[0]
+                    cover_scores = vectors @ cover_emb
+                src = dict(zip(cand.index.tolist(), cand.source))
                 st = analysis.sample_times
-                r["candidates"] = tuple(ThumbnailCandidate(int(i), float(st[i]), float(scores[a, i]), src[int(i)])
-                                        for i in ranked[a])
-                c = int(chosen[a])
-                r["thumbnail"] = Thumbnail(picture[c], float(scores[a, c]), float(st[c]), "selected")
-                rp = int(random_pick[a])
-                base = {"random": Thumbnail(picture[rp], float(scores[a, rp]), float(st[rp]), "random")}
-                if cover_scores is not None:
-                    base["original"] = Thumbnail(cover, float(cover_scores[a]), None, "original")
-                r["baselines"] = base
+                for a, r in enumerate(results):
+                    r["candidates"] = tuple(ThumbnailCandidate(int(i), float(st[i]), float(scores[a, i]),
+                                                               src[int(i)]) for i in ranked[a])
+                    c = int(chosen[a])
+                    r["thumbnail"] = Thumbnail(picture[c], float(scores[a, c]), float(st[c]), "selected")
+                    rp = int(random_pick[a])
+                    base = {"random": Thumbnail(picture[rp], float(scores[a, rp]), float(st[rp]), "random")}
+                    if cover_scores is not None:
+                        base["original"] = Thumbnail(cover, float(cover_scores[a]), None, "original")
+                    r["baselines"] = base
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         timings["select_thumbnails"] = time.perf_counter() - t1
         check_cancel(cancel)
         t2 = time.perf_counter()
-        if clips:
-            period = 1.0 / analysis.rate
-            picks, clip_choice = choose_clips(scores, analysis.sample_times, analysis.frame_times,
-                                              analysis.video_end, window=clip_frames, cut_after=analysis.cut_after,
-                                              cuts=analysis.cut_times, cut_ends=analysis.cut_ends,
-                                              sample_period=period, min_duration=min_clip, max_duration=max_clip,
-                                              diversity=diversity, embeddings=analysis.embeddings,
-                                              noise_floor=floor)
+        if clip_job is not None:
+            picks, clip_choice = clip_job.result()
             for r, clip in zip(results, picks):
                 r["clip"] = clip
         timings["select_clips"] = time.perf_counter() - t2
