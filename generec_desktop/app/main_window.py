@@ -726,6 +726,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.hide()  # the user sees the quit at once
         self.jobs.cancel_all()
+        if "generec_desktop.app.process_jobs" in sys.modules:  # jobs in child processes end at once
+            sys.modules["generec_desktop.app.process_jobs"].shutdown()
         if not self.jobs.wait(QUIT_WAIT_MS):
             log.warning("quitting while these jobs still run: %s", ", ".join(j.title for j in self.jobs.running()))
         self.preview.close_source()
