@@ -3,20 +3,12 @@
 A job is any callable ``fn(*, progress, cancel) -> result``. :class:`JobManager` runs it on a
 ``QThreadPool`` thread; progress, results and errors come back to the GUI thread as queued signals.
 Errors become a one-sentence message (the traceback goes to the log, never into the window).
-
-The pool's threads run at a lower CPU priority than the GUI thread (``WORKER_NICE`` more, Linux: nice is per
-thread; processes a job starts inherit it): on a busy machine the GUI thread, which needs little CPU but needs
-it at once, is then not kept waiting for a core by the app's own jobs. ``GENEREC_WORKER_NICE`` overrides it
-(0: the same priority as the window).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import os
-import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -31,29 +23,6 @@ from generec_desktop.jobs import Cancelled, CancelToken, GenerecError
 log = logging.getLogger(__name__)
 
 JobFn = Callable[..., Any]
-
-WORKER_NICE = 5  # see the module docstring
-
-
-def lower_thread_priority() -> int | None:
-    """Make the calling thread ``WORKER_NICE`` (or ``$GENEREC_WORKER_NICE``) nicer than the process's main
-    thread (once: a pool thread that runs its next job is left as it is); returns its nice value, or None
-    where threads have no priority of their own (not Linux)."""
-    if not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
-        return None
-    try:
-        step = max(0, int(os.environ.get("GENEREC_WORKER_NICE", WORKER_NICE)))
-    except ValueError:
-        step = WORKER_NICE
-    tid = threading.get_native_id()
-    try:
-        # Linux: PRIO_PROCESS with a thread id is that thread's nice value (the process id: the main thread's)
-        want = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + step)
-        if os.getpriority(os.PRIO_PROCESS, tid) < want:
-            os.setpriority(os.PRIO_PROCESS, tid, want)
-        return os.getpriority(os.PRIO_PROCESS, tid)
-    except OSError:
-        return None
 
 
 def user_message(exc: BaseException) -> str:
@@ -108,7 +77,6 @@ class _Runnable(QRunnable):
             emit(self._signals.progress, self._job.job_id, float(fraction), str(message))
 
     def run(self) -> None:
-        lower_thread_priority()
         job = self._job
         if job.cancel.cancelled:  # cancelled while queued (Cancel All, Quit): do not start it at all
             self._signals.cancelled.emit(job.job_id)

@@ -56,32 +56,3 @@ def test_error_becomes_a_message_not_a_traceback(qtbot, make_window):
         window.jobs.submit("crash", crash, on_error=errors.append)
     assert errors[0] == "The file is not a video."
     assert "ZeroDivisionError" in errors[1] and "Traceback" not in errors[1]
-
-
-def test_jobs_run_at_a_lower_cpu_priority_than_the_gui_thread(qtbot, make_window, monkeypatch):
-    """On a busy machine the GUI thread must not wait for a core behind the app's own jobs (issue 17: the
-    stalls while a job ran were mostly the GUI thread waiting for a CPU): job threads are nicer."""
-    import os
-    import sys
-    import threading
-
-    import pytest
-
-    if not sys.platform.startswith("linux"):
-        pytest.skip("threads have a CPU priority of their own only on Linux")
-    monkeypatch.delenv("GENEREC_WORKER_NICE", raising=False)
-    from generec_desktop.app.worker import WORKER_NICE
-
-    window = make_window()
-
-    def nice_of_this_thread(progress, cancel):
-        return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    got = []
-    for _ in range(3):  # every pool thread, also one reused for a later job
-        with qtbot.waitSignal(window.jobs.job_finished, timeout=10000):
-            window.jobs.submit("nice?", nice_of_this_thread, on_done=got.append)
-    gui = os.getpriority(os.PRIO_PROCESS, threading.main_thread().native_id)
-    assert threading.main_thread().native_id not in {tid for tid, _ in got}
-    assert all(nice == min(19, gui + WORKER_NICE) for _, nice in got), (gui, got)
-    assert os.getpriority(os.PRIO_PROCESS, threading.main_thread().native_id) == gui  # the window's is unchanged
