@@ -10,11 +10,11 @@ from generec_desktop.jobs import GenerecError, check_cancel
 
 
 def where(progress=None, cancel=None):
-    """The child's process id and whether it has Qt loaded."""
+    """The child's process id, whether it has Qt loaded, and its nice value."""
     import sys
 
     progress(0.5, "half way")
-    return os.getpid(), "PySide6" in sys.modules
+    return os.getpid(), "PySide6" in sys.modules, os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def slow(n, progress=None, cancel=None):

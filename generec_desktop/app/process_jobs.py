@@ -14,7 +14,8 @@ job contract of :mod:`generec_desktop.jobs`) in a child process and returns its 
 that calls it: progress comes back through a pipe, the cancel token is shared (a ``multiprocessing`` Event),
 an error comes back as the same exception (its message is what the window shows), and a child that dies
 (killed, out of memory) gives one clear error. Children are started with ``spawn`` (no copy of the window's
-Qt state) and kept for the next job, so only the first job pays for their start and imports; they end with
+Qt state), ``CHILD_NICE`` nicer than the window, and kept for the next job, so only the first job pays for
+their start and imports; they end with
 the window (daemonic, and each watches its parent). A cancelled job whose child does not answer within
 ``CANCEL_GRACE_S`` is ended by killing the child. ``GENEREC_JOB_PROCESSES=0`` runs jobs on the calling
 thread instead (for a debugger, or a platform without processes).
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_S = 1.0  # how long a cancelled job's child has to stop before it is killed
 PROGRESS_EVERY_S = 0.05  # the child sends at most 20 progress messages a second
 IDLE_KEPT = 2  # children kept for the next job (the window runs at most two jobs at once)
+CHILD_NICE = 5  # children run this much nicer than the window: on a busy machine the GUI thread gets a core first
 
 _CTX = mp.get_context("spawn")
 _idle: list[_Child] = []
@@ -184,6 +186,10 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _serve(conn: Any, event: Any, parent_pid: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        # the window's threads stay at its priority: a nicer *thread* holding the GIL and waiting for a core
+        # would keep the GUI thread waiting too (the A/B runs showed no gain from it); a child shares no GIL
+        os.nice(CHILD_NICE)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
     token = _SharedCancel(event)
     while True:
