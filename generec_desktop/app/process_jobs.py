@@ -11,29 +11,36 @@ no worse than the ticker alone (49 ms).
 
 :func:`run_in_process` runs a picklable module-level function ``fn(*args, progress=, cancel=, **kwargs)`` (the
 job contract of :mod:`generec_desktop.jobs`) in a child process and returns its result, from the worker thread
-that calls it: progress comes back through a pipe, the cancel token is shared (a ``multiprocessing`` Event),
-an error comes back as the same exception (its message is what the window shows), and a child that dies
-(killed, out of memory) gives one clear error. Children are started with ``spawn`` (no copy of the window's
-Qt state), ``CHILD_NICE`` nicer than the window, and kept for the next job, so only the first job pays for
-their start and imports; they end with
-the window (daemonic, and each watches its parent). A cancelled job whose child does not answer within
-``CANCEL_GRACE_S`` is ended by killing the child. ``GENEREC_JOB_PROCESSES=0`` runs jobs on the calling
-thread instead (for a debugger, or a platform without processes).
+that calls it: progress comes back through a pipe, a cancel is sent to the child (its token then reads as
+cancelled), an error comes back as the same exception (its message is what the window shows), and a child
+that dies (killed, out of memory) gives one clear error. A child is a fresh interpreter (``sys.executable``,
+the window's ``sys.path``) talking over two pipes — not ``multiprocessing``'s spawn, which would import the
+window's ``__main__`` script (and with it Qt) again in every child, and run it when it has no main guard —,
+``CHILD_NICE`` nicer than the window, and kept for the next job, so only the first job pays for its start
+and imports; children end with the window (Quit kills them, ``atexit`` too, and each watches its parent).
+A cancelled job whose child does not answer within ``CANCEL_GRACE_S`` is ended by killing the child.
+``GENEREC_JOB_PROCESSES=0`` runs jobs on the calling thread instead (for a debugger, or a platform without
+processes).
 
 No Qt here: the children import this module.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import itertools
 import logging
-import multiprocessing as mp
 import os
 import pickle
+import queue
+import subprocess
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 from generec_desktop.jobs import Cancelled, CancelToken, GenerecError, Progress, check_cancel, report
@@ -45,55 +52,61 @@ PROGRESS_EVERY_S = 0.05  # the child sends at most 20 progress messages a second
 IDLE_KEPT = 2  # children kept for the next job (the window runs at most two jobs at once)
 CHILD_NICE = 5  # children run this much nicer than the window: on a busy machine the GUI thread gets a core first
 
-_CTX = mp.get_context("spawn")
+# the child's first lines: the window's sys.path first, then this module (so it imports the same code)
+_BOOT = ("import sys\n"
+         "from multiprocessing.connection import Connection\n"
+         "rc, wc = Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False)\n"
+         "sys.path[:] = rc.recv()\n"
+         "from generec_desktop.app.process_jobs import _serve\n"
+         "_serve(rc, wc, int(sys.argv[3]))\n")
+
 _idle: list[_Child] = []
 _busy: set[_Child] = set()
 _lock = threading.Lock()
-
-
-class _SharedCancel(CancelToken):
-    """The child's view of the parent's cancel token: a flag shared through a ``multiprocessing`` Event."""
-
-    def __init__(self, event: Any) -> None:
-        super().__init__()
-        self._shared = event
-
-    def cancel(self) -> None:
-        self._shared.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return bool(self._shared.is_set())
-
-    def raise_if_cancelled(self) -> None:
-        if self._shared.is_set():
-            raise Cancelled()
+_job_ids = itertools.count(1)
 
 
 class _Child:
-    """One child process serving jobs one at a time over a pipe."""
+    """One child process serving jobs one at a time over a pair of pipes."""
 
     def __init__(self) -> None:
-        self.conn, child_end = _CTX.Pipe()
-        self.cancel = _CTX.Event()
-        self.proc = _CTX.Process(target=_serve, args=(child_end, self.cancel, os.getpid()), daemon=True,
-                                 name="generec-job")
-        self.proc.start()
-        child_end.close()
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w),
+                                          str(os.getpid())], pass_fds=(to_child_r, from_child_w),
+                                         stdin=subprocess.DEVNULL)
+        except BaseException:
+            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
+                os.close(fd)
+            raise
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.send_conn = Connection(to_child_w, readable=False)
+        self.recv_conn = Connection(from_child_r, writable=False)
+        self.send_conn.send(list(sys.path))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
     def kill(self) -> None:
-        self.proc.kill()
-        self.proc.join(2)
-        self.conn.close()
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(2)
+        for conn in (self.send_conn, self.recv_conn):
+            with contextlib.suppress(OSError):
+                conn.close()
 
 
 def _take() -> _Child:
     with _lock:
         while _idle:
             child = _idle.pop()
-            if child.proc.is_alive():
+            if child.alive():
                 _busy.add(child)
                 return child
+            child.kill()
     child = _Child()
     with _lock:
         _busy.add(child)
@@ -103,7 +116,7 @@ def _take() -> _Child:
 def _give_back(child: _Child) -> None:
     with _lock:
         _busy.discard(child)
-        if len(_idle) < IDLE_KEPT and child.proc.is_alive():
+        if len(_idle) < IDLE_KEPT and child.alive():
             _idle.append(child)
             return
     child.kill()
@@ -116,7 +129,11 @@ def shutdown() -> None:
         children = [*_idle, *_busy]
         _idle.clear()
     for child in children:
-        child.proc.kill()
+        with contextlib.suppress(OSError):
+            child.proc.kill()
+
+
+atexit.register(shutdown)
 
 
 def run_in_process(fn: Callable[..., Any], /, *args: Any, progress: Progress | None = None,
@@ -127,33 +144,36 @@ def run_in_process(fn: Callable[..., Any], /, *args: Any, progress: Progress | N
     check_cancel(cancel)
     child = _take()
     reusable = False
+    job_id = next(_job_ids)
     try:
-        child.cancel.clear()
         # the job sees the window's environment and folder as they are now (as on a worker thread), not as
         # they were when the child started
-        child.conn.send((fn, args, kwargs, dict(os.environ), os.getcwd()))
+        child.send_conn.send(("job", job_id, fn, args, kwargs, dict(os.environ), os.getcwd()))
         cancelled_at: float | None = None
         while True:
             if cancel is not None and cancel.cancelled and cancelled_at is None:
-                child.cancel.set()
                 cancelled_at = time.monotonic()
+                with contextlib.suppress(OSError):
+                    child.send_conn.send(("cancel", job_id))
             if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
                 raise Cancelled()  # the child did not stop in time: it is killed below
             try:
-                ready = child.conn.poll(0.05)
-                message = child.conn.recv() if ready else None
+                message = child.recv_conn.recv() if child.recv_conn.poll(0.05) else None
             except (EOFError, OSError):
-                message, ready = None, False
-                child.proc.join(1)
+                message = None
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.proc.wait(1)
             if message is None:
-                if not child.proc.is_alive():
+                if not child.alive():
                     if cancel is not None and cancel.cancelled:
                         raise Cancelled()  # ended by shutdown() or the grace period
-                    code = child.proc.exitcode
+                    code = child.proc.returncode
                     raise GenerecError(f"The job's process ended unexpectedly (exit code {code}: killed, or out "
                                        "of memory?); nothing it was writing was kept. Try again.")
                 continue
-            kind, payload = message
+            kind, got_id, payload = message
+            if got_id != job_id:
+                continue
             if kind == "progress":
                 report(progress, *payload)
                 continue
@@ -177,6 +197,25 @@ def run_in_process(fn: Callable[..., Any], /, *args: Any, progress: Progress | N
 # ------------------------------------------------------------------------------------------ the child's side
 
 
+class _JobCancel(CancelToken):
+    """A job's cancel token in the child: set when the window sends ("cancel", its id)."""
+
+    def __init__(self, job_id: int, cancelled_ids: set[int]) -> None:
+        super().__init__()
+        self._id, self._ids = job_id, cancelled_ids
+
+    def cancel(self) -> None:
+        self._ids.add(self._id)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._id in self._ids
+
+    def raise_if_cancelled(self) -> None:
+        if self._id in self._ids:
+            raise Cancelled()
+
+
 def _watch_parent(parent_pid: int) -> None:
     """End this child when the window's process is gone (it may have ended without running atexit)."""
     while True:
@@ -185,42 +224,66 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(0)
 
 
-def _serve(conn: Any, event: Any, parent_pid: int) -> None:
+def _serve(rc: Connection, wc: Connection, parent_pid: int) -> None:
+    """The child's loop: run each job sent, answer with its progress and its outcome."""
     with contextlib.suppress(OSError, AttributeError):
         # the window's threads stay at its priority: a nicer *thread* holding the GIL and waiting for a core
         # would keep the GUI thread waiting too (the A/B runs showed no gain from it); a child shares no GIL
         os.nice(CHILD_NICE)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
-    token = _SharedCancel(event)
+    jobs: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+    cancelled_ids: set[int] = set()
+    send_lock = threading.Lock()
+
+    def read() -> None:
+        while True:
+            try:
+                message = rc.recv()
+            except (EOFError, OSError):
+                jobs.put(None)
+                return
+            if message[0] == "cancel":
+                cancelled_ids.add(int(message[1]))
+            else:
+                jobs.put(message)
+
+    def send(message: tuple[Any, ...]) -> None:
+        with send_lock:
+            wc.send(message)
+
+    threading.Thread(target=read, name="read-jobs", daemon=True).start()
     while True:
-        try:
-            fn, args, kwargs, env, cwd = conn.recv()
-        except (EOFError, OSError):
+        job = jobs.get()
+        if job is None:
             return
+        _, job_id, fn, args, kwargs, env, cwd = job
         if env != os.environ:
             os.environ.clear()
             os.environ.update(env)
         with contextlib.suppress(OSError):
             os.chdir(cwd)
+        token = _JobCancel(job_id, cancelled_ids)
 
-        def progress(fraction: float, message: str = "", last: list[float] = [0.0]) -> None:  # noqa: B006
+        def progress(fraction: float, message: str = "", last: list[float] = [0.0],  # noqa: B006
+                     job_id: int = job_id) -> None:
             now = time.monotonic()  # ``last``: this job's last send (a new list per job's function)
             if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
                 last[0] = now
-                conn.send(("progress", (float(fraction), str(message))))
+                send(("progress", job_id, (float(fraction), str(message))))
 
         try:
             result = fn(*args, progress=progress, cancel=token, **kwargs)
-            reply: tuple[str, Any] = ("cancelled", None) if token.cancelled else ("done", result)
+            reply: tuple[Any, ...] = ("cancelled", job_id, None) if token.cancelled else ("done", job_id, result)
         except Cancelled:
-            reply = ("cancelled", None)
+            reply = ("cancelled", job_id, None)
         except BaseException as exc:
-            reply = ("error", (_portable(exc), traceback.format_exc()))
+            reply = ("error", job_id, (_portable(exc), traceback.format_exc()))
         try:
-            conn.send(reply)
+            send(reply)
         except Exception as exc:  # a result that cannot be pickled
-            conn.send(("error", (GenerecError(f"The job's result could not be handed back ({exc})."),
-                                 traceback.format_exc())))
+            send(("error", job_id, (GenerecError(f"The job's result could not be handed back ({exc})."),
+                                    traceback.format_exc())))
+        cancelled_ids.discard(job_id)
 
 
 def _portable(exc: BaseException) -> BaseException:
