@@ -20,7 +20,9 @@ config folder (so no saved window geometry or last workspace), and ``GENEREC_TRA
 under an Xvfb server started here (1600x1000), ``offscreen`` on Qt's offscreen platform. ``--tabs`` also shows
 every tab after opening; ``--quit`` starts the thumbnails job and quits while it runs (the quit time is from
 the Quit to the process's exit). ``PYTHONPATH`` is passed on, so ``PYTHONPATH=<checkout>`` measures that
-checkout. The machine's load average is printed beside each run: the numbers depend on it. ``--stalls`` also
+checkout. The machine's load average is printed beside each run: the numbers depend on it. The app runs with
+its bytecode cache on, as an installed app does (``PYTHONDONTWRITEBYTECODE`` is dropped; the first run writes
+``__pycache__`` into the checkout). ``--stalls`` also
 prints, per run, the longest stalls of the GUI thread with the stacks a sampler saw in them
 (``GENEREC_TRACE_STALLS``, startup_trace.StallSampler): where to look when a target is missed.
 """
@@ -75,6 +77,10 @@ def run_once(home: Path, platform: str, display: str | None, *, tabs: bool, quit
                "GENEREC_TRACE_STALLS": "1" if stalls else "0"}
         if display:
             env["DISPLAY"] = display
+        # as an installed app runs: with its bytecode cached. Without it (PYTHONDONTWRITEBYTECODE, set on some
+        # build machines) every start compiles the app's modules again, on the worker threads that import
+        # them, holding the GIL: stalls that a user never sees (the first run here writes the cache)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         load = os.getloadavg()[0]
         t0 = time.time()
         proc = subprocess.run([str(BIN / "generec-desktop"), "--demo"], env=env, capture_output=True, text=True,

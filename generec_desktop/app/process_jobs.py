@@ -16,9 +16,11 @@ cancelled), an error comes back as the same exception (its message is what the w
 that dies (killed, out of memory) gives one clear error. A child is a fresh interpreter (``sys.executable``,
 the window's ``sys.path``) talking over two pipes — not ``multiprocessing``'s spawn, which would import the
 window's ``__main__`` script (and with it Qt) again in every child, and run it when it has no main guard —,
-``CHILD_NICE`` nicer than the window, and kept for the next job, so only the first job pays for its start
-and imports; children end with the window (Quit kills them, ``atexit`` too, and each watches its parent).
-A cancelled job whose child does not answer within ``CANCEL_GRACE_S`` is ended by killing the child.
+kept for the next job, so only the first job pays for its start and imports. Children run at the window's
+priority (a nicer one slows its job on a busy machine: with it, the Revise tab's test revision ran past its
+180 s limit at a load of 11; nicer job threads gave the window no measured gain either). Children end with
+the window (Quit kills them, ``atexit`` too, and each watches its parent). A cancelled job whose child does
+not answer within ``CANCEL_GRACE_S`` is ended by killing the child.
 ``GENEREC_JOB_PROCESSES=0`` runs jobs on the calling thread instead (for a debugger, or a platform without
 processes).
 
@@ -50,7 +52,6 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_S = 1.0  # how long a cancelled job's child has to stop before it is killed
 PROGRESS_EVERY_S = 0.05  # the child sends at most 20 progress messages a second
 IDLE_KEPT = 2  # children kept for the next job (the window runs at most two jobs at once)
-CHILD_NICE = 5  # children run this much nicer than the window: on a busy machine the GUI thread gets a core first
 
 # the child's first lines: the window's sys.path first, then this module (so it imports the same code)
 _BOOT = ("import sys\n"
@@ -226,10 +227,6 @@ def _watch_parent(parent_pid: int) -> None:
 
 def _serve(rc: Connection, wc: Connection, parent_pid: int) -> None:
     """The child's loop: run each job sent, answer with its progress and its outcome."""
-    with contextlib.suppress(OSError, AttributeError):
-        # the window's threads stay at its priority: a nicer *thread* holding the GIL and waiting for a core
-        # would keep the GUI thread waiting too (the A/B runs showed no gain from it); a child shares no GIL
-        os.nice(CHILD_NICE)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="watch-parent", daemon=True).start()
     jobs: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
     cancelled_ids: set[int] = set()
@@ -284,6 +281,27 @@ def _serve(rc: Connection, wc: Connection, parent_pid: int) -> None:
             send(("error", job_id, (GenerecError(f"The job's result could not be handed back ({exc})."),
                                     traceback.format_exc())))
         cancelled_ids.discard(job_id)
+
+
+# ------------------------------------------------------------------------- jobs of the window run in a child
+
+
+def mcvd_version_at(root: str, which: str, audience: str, checkpoint: Any, *, item_id: int | None = None,
+                    progress: Progress | None = None, cancel: CancelToken | None = None,
+                    **kwargs: Any) -> Any:
+    """The Revise tab's MCVD revision or creation (``versions.mcvd_version``) on the workspace at ``root``,
+    for :func:`run_in_process`: the engine (PyTorch, diffusers) is imported in the child."""
+    import importlib
+
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.versions import mcvd_version
+
+    module, func = {"revise": ("generec_desktop.mcvd.revise", "revise_item"),
+                    "create": ("generec_desktop.creator.create", "create_video")}[which]
+    engine = getattr(importlib.import_module(module), func)
+    with Workspace.open(root) as ws:
+        return mcvd_version(ws, which, audience, checkpoint, engine, item_id=item_id, progress=progress,
+                            cancel=cancel, **kwargs)
 
 
 def _portable(exc: BaseException) -> BaseException:
