@@ -140,7 +140,8 @@ atexit.register(shutdown)
 def run_in_process(fn: Callable[..., Any], /, *args: Any, progress: Progress | None = None,
                    cancel: CancelToken | None = None, **kwargs: Any) -> Any:
     """``fn(*args, progress=, cancel=, **kwargs)`` in a child process (see the module docstring)."""
-    if os.environ.get("GENEREC_JOB_PROCESSES", "1") == "0":
+    if os.environ.get("GENEREC_JOB_PROCESSES", "1") == "0" or getattr(sys, "frozen", False):
+        # (a frozen app's executable is not a Python interpreter that could run the child's first lines)
         return fn(*args, progress=progress, cancel=cancel, **kwargs)
     check_cancel(cancel)
     child = _take()
@@ -296,6 +297,12 @@ def mcvd_version_at(root: str, which: str, audience: str, checkpoint: Any, *, it
     from generec_desktop.corpus import Workspace
     from generec_desktop.versions import mcvd_version
 
+    import torch
+
+    # as `generec revise` / `create` do (cli/mcvd.py): one torch thread, a small model on a busy machine spins
+    # less. The Revise tab's test revision in a child: 105 s with the default threads (~1 s a denoising step),
+    # 17 s with one (12-14 s on a window thread, which paid no start-up)
+    torch.set_num_threads(1)
     module, func = {"revise": ("generec_desktop.mcvd.revise", "revise_item"),
                     "create": ("generec_desktop.creator.create", "create_video")}[which]
     engine = getattr(importlib.import_module(module), func)
