@@ -294,10 +294,10 @@ def mcvd_version_at(root: str, which: str, audience: str, checkpoint: Any, *, it
     for :func:`run_in_process`: the engine (PyTorch, diffusers) is imported in the child."""
     import importlib
 
+    import torch
+
     from generec_desktop.corpus import Workspace
     from generec_desktop.versions import mcvd_version
-
-    import torch
 
     # as `generec revise` / `create` do (cli/mcvd.py): one torch thread, a small model on a busy machine spins
     # less. The Revise tab's test revision in a child: 105 s with the default threads (~1 s a denoising step),
