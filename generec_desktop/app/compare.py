@@ -241,13 +241,14 @@ class ComparePlayer(QWidget):
             self._times_ready(p, got)
 
         def failed(message: str) -> None:
-            self.note.setText(f"Cannot read the video: {message}")
-            self.note.setVisible(True)
+            if shiboken6.isValid(self) and shiboken6.isValid(self.note):  # the player may be gone by then
+                self.note.setText(f"Cannot read the video: {message}")
+                self.note.setVisible(True)
 
         frame_times_cache().fetch(paths, ready, failed)
 
     def _times_ready(self, pair: Any, got: dict[str, np.ndarray]) -> None:
-        if pair is not self.pair or not shiboken6.isValid(self):
+        if not (shiboken6.isValid(self) and shiboken6.isValid(self.slider)) or pair is not self.pair:
             return
         self.times_b = got[str(pair.version)]
         self.times_a = got[str(pair.original)] if pair.original is not None else np.zeros(0)

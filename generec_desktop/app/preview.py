@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -409,11 +410,15 @@ class PreviewWidget(QWidget):
 
         self.loading = True
 
+        # the reader outlives this widget: a read that ends after the widget was deleted (its window closed)
+        # must not touch it
         def ready(got: dict[str, np.ndarray], p: Path = path) -> None:
-            self._times_ready(p, got[str(p)])
+            if shiboken6.isValid(self) and shiboken6.isValid(self.slider):
+                self._times_ready(p, got[str(p)])
 
         def failed(message: str, p: Path = path) -> None:
-            self._times_failed(p, message)
+            if shiboken6.isValid(self) and shiboken6.isValid(self.view):
+                self._times_failed(p, message)
 
         if not frame_times_cache().fetch([path], ready, failed):
             self._pixmap = None

@@ -153,3 +153,22 @@ def test_the_opened_workspace_is_shown_in_steps_with_the_event_loop_running_betw
     window.item_changed.connect(lambda item_id: turns.append("item"))
     _open_in_background(window, demo_workspace, qtbot)
     assert turns[:4] == ["library", "tick", "tabs", "item"], turns
+
+
+def test_a_preview_deleted_while_its_frame_times_load_is_left_alone(qtbot, tmp_path):
+    """The reader outlives the previews: a read that ends after its preview was deleted (a window closed
+    meanwhile) must not touch the widget (pytest-qt fails the test on an exception in the event loop)."""
+    import shiboken6
+    from mediagen import make_video
+
+    from generec_desktop.app.frame_index import frame_times_cache
+    from generec_desktop.app.preview import PreviewWidget
+
+    video = make_video(tmp_path / "gone.mp4", width=96, height=64, n_frames=50, fps=25)
+    preview = PreviewWidget()
+    preview.set_video(video)
+    assert preview.loading  # the read is under way: its answer comes through the event loop
+    preview.close_source()
+    shiboken6.delete(preview)
+    qtbot.waitUntil(lambda: frame_times_cache().get(video) is not None, timeout=60000)
+    qtbot.wait(50)  # the answer's callbacks have run
