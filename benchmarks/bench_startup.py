@@ -12,6 +12,7 @@ Build the demo first (once; a few minutes on two cores), into the data home the 
 Run::
 
     python benchmarks/bench_startup.py --home /tmp/bench-home [--runs 2] [--platform xcb,offscreen] [--tabs] [--quit]
+        [--stalls]
 
 Each run starts ``<this venv>/bin/generec-desktop --demo`` with ``GENEREC_HOME`` set to ``--home``, a private
 config folder (so no saved window geometry or last workspace), and ``GENEREC_TRACE_STARTUP`` (the app's
@@ -19,7 +20,11 @@ config folder (so no saved window geometry or last workspace), and ``GENEREC_TRA
 under an Xvfb server started here (1600x1000), ``offscreen`` on Qt's offscreen platform. ``--tabs`` also shows
 every tab after opening; ``--quit`` starts the thumbnails job and quits while it runs (the quit time is from
 the Quit to the process's exit). ``PYTHONPATH`` is passed on, so ``PYTHONPATH=<checkout>`` measures that
-checkout. The machine's load average is printed beside each run: the numbers depend on it.
+checkout. The machine's load average is printed beside each run: the numbers depend on it. The app runs with
+its bytecode cache on, as an installed app does (``PYTHONDONTWRITEBYTECODE`` is dropped; the first run writes
+``__pycache__`` into the checkout). ``--stalls`` also
+prints, per run, the longest stalls of the GUI thread with the stacks a sampler saw in them
+(``GENEREC_TRACE_STALLS``, startup_trace.StallSampler): where to look when a target is missed.
 """
 
 from __future__ import annotations
@@ -62,15 +67,20 @@ class Xvfb:
         self.proc.wait(10)
 
 
-def run_once(home: Path, platform: str, display: str | None, *, tabs: bool, quit_: bool,
+def run_once(home: Path, platform: str, display: str | None, *, tabs: bool, quit_: bool, stalls: bool = False,
              timeout: float = 900.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "trace.json"
         env = {**os.environ, "GENEREC_HOME": str(home), "XDG_CONFIG_HOME": str(Path(tmp) / "config"),
                "GENEREC_TRACE_STARTUP": str(out), "QT_QPA_PLATFORM": platform, "HF_HUB_OFFLINE": "1",
-               "GENEREC_TRACE_TABS": "1" if tabs else "0", "GENEREC_TRACE_QUIT": "1" if quit_ else "0"}
+               "GENEREC_TRACE_TABS": "1" if tabs else "0", "GENEREC_TRACE_QUIT": "1" if quit_ else "0",
+               "GENEREC_TRACE_STALLS": "1" if stalls else "0"}
         if display:
             env["DISPLAY"] = display
+        # as an installed app runs: with its bytecode cached. Without it (PYTHONDONTWRITEBYTECODE, set on some
+        # build machines) every start compiles the app's modules again, on the worker threads that import
+        # them, holding the GIL: stalls that a user never sees (the first run here writes the cache)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         load = os.getloadavg()[0]
         t0 = time.time()
         proc = subprocess.run([str(BIN / "generec-desktop"), "--demo"], env=env, capture_output=True, text=True,
@@ -85,10 +95,12 @@ def run_once(home: Path, platform: str, display: str | None, *, tabs: bool, quit
         "first_paint": (paint - t0) if paint else float("nan"),
         "responsive": doc["responsive"] - t0 if doc["responsive"] else float("nan"),
         "open_workspace": max(doc["open_workspace_s"], default=float("nan")),
+        "open_step": max(doc.get("open_workspace_step_s", []), default=float("nan")),
         "stall_job_ms": doc["stall_job_ms"], "stall_job": doc["stall_job_title"], "stall_ms": doc["stall_ms"],
         "settled": doc.get("settled_minus_quiet", t_exit) - t0,
         "quit": (t_exit - doc["quit_at"]) if quit_ else float("nan"),
         "running_at_quit": doc.get("running_at_quit", []), "jobs": doc["jobs"], "rc": proc.returncode,
+        "stalls": doc.get("stalls", []),
     }
 
 
@@ -100,6 +112,7 @@ def main() -> int:
     ap.add_argument("--platform", default="xcb,offscreen", help="comma-separated: xcb (under Xvfb), offscreen")
     ap.add_argument("--tabs", action="store_true", help="show every tab after opening")
     ap.add_argument("--quit", action="store_true", help="quit while the thumbnails job runs; time the exit")
+    ap.add_argument("--stalls", action="store_true", help="sample the GUI thread's stack in each long stall")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args()
     if args.build:
@@ -116,19 +129,29 @@ def main() -> int:
         try:
             for _ in range(args.runs):
                 row = run_once(args.home, platform, server.display if server else None, tabs=args.tabs,
-                               quit_=args.quit)
+                               quit_=args.quit, stalls=args.stalls)
                 rows.append(row)
+                stalls = row.pop("stalls")
                 print(json.dumps(row), flush=True)
+                for stall in stalls[:8]:
+                    print(f"  stall {stall['ms']:.0f} ms (job: {stall['job'] or 'none'}): GUI thread on a CPU "
+                          f"{stall['cpu_ms']:.0f} ms, waiting for a CPU {stall['runqueue_ms']:.0f} ms, "
+                          f"blocked {stall['blocked_ms']:.0f} ms")
+                    for stack, n in stall["stacks"][:3]:
+                        print(f"    {n:3d}× {stack}")
+                    for stack, _n in stall.get("holders", [])[:3]:
+                        print(f"    other thread, {stack}")
         finally:
             if server is not None:
                 server.close()
     print()
-    print("| platform | first paint | responsive | open_workspace (GUI thread) | longest stall while a job runs "
-          "| longest stall overall | opened and idle | quit | load avg (1 min) |")
+    print("| platform | first paint | responsive | open_workspace (GUI thread; its longest step) "
+          "| longest stall while a job runs | longest stall overall | opened and idle | quit | load avg (1 min) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         quit_ = f"{r['quit']:.2f} s" if r["quit"] == r["quit"] else "—"
         print(f"| {r['platform']} | {r['first_paint']:.2f} s | {r['responsive']:.2f} s | {r['open_workspace']:.3f} s "
+              f"({r['open_step']:.3f} s) "
               f"| {r['stall_job_ms']:.0f} ms ({r['stall_job']}) | {r['stall_ms']:.0f} ms | {r['settled']:.1f} s "
               f"| {quit_} | {r['load']:.1f} |")
     if args.json:

@@ -162,6 +162,7 @@ class ComparePlayer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.pair: Any = None
+        self._play_when_ready = False
         self.times_a = np.zeros(0)
         self.times_b = np.zeros(0)
         self.index = 0
@@ -219,8 +220,10 @@ class ComparePlayer(QWidget):
         self.set_mode("side")
 
     def set_pair(self, pair: Any) -> None:
-        """Show a :class:`~generec_desktop.versions.compare.ComparePair` from its first frame."""
-        from generec_desktop import media
+        """Show a :class:`~generec_desktop.versions.compare.ComparePair` from its first frame. The frame times
+        come from :mod:`generec_desktop.app.frame_index` (read off the GUI thread when not known yet; a
+        :meth:`play` meanwhile starts once they are)."""
+        from generec_desktop.app.frame_index import frame_times_cache
 
         self.pause()
         self.pair = pair
@@ -230,13 +233,32 @@ class ComparePlayer(QWidget):
         self.canvas.labels = (pair.original_label, pair.version_label)
         self.canvas.a, self.canvas.b = QPixmap(), QPixmap()
         self.canvas.crop = None
-        self.times_b = media.frame_times(pair.version)
-        self.times_a = media.frame_times(pair.original) if pair.original is not None else np.zeros(0)
+        self.times_a, self.times_b = np.zeros(0), np.zeros(0)
+        self._play_when_ready = False
+        paths = [pair.version] + ([pair.original] if pair.original is not None else [])
+
+        def ready(got: dict[str, np.ndarray], p: Any = pair) -> None:
+            self._times_ready(p, got)
+
+        def failed(message: str) -> None:
+            if shiboken6.isValid(self) and shiboken6.isValid(self.note):  # the player may be gone by then
+                self.note.setText(f"Cannot read the video: {message}")
+                self.note.setVisible(True)
+
+        frame_times_cache().fetch(paths, ready, failed)
+
+    def _times_ready(self, pair: Any, got: dict[str, np.ndarray]) -> None:
+        if not (shiboken6.isValid(self) and shiboken6.isValid(self.slider)) or pair is not self.pair:
+            return
+        self.times_b = got[str(pair.version)]
+        self.times_a = got[str(pair.original)] if pair.original is not None else np.zeros(0)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, len(self.times_b) - 1))
         self.slider.setValue(0)
         self.slider.blockSignals(False)
         self.seek(0)
+        if self._play_when_ready:
+            self.play()
 
     def set_mode(self, mode: str) -> None:
         if mode == "wipe" and not self.canvas.same_shape():
@@ -309,7 +331,10 @@ class ComparePlayer(QWidget):
             self.time_label.setText(text)
 
     def play(self) -> None:
-        if self.pair is None or not len(self.times_b):
+        if self.pair is not None and not len(self.times_b):
+            self._play_when_ready = True  # the frame times are being read
+            return
+        if self.pair is None:
             return
         start = 0 if self.index >= len(self.times_b) - 1 else self.index
         self.playing = True
@@ -327,6 +352,7 @@ class ComparePlayer(QWidget):
             self.a_source.stop()
             self.b_source.stop()
         self.playing = False
+        self._play_when_ready = False
         self.play_button.setText("▶ Play")
 
     def toggle_play(self) -> None:
@@ -369,11 +395,20 @@ def open_compare(window: Any, version: Any, *, mode: str = "side", autoplay: boo
         return
 
     def job(progress: Any, cancel: Any) -> Any:
+        from generec_desktop import media
         from generec_desktop.versions.compare import compare_pair
 
-        return compare_pair(ws, version)
+        pair = compare_pair(ws, version)
+        # the player's frame times, read here rather than on the GUI thread
+        times = {str(p): media.frame_times(p) for p in (pair.version, pair.original) if p is not None}
+        return pair, times
 
-    def done(pair: Any) -> None:
+    def done(result: Any) -> None:
+        from generec_desktop.app.frame_index import frame_times_cache
+
+        pair, times = result
+        for path, t in times.items():
+            frame_times_cache().put(path, t)
         dialog = getattr(window, "compare_dialog", None)
         if dialog is None:
             dialog = window.compare_dialog = CompareDialog(window)

@@ -105,6 +105,10 @@ class LibraryPanel(QWidget):
         if current is not None and current in self._items:
             self.select_item(current)
 
+    def item(self, item_id: int) -> Any:
+        """The record of a listed item (as the list was filled), or None."""
+        return self._items.get(item_id)
+
     def item_ids(self) -> list[int]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
 

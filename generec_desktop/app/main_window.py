@@ -311,44 +311,81 @@ class MainWindow(QMainWindow):
 
     def request_open_workspace(self, path: Path, *, create: bool = False) -> Any:
         """Open (or create) a workspace in the background: the database, the recovery of crashed writes, the
-        corpus code's imports, the cover pictures and the first video's frame index are read in a worker,
-        then the window shows the workspace (only cheap reads on the GUI thread). Returns the job."""
+        corpus code's imports, the items, cover pictures, artwork and pending versions, and the first video's
+        frame times are read in a worker; then the window shows the workspace in a few short steps, each its
+        own turn of the event loop (only cheap work on the GUI thread). Returns the job."""
         path = Path(path)
         icon_size = self.library.list.iconSize()
 
         def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.app.versions import read_pending
             from generec_desktop.versions import open_workspace
 
             ws = open_workspace(path, create=create)
             try:
                 items = ws.items()
                 covers = {it.id: _cover_image(self._safe_cover(it, ws), icon_size) for it in items}
-                if items:  # the preview shows the first video at once: index its frames here
+                artwork = self._artwork_by_item(ws)
+                pending = read_pending(ws)
+                first_times = None
+                if items:  # the preview shows the first video at once: its frame times are read here
                     from generec_desktop import media
 
                     with contextlib.suppress(Exception):  # the preview says what is wrong with the file
-                        media.frame_times(ws.media_path(items[0]))
+                        first = ws.media_path(items[0])
+                        first_times = (first, media.frame_times(first))
             except BaseException:
                 ws.close()
                 raise
-            return ws, items, covers
+            return ws, items, covers, artwork, pending, first_times
 
         def done(result: Any) -> None:
-            ws, items, covers = result
-            self._workspace_ready(ws, path, items=items, covers=covers)
+            ws, items, covers, artwork, pending, first_times = result
+            if first_times is not None:
+                from generec_desktop.app.frame_index import frame_times_cache
+
+                frame_times_cache().put(*first_times)
+            self._workspace_ready(ws, path, items=items, covers=covers, artwork=artwork, pending=pending,
+                                  stepwise=True)
 
         self.say(f"Opening {path}…", 0)
         return self.jobs.submit(f"Open workspace {path.name}", job, on_done=done,
                                 on_error=lambda m: self.show_error("Cannot open workspace", m))
 
-    def _workspace_ready(self, ws: Any, path: Path, *, items: Any = None, covers: Any = None) -> None:
-        """Show an opened workspace: library, tabs, audiences (loaded in the background)."""
+    def _workspace_ready(self, ws: Any, path: Path, *, items: Any = None, covers: Any = None, artwork: Any = None,
+                         pending: Any = None, stepwise: bool = False) -> None:
+        """Show an opened workspace: library, tabs, audiences (loaded in the background), the first item.
+        ``stepwise``: each of those is its own turn of the event loop (painting and input go on between them;
+        the whole took up to 0.1–0.2 s on a busy machine as one block); else all of them now (open_workspace)."""
         self.workspace = ws
         self.settings.setValue("workspace/last", str(Path(path).resolve()))
         self._remember_recent(Path(path))
         self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}" + (" (read-only)" if ws.read_only else ""))
-        self.refresh_library(items=items, covers=covers)
+        self.refresh_library(items=items, covers=covers, artwork=artwork)
+        if pending is not None:
+            self.versions.prime(ws, pending)
+        steps = (lambda: self._show_opened_tabs(ws), lambda: self._show_opened_item(ws, Path(path)))
+        if not stepwise:
+            for step in steps:
+                step()
+            return
+
+        def run(k: int = 0) -> None:
+            if self.workspace is not ws:  # another workspace was opened meanwhile
+                return
+            steps[k]()
+            if k + 1 < len(steps):
+                QTimer.singleShot(0, lambda: run(k + 1))
+
+        QTimer.singleShot(0, run)
+
+    def _show_opened_tabs(self, ws: Any) -> None:
+        """Opening, step 2: the tabs and the versions model learn of the workspace; profiles start loading."""
         self.on_workspace_opened()
+
+    def _show_opened_item(self, ws: Any, path: Path) -> None:
+        """Opening, step 3: the first item is shown (or what to do in an empty workspace), and any files the
+        catalogue does not know are reported."""
         if self.library.current_item_id() is None and self.library.item_ids():
             self.library.list.setCurrentRow(0)  # show something at once rather than an empty preview
         elif not self.library.item_ids():
@@ -526,32 +563,35 @@ class MainWindow(QMainWindow):
         except CorpusError:
             return None
 
-    def refresh_library(self, *, items: Any = None, covers: Any = None) -> None:
-        """Fill the library; ``items``/``covers`` when a worker read them already (covers: scaled QImages)."""
+    def refresh_library(self, *, items: Any = None, covers: Any = None, artwork: Any = None) -> None:
+        """Fill the library; ``items``/``covers``/``artwork`` when a worker read them already (covers: scaled
+        QImages; artwork: :meth:`_artwork_by_item`)."""
         if self.workspace is None:
             return
         if items is None:
             items = self.workspace.items()
         if covers is None:
             covers = {it.id: self._safe_cover(it) for it in items}
-        self.library.set_items(items, covers, self._artwork_by_item())
+        self.library.set_items(items, covers, artwork if artwork is not None else self._artwork_by_item())
         self.library_changed.emit()
 
-    def _artwork_by_item(self) -> dict[int, list[tuple[str, Path]]]:
-        """(audience label, file) of each item's stored artwork, for the library (one cheap read)."""
+    def _artwork_by_item(self, ws: Any = None) -> dict[int, list[tuple[str, Path]]]:
+        """(audience label, file) of each item's stored artwork, for the library (one cheap read; ``ws``: the
+        workspace a worker is opening, else the open one)."""
         from generec_desktop.fidelity.artwork import artwork_path, list_artwork
         from generec_desktop.jobs import GenerecError
 
+        ws = ws if ws is not None else self.workspace
         out: dict[int, list[tuple[str, Path]]] = {}
-        if self.workspace is None:
+        if ws is None:
             return out
         try:
-            rows = list_artwork(self.workspace)
+            rows = list_artwork(ws)
         except GenerecError:
             return out
         for r in rows:
             try:
-                path = artwork_path(self.workspace, r)
+                path = artwork_path(ws, r)
             except GenerecError:
                 continue
             out.setdefault(r.item_id, []).append((r.audience_label or r.audience_id, path))
@@ -590,10 +630,16 @@ class MainWindow(QMainWindow):
                          on_error=lambda m: self.show_error("Import failed", m))
 
     # Items and tabs ---------------------------------------------------------------------------------
+    def item_record(self, item_id: int) -> Any:
+        """The catalogue's record of an item: the library's copy (read when the library was filled, so no
+        query on the GUI thread), else one read of the catalogue."""
+        item = self.library.item(item_id)
+        return item if item is not None else self.workspace.item(item_id)
+
     def select_item(self, item_id: int) -> None:
         self.current_item_id = item_id
         if self.workspace is not None:
-            item = self.workspace.item(item_id)
+            item = self.item_record(item_id)
             self.preview.set_video(self.workspace.media_path(item))
             self.item_info.setText(self.describe_item(item))
         self.on_item_selected(item_id)
@@ -680,6 +726,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.hide()  # the user sees the quit at once
         self.jobs.cancel_all()
+        if "generec_desktop.app.process_jobs" in sys.modules:  # jobs in child processes end at once
+            sys.modules["generec_desktop.app.process_jobs"].shutdown()
         if not self.jobs.wait(QUIT_WAIT_MS):
             log.warning("quitting while these jobs still run: %s", ", ".join(j.title for j in self.jobs.running()))
         self.preview.close_source()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -284,6 +285,7 @@ class PreviewWidget(QWidget):
 
     frame_shown = Signal(int, float)  # index, timestamp
     range_marked = Signal(object, object)  # in, out (seconds or None)
+    video_ready = Signal(object)  # the path: its frame times are known, the scrubber works
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -295,6 +297,8 @@ class PreviewWidget(QWidget):
         self.in_point: float | None = None
         self.out_point: float | None = None
         self.audio_message = ""
+        self.loading = False  # the frame times of ``path`` are being read
+        self._pending_seek: float | None = None
         self._run = 0  # number of the latest playback
         self._source = _FrameSource()
         self._source.gain = self.gain
@@ -388,31 +392,62 @@ class PreviewWidget(QWidget):
 
     # video ------------------------------------------------------------------------------------------
     def set_video(self, path: Path | None) -> None:
-        """Show ``path`` from its first frame (``None`` clears the preview)."""
+        """Show ``path`` from its first frame (``None`` clears the preview). Its frame times are read off the
+        GUI thread (:mod:`generec_desktop.app.frame_index`); until they are known the preview says "Loading…"
+        and a :meth:`seek_time` or :meth:`set_marks` meanwhile applies once they are (``video_ready``)."""
         self.pause()
         self.path = path
         self.in_point = self.out_point = None
         self.slider.set_marks(None, None)
+        self._pending_seek = None
+        self.times = np.zeros(0)
+        self.slider.setEnabled(False)
+        self.play_button.setEnabled(False)
         if path is None:
-            self.times = np.zeros(0)
             self.view.setText("No video selected")
-            self.slider.setEnabled(False)
-            self.play_button.setEnabled(False)
             return
-        from generec_desktop import media
+        from generec_desktop.app.frame_index import frame_times_cache
 
-        try:
-            self.times = media.frame_times(path)
-        except Exception as exc:
-            self._on_failed(str(exc))
-            return
+        self.loading = True
+
+        # the reader outlives this widget: a read that ends after the widget was deleted (its window closed)
+        # must not touch it
+        def ready(got: dict[str, np.ndarray], p: Path = path) -> None:
+            if shiboken6.isValid(self) and shiboken6.isValid(self.slider):
+                self._times_ready(p, got[str(p)])
+
+        def failed(message: str, p: Path = path) -> None:
+            if shiboken6.isValid(self) and shiboken6.isValid(self.view):
+                self._times_failed(p, message)
+
+        if not frame_times_cache().fetch([path], ready, failed):
+            self._pixmap = None
+            self.view.setText("Loading…")
+            self.time_label.setText("--:--")
+
+    def _times_ready(self, path: Path, times: np.ndarray) -> None:
+        if path != self.path or not self.loading:
+            return  # another video was selected meanwhile (or this one's times came already)
+        self.loading = False
+        self.times = times
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, len(self.times) - 1))
         self.slider.setValue(0)
         self.slider.blockSignals(False)
         self.slider.setEnabled(True)
         self.play_button.setEnabled(True)
-        self.seek(0)
+        pending, self._pending_seek = self._pending_seek, None
+        self._paint_marks()
+        if pending is not None:
+            self.seek_time(pending)
+        else:
+            self.seek(0)
+        emit(self.video_ready, path)
+
+    def _times_failed(self, path: Path, message: str) -> None:
+        if path == self.path and self.loading:
+            self.loading = False
+            self._on_failed(message)
 
     def seek(self, index: int) -> None:
         """Show frame ``index`` exactly (decoded in the background)."""
@@ -429,8 +464,10 @@ class PreviewWidget(QWidget):
         return int(np.clip(pos, 0, max(0, len(self.times) - 1)))
 
     def seek_time(self, seconds: float) -> None:
-        """Show the frame displayed at ``seconds``."""
-        if len(self.times):
+        """Show the frame displayed at ``seconds`` (once the frame times are known, when they are loading)."""
+        if self.loading:
+            self._pending_seek = seconds
+        elif len(self.times):
             self.seek(self.index_at(seconds))
             self.slider.blockSignals(True)
             self.slider.setValue(self.current_index)

@@ -9,14 +9,20 @@ between the ticks of a 5 ms timer, minus 5 ms: over the whole run / while a job 
 ``GENEREC_TRACE_TABS=1`` it then shows every tab in turn (their loading runs too). With
 ``GENEREC_TRACE_QUIT=1`` it finally starts the thumbnails job for the first item and audiences and quits
 the window while that job runs; ``quit_at`` is when Quit was asked for (the benchmark measures the process's
-exit from there).
+exit from there). With ``GENEREC_TRACE_STALLS=1`` a sampler thread also records what the GUI thread was doing
+during each stall longer than ``STALL_SAMPLE_MS`` (``stalls``: its length, the job running, and the stacks
+seen every 2 ms, most frequent first), to find what holds the event loop up.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import sys
+import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +31,84 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QTimer
 TICK_MS = 5
 SETTLE_S = 1.5  # no job for this long: the window has finished opening
 LIMIT_S = 600.0
+#: MainWindow's steps of showing an opened workspace after ``_workspace_ready`` (each its own event-loop turn)
+STEPS = ("_show_opened_tabs", "_show_opened_item")
+STALL_SAMPLE_MS = 25  # stalls longer than this are sampled (GENEREC_TRACE_STALLS=1)
+
+
+class StallSampler:
+    """A thread that samples the GUI thread's stack while its ticks are late (see the module docstring)."""
+
+    def __init__(self, running: Any) -> None:
+        self.beat = time.monotonic()  # set by the GUI thread's ticker
+        self.stalls: list[dict[str, Any]] = []
+        self._running = running  # () -> title of a running job, or ""
+        self._main = threading.main_thread().ident
+        self._native = threading.main_thread().native_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stall-sampler", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _stack(frame: Any) -> str:
+        entries = traceback.extract_stack(frame)
+        ours = [f for f in entries if "generec_desktop" in f.filename and "startup_trace" not in f.filename]
+        inner = entries[-4:]
+        parts = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in ours[-6:]]
+        parts += ["…"] + [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in inner if f not in ours]
+        return " > ".join(parts)
+
+    def _schedstat(self) -> tuple[int, int]:
+        """The GUI thread's nanoseconds on a CPU and waiting for one (Linux; zeros elsewhere)."""
+        try:
+            with open(f"/proc/self/task/{self._native}/schedstat", encoding="ascii") as f:
+                run, wait, _ = f.read().split()
+            return int(run), int(wait)
+        except (OSError, ValueError):
+            return 0, 0
+
+    def _loop(self) -> None:
+        samples: collections.Counter[str] = collections.Counter()
+        began, job, at_start = None, "", (0, 0)
+        last = self._schedstat()
+        holders: collections.Counter[str] = collections.Counter()
+        me = threading.get_ident()
+        woke = time.monotonic()
+        while not self._stop.wait(0.002):
+            slept, woke = time.monotonic() - woke, time.monotonic()
+            if slept > 0.025:  # this thread too was held up: whoever let go of the GIL just now is the suspect
+                for ident, frame in sys._current_frames().items():
+                    if ident not in (me, self._main):
+                        holders[f"{round(slept * 1000)} ms late: " + self._stack(frame)] += 1
+            beat = self.beat
+            age = time.monotonic() - beat
+            if age * 1000 >= STALL_SAMPLE_MS:
+                if began is None:
+                    began, job, at_start = beat, self._running(), last
+                main_frame = sys._current_frames().get(self._main or 0)
+                if main_frame is not None:
+                    samples[self._stack(main_frame)] += 1
+                continue
+            now = self._schedstat()
+            if began is not None:
+                ms = (beat - began) * 1000
+                run, wait = ((now[0] - at_start[0]) / 1e6, (now[1] - at_start[1]) / 1e6)
+                # on a CPU: the GUI thread's own work; waiting for a CPU: the machine's load; the rest it slept
+                # (the GIL held by a worker, a lock, I/O)
+                self.stalls.append({"ms": round(ms, 1), "job": job, "cpu_ms": round(run, 1),
+                                    "runqueue_ms": round(wait, 1), "blocked_ms": round(max(0.0, ms - run - wait), 1),
+                                    "stacks": samples.most_common(6), "holders": holders.most_common(6)})
+                samples, began = collections.Counter(), None
+            holders = collections.Counter()  # kept only while a stall lasts
+            last = now
+
+    def close(self) -> list[dict[str, Any]]:
+        """The stalls seen, longest first; a stall that ended just now (this call's own tick) included."""
+        self.beat = time.monotonic()
+        time.sleep(0.02)  # the sampler notices the fresh beat and records the stall it was in
+        self._stop.set()
+        self._thread.join(1)
+        return sorted(self.stalls, key=lambda s: -s["ms"])[:40]
 
 
 class StartupTrace(QObject):
@@ -47,11 +131,15 @@ class StartupTrace(QObject):
         self._ticker.setInterval(TICK_MS)
         self._ticker.timeout.connect(self._tick)
         self._ticker.start()
+        self._sampler = None
+        if os.environ.get("GENEREC_TRACE_STALLS") == "1":
+            self._sampler = StallSampler(lambda: (r[0].title if (r := self.window.jobs.running()) else ""))
         window.jobs.job_added.connect(lambda job: self.doc["jobs"].append(job.title))
         # the GUI thread's share of opening: the synchronous open_workspace, or (the menus, start-up) the
-        # request that starts the worker plus showing its result
+        # request that starts the worker plus showing its result, in its steps (each one turn of the event loop)
         self.doc["gui_s"] = {}
-        for name in ("open_workspace", "request_open_workspace", "_workspace_ready"):
+        self.doc["open_workspace_step_s"] = []  # the longest single step of each opening
+        for name in ("open_workspace", "request_open_workspace", "_workspace_ready", *STEPS):
             if hasattr(window, name):
                 setattr(window, name, self._timed(name, getattr(window, name)))
 
@@ -64,12 +152,17 @@ class StartupTrace(QObject):
             finally:
                 took = time.perf_counter() - t0
                 self._depth -= 1
-                self.doc["gui_s"].setdefault(name, []).append(took)
+                doc = self.doc
+                doc["gui_s"].setdefault(name, []).append(took)
                 if name == "open_workspace":
-                    self.doc["open_workspace_s"].append(took)
+                    doc["open_workspace_s"].append(took)
+                    doc["open_workspace_step_s"].append(took)
                 elif name == "_workspace_ready" and self._depth == 0:  # not inside open_workspace
-                    self.doc["open_workspace_s"].append(took + self.doc["gui_s"].get("request_open_workspace",
-                                                                                     [0.0])[-1])
+                    doc["open_workspace_s"].append(took + doc["gui_s"].get("request_open_workspace", [0.0])[-1])
+                    doc["open_workspace_step_s"].append(took)
+                elif name in STEPS and self._depth == 0 and doc["open_workspace_s"]:  # a later step
+                    doc["open_workspace_s"][-1] += took
+                    doc["open_workspace_step_s"][-1] = max(doc["open_workspace_step_s"][-1], took)
 
         return timed
 
@@ -85,6 +178,8 @@ class StartupTrace(QObject):
         now = self._clock.elapsed()
         gap = max(0, now - self._last - TICK_MS)
         self._last = now
+        if self._sampler is not None:
+            self._sampler.beat = time.monotonic()
         self.doc["stall_ms"] = max(self.doc["stall_ms"], gap)
         running = self.window.jobs.running()
         if running and gap > self.doc["stall_job_ms"]:
@@ -148,6 +243,8 @@ class StartupTrace(QObject):
         return job is not None
 
     def _quit(self) -> None:
+        if self._sampler is not None:
+            self.doc["stalls"] = self._sampler.close()
         self.doc["running_at_quit"] = [j.title for j in self.window.jobs.running()]
         self.doc["quit_at"] = time.time()
         self.out.write_text(json.dumps(self.doc), encoding="utf-8")

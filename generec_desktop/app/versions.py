@@ -35,22 +35,27 @@ class VersionsModel(QObject):
         self._trashed: dict[str, Any] = {}
         self.reports: dict[str, Any] = {}  # id -> FidelityReport
         self.exported: dict[str, int] = {}  # id -> item id
+        self._primed: tuple[Any, list[Any]] | None = None  # (workspace, its pending versions) read by a worker
 
     def set_workspace(self, ws: Any) -> None:
-        """Load the workspace's pending versions (those not exported yet)."""
+        """Load the workspace's pending versions (those not exported yet): the list :meth:`prime` was given
+        for this workspace (read by the window's open job), else read now."""
         self.purge_trash()
+        primed, self._primed = self._primed, None
         self.workspace = ws
         self._versions.clear()
         self.reports.clear()
         self.exported.clear()
         if ws is not None:
-            from generec_desktop.fidelity.export import list_pending
-
-            for pv in list_pending(ws):
-                if (pv.folder / "exported.json").exists():
-                    continue
+            pending = primed[1] if primed is not None and primed[0] is ws else read_pending(ws)
+            for pv in pending:
                 self._versions[pv.id] = pv
         self.changed.emit()
+
+    def prime(self, ws: Any, pending: list[Any]) -> None:
+        """The pending versions of ``ws`` as :func:`read_pending` read them in a worker: the next
+        :meth:`set_workspace` of that workspace uses them instead of scanning ``W/pending/`` on the GUI thread."""
+        self._primed = (ws, list(pending))
 
     def versions(self) -> list[Any]:
         return list(self._versions.values())
@@ -131,6 +136,14 @@ class VersionsModel(QObject):
         for vid in list(self._trashed):
             shutil.rmtree(self._trash_root() / vid, ignore_errors=True)
         self._trashed.clear()
+
+
+def read_pending(ws: Any) -> list[Any]:
+    """The workspace's pending versions not exported yet, oldest first (a scan of ``W/pending/``: call it in a
+    worker where you can; :meth:`VersionsModel.prime` hands the result over)."""
+    from generec_desktop.fidelity.export import list_pending
+
+    return [pv for pv in list_pending(ws) if not (pv.folder / "exported.json").exists()]
 
 
 def version_label(pv: Any, workspace: Any = None) -> str:

@@ -371,7 +371,7 @@ class FeatureTab(QWidget):
         w = self.window_
         if w.workspace is None or w.current_item_id is None:
             return None
-        return w.workspace.item(w.current_item_id)
+        return w.item_record(w.current_item_id)
 
     def audience_label(self, audience_id: str) -> str:
         """What a person reads for an audience: "Segment 2: travel" (numbered from 1), "Cyclists", "u042"."""

@@ -39,6 +39,7 @@ def test_original_and_version_stay_on_the_same_moment(qtbot, clip_pair):
     player.show()
     qtbot.waitExposed(player)
     player.set_pair(clip_pair)
+    qtbot.waitUntil(lambda: len(player.times_b) > 0, timeout=10000)  # frame times are read off the GUI thread
     assert player.slider.maximum() == 49  # the version's 2 s at 25 fps
     for k in (0, 17, 49):
         player.slider.setValue(k)

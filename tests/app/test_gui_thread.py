@@ -65,6 +65,8 @@ def test_opening_in_the_background_shows_the_workspace_or_one_clear_error(qtbot,
 
     window.request_open_workspace(demo_workspace)
     qtbot.waitUntil(lambda: window.workspace is not None, timeout=60000)
+    # shown in steps (library, tabs, first item), each its own turn of the event loop
+    qtbot.waitUntil(lambda: window.library.current_item_id() is not None, timeout=10000)
     assert window.library.item_ids() and window.library.current_item_id() == window.library.item_ids()[0]
     assert not window.library.list.item(0).icon().isNull()  # covers read and scaled in the worker
     assert window.recent_workspaces()[0] == demo_workspace.resolve()

@@ -73,6 +73,7 @@ def test_preview_scrubs_frame_exactly_and_plays(qtbot, make_window, workspace_wi
     window.open_workspace(workspace_with_item)
     window.library.list.setCurrentRow(0)
     preview = window.preview
+    qtbot.waitUntil(lambda: not preview.loading, timeout=10000)  # frame times are read off the GUI thread
     assert len(preview.times) > 100
     with qtbot.waitSignal(preview.frame_shown, timeout=10000, check_params_cb=lambda i, t: i == 37) as shown:
         preview.slider.setValue(37)

@@ -1,5 +1,6 @@
 """The window's personalisation runs the shot detector chosen in Preferences (here TransNetV2) on its worker
-thread, never on the GUI thread."""
+thread, never on the GUI thread — also when jobs run on the window's threads rather than in a child process
+(GENEREC_JOB_PROCESSES=0; the child process is tests/app/test_process_jobs.py's)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def test_shot_detection_runs_off_the_gui_thread(qtbot, make_window, demo_workspa
         return [shotdetect.Transition(50, 50)]
 
     monkeypatch.setenv("GENEREC_SHOTS", "hsv")  # the preference, not the environment, asks for TransNetV2
+    monkeypatch.setenv("GENEREC_JOB_PROCESSES", "0")  # the recorder stands in here, in this process
     monkeypatch.setattr(shotdetect, "_detect_transnet", recorder)
     with Workspace.open(demo_workspace) as ws:
         item = ws.import_media([_two_shot_video(tmp_path / "IMG_0002.mp4")]).items[0]

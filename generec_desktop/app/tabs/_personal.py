@@ -41,10 +41,16 @@ def start_personalize(tab: FeatureTab) -> Any:
     results = ensure_results(w)
     shots = setting(w, "prefs/shots", "") or None  # Preferences ▸ Shot detection (None: $GENEREC_SHOTS / auto)
 
+    root = str(ws.root)
+
     def job(progress: Any, cancel: Any) -> Any:
+        # in a child process: the analysis (PyAV, the encoder, TransNetV2's PyTorch) would otherwise hold the
+        # window's GIL for up to hundreds of ms at a time (app/process_jobs.py has the measurements)
+        from generec_desktop.app import process_jobs
         from generec_desktop.editor.personalize.pipeline import personalize
 
-        return personalize(ws, item_id, audiences, encoder=encoder, shots=shots, progress=progress, cancel=cancel)
+        return process_jobs.run_in_process(personalize, root, item_id, audiences, encoder=encoder, shots=shots,
+                                           progress=progress, cancel=cancel)
 
     def done(result: Any) -> None:
         results.set(item_id, result)

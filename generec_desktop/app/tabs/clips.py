@@ -145,7 +145,7 @@ class ClipsTab(FeatureTab):
     def on_item(self, item_id: int) -> None:
         ws = self.ws
         if ws is not None:
-            item = ws.item(item_id)
+            item = self.window_.item_record(item_id)
             self.preview.set_video(ws.media_path(item))
             self.duration = float(item.duration or 0.0)
         self.show_results()

@@ -7,7 +7,6 @@ that cannot work.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +29,6 @@ def find_checkpoints(ws: Any, preferred: str = "") -> list[Path]:
         return [find_mcvd_checkpoint(Path(ws.root), explicit=Path(preferred) if preferred else None)]
     except (GenerecError, OSError, ValueError, ImportError):
         return []
-
-
-def _engine(name: str) -> Any:
-    """The editor's revision or the creator's creation function."""
-    module, func = {"revise": ("generec_desktop.mcvd.revise", "revise_item"),
-                    "create": ("generec_desktop.creator.create", "create_video")}[name]
-    return getattr(importlib.import_module(module), func)
 
 
 class ReviseTab(FeatureTab):
@@ -159,13 +151,16 @@ class ReviseTab(FeatureTab):
         if which == "create":
             kwargs = {"n_frames": self.frames.value(), "guidance_scale": self.guidance.value()}
 
-        def job(progress: Any, cancel: Any) -> Any:
-            from generec_desktop.versions import mcvd_version
+        root = str(ws.root)
 
-            # imported here, in the worker: the engines bring torch, which must not load on the GUI thread
-            return mcvd_version(ws, which, audience, ckpt, _engine(which),
-                                item_id=item_id if which == "revise" else None, progress=progress, cancel=cancel,
-                                **kwargs)
+        def job(progress: Any, cancel: Any) -> Any:
+            from generec_desktop.app import process_jobs
+
+            # in a child process: the engines bring PyTorch and diffusers, whose import alone would hold the
+            # window's GIL for seconds (app/process_jobs.py)
+            return process_jobs.run_in_process(process_jobs.mcvd_version_at, root, which, audience, ckpt,
+                                               item_id=item_id if which == "revise" else None, progress=progress,
+                                               cancel=cancel, **kwargs)
 
         def done(pv: Any) -> None:
             self.window_.undo_stack.push(AddVersionCommand(self.versions, pv, f"MCVD {which}"))

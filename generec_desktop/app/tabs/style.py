@@ -210,7 +210,7 @@ class StyleTab(FeatureTab):
         self.before.set_image(None, placeholder="Loading a frame…")
         self.after.set_image(None)
         ws = self.ws
-        path = ws.media_path(ws.item(item_id))
+        path = ws.media_path(self.window_.item_record(item_id))
 
         def job(progress: Any, cancel: Any) -> Any:
             from generec_desktop import media
