@@ -1,4 +1,4 @@
-"""Architecture rules: Qt only in generec_desktop/app, lazy heavy imports at start-up."""
+"""Architecture rules: Qt only in generec_desktop/app, lazy heavy imports at start-up, tests mirror the package."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-PKG = Path(__file__).resolve().parent.parent / "generec_desktop"
+TESTS = Path(__file__).resolve().parent
+PKG = TESTS.parent / "generec_desktop"
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -52,3 +53,17 @@ def test_cli_startup_does_not_import_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"CLI start-up imported heavy modules: {out.stdout.strip()}"
+
+
+def test_test_folders_mirror_the_package():
+    """Each test folder tests its own package (issue 14): tests/X/ exists only where generec_desktop/X/ does, and
+    the tests of ``generec`` commands (``test_*_cli.py``, code in generec_desktop/cli/) are in tests/cli/."""
+    offenders = []
+    for path in sorted(TESTS.rglob("test_*.py")):
+        folder = path.parent.relative_to(TESTS)
+        if folder.parts and not (PKG / folder).is_dir():
+            offenders.append(f"tests/{folder.as_posix()}/ has no package generec_desktop/{folder.as_posix()}/")
+        if path.stem.endswith("_cli") and folder != Path("cli"):
+            rel = path.relative_to(TESTS).as_posix()
+            offenders.append(f"tests/{rel} tests generec_desktop/cli/: move it to tests/cli/")
+    assert not offenders, "\n".join(dict.fromkeys(offenders))

@@ -1,4 +1,5 @@
-"""Fixtures for the encoder tests: an isolated data home, repo models/ and HF cache; no network."""
+"""Fixtures for the encoder tests: an isolated data home, repo models/ and HF cache (autouse, from
+tests/encoderhome.py, shared with tests/cli/test_encoders_cli.py); no network."""
 
 from __future__ import annotations
 
@@ -8,28 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from encoderhome import isolated  # noqa: F401  (autouse fixture)
 from tinyclip import TINY_CFG, write_tiny_hf_folder  # tests/tinyclip.py
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # tests/ holds the shared media generators (tests/mediagen.py); it is not a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """Point the data home, the repo ``models/`` and the Hugging Face cache at empty temp folders."""
-    from generec_desktop.encoders import discovery, registry
-
-    home = tmp_path / "home"
-    repo_models = tmp_path / "repo-models"
-    hf = tmp_path / "hf-cache"
-    monkeypatch.setenv("GENEREC_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(discovery, "repo_models_dir", lambda: repo_models)
-    monkeypatch.setattr(discovery, "_hf_cache_dir", lambda: hf)
-    registry.clear_encoder_cache()
-    yield {"home": home, "repo_models": repo_models, "hf": hf}
-    registry.clear_encoder_cache()
 
 
 @pytest.fixture(scope="session")

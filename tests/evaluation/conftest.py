@@ -1,23 +1,10 @@
-"""The editor tests' small demo workspace (same session folder, so it is built once)."""
+"""The small demo workspace (tests/smalldemo.py: the same session folder, so it is built once) and the MCVD one."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 
-import pytest
 from creator.mcvd_testws import mcvd_ws, one_torch_thread  # noqa: F401  (fixtures of test_mcvd_eval.py)
+from smalldemo import small_demo  # noqa: F401  (fixture)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-_spec = importlib.util.spec_from_file_location(
-    "_editor_conftest", Path(__file__).resolve().parent.parent / "editor" / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_editor_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_editor_conftest)
-
-
-@pytest.fixture(scope="session")
-def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _editor_conftest.build_small_demo(tmp_path_factory)

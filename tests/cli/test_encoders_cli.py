@@ -1,4 +1,4 @@
-"""``generec models [W] [--hash] [--json]``."""
+"""``generec models [W] [--hash] [--json]``, in the encoder tests' isolated home (tests/encoderhome.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import hashlib
 import json
 from pathlib import Path
 
+import encoderhome
 import pytest
 
 from generec_desktop.cli import main
+
+# the encoder tests' autouse fixture, for this module alone: an empty data home, repo models/ and HF cache
+isolated = encoderhome.isolated
 
 
 def test_models_lists_builtin_and_found_weights(tmp_path: Path, isolated: dict[str, Path],
