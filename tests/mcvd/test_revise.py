@@ -62,7 +62,11 @@ def test_strength_zero_leaves_the_video_unchanged(mcvd_ws, tmp_path) -> None:
         src = ws.media_path(item)
     assert r.mean_change == 0.0
     plain = media.transform_video(src, tmp_path / "plain.mp4", lambda f, t: f).path  # the re-encode's own loss
-    assert np.abs(_frames(r.output) - _frames(plain)).mean() < 1.0  # x264 is not bit-exact between runs
+    # Judged against the source, not against the plain re-encode: two x264 encodes of the same frames differ
+    # from run to run (measured 0 / 0.54 / 0 / 0, once 1.39 in CI, mean abs over these 24 frames), while each
+    # one's distance to the source stays within 0.004 of the other's (3.27).
+    lost = np.abs(_frames(plain) - _frames(src)).mean()
+    assert np.abs(_frames(r.output) - _frames(src)).mean() <= lost + 0.25
 
 
 def test_the_audience_changes_the_revision(mcvd_ws, tmp_path) -> None:
