@@ -6,13 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from generec_desktop.cli.mcvd import add_revision_sampling_flags
 from generec_desktop.cli_support import add_json_flag, emit, progress_bar
-from generec_desktop.diffusion.config import (
-    DEFAULT_AUDIENCE_WEIGHT,
-    DEFAULT_KEYFRAME_STRIDE,
-    DEFAULT_SAMPLER,
-    DEFAULT_STEPS,
-)
 
 
 def register(subparsers: Any) -> None:
@@ -42,17 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--strength", type=float, default=0.5, help="with --mcvd: revision strength (default 0.5)")
     p.add_argument("--guidance", type=float, default=2.0,
                    help="with --mcvd: classifier-free guidance scale (default 2)")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                   help=f"with --mcvd: sampling steps of the full schedule (default {DEFAULT_STEPS}, as "
-                        "`generec revise`)")
-    p.add_argument("--sampler", choices=("ddim", "dpm"), default=DEFAULT_SAMPLER,
-                   help=f"with --mcvd: sampler (default {DEFAULT_SAMPLER}, as `generec revise`)")
-    p.add_argument("--keyframe-stride", type=int, default=DEFAULT_KEYFRAME_STRIDE, metavar="K",
-                   help="with --mcvd: the model revises every K-th frame, the change is interpolated between "
-                        f"(default {DEFAULT_KEYFRAME_STRIDE}, as `generec revise`)")
-    p.add_argument("--audience-guidance", type=float, default=DEFAULT_AUDIENCE_WEIGHT, metavar="W",
-                   help="with --mcvd: classifier guidance by the audience's score of the predicted frames, W per "
-                        f"step (default {DEFAULT_AUDIENCE_WEIGHT:g}, as `generec revise`; 0 = off)")
+    add_revision_sampling_flags(p, context="with --mcvd: ")
     p.add_argument("--i3d", type=Path, default=None,
                    help="with --mcvd: a local I3D TorchScript file for true FVD (else Fréchet on encoder features)")
     add_json_flag(p)

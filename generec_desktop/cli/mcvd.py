@@ -39,6 +39,22 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
+
+def add_revision_sampling_flags(p: argparse.ArgumentParser, *, context: str = "") -> None:
+    """``--steps --sampler --keyframe-stride --audience-guidance`` with the defaults `generec revise` uses, for
+    every command that revises (``context`` prefixes each help, e.g. "with --mcvd: ")."""
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"{context}sampling steps of the full schedule (default {DEFAULT_STEPS}); strength S runs "
+                        "S × steps")
+    p.add_argument("--sampler", choices=("ddim", "dpm"), default=DEFAULT_SAMPLER,
+                   help=f"{context}DDIM or DPM-Solver++ (default {DEFAULT_SAMPLER})")
+    p.add_argument("--keyframe-stride", type=int, default=DEFAULT_KEYFRAME_STRIDE, metavar="K",
+                   help=f"{context}the model revises every K-th frame of the 8 fps clip and the change is "
+                        f"interpolated in time between them: K times fewer blocks (default {DEFAULT_KEYFRAME_STRIDE})")
+    p.add_argument("--audience-guidance", type=float, default=DEFAULT_AUDIENCE_WEIGHT, metavar="W",
+                   help=f"{context}classifier guidance by the audience's score of the predicted frames (built-in "
+                        f"encoder, user_hist): W per step (default {DEFAULT_AUDIENCE_WEIGHT:g}; 0 = off)")
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train mcvd``, ``revise`` and ``create``."""
     p = _train_subparsers(subparsers).add_parser(
@@ -69,19 +85,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "user:42) or a name ('Segment 1', 'Cyclists')")
     p.add_argument("--strength", type=float, required=True, help="noise level in [0, 1] (0 = unchanged)")
     p.add_argument("--guidance", type=float, default=2.0, help="classifier-free guidance scale (default 2)")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
-                   help=f"sampling steps of the full schedule (default {DEFAULT_STEPS}); strength S runs S × steps")
-    p.add_argument("--sampler", choices=("ddim", "dpm"), default=DEFAULT_SAMPLER,
-                   help=f"DDIM or DPM-Solver++ (default {DEFAULT_SAMPLER})")
+    add_revision_sampling_flags(p)
     p.add_argument("--threads", type=int, default=SAMPLING_THREADS,
                    help=f"torch threads while sampling (default {SAMPLING_THREADS}: the model is small, more threads "
                         "help only on idle cores)")
-    p.add_argument("--keyframe-stride", type=int, default=DEFAULT_KEYFRAME_STRIDE, metavar="K",
-                   help="the model revises every K-th frame of the 8 fps clip and the change is interpolated in "
-                        f"time between them: K times fewer blocks (default {DEFAULT_KEYFRAME_STRIDE})")
-    p.add_argument("--audience-guidance", type=float, default=DEFAULT_AUDIENCE_WEIGHT, metavar="W",
-                   help="classifier guidance by the audience's score of the predicted frames (built-in encoder, "
-                        f"user_hist): W per step (default {DEFAULT_AUDIENCE_WEIGHT:g}; 0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--start", type=float, default=0.0, help="start of the span to revise (s)")
     p.add_argument("--end", type=float, default=None, help="end of the span (s; default start + 12 s)")
