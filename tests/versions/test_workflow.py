@@ -60,7 +60,7 @@ def test_headless_flow_on_a_new_workspace_all_from_the_cli(tmp_path: Path,
     recorded → `provenance verify` matches sha256, embedded manifest and watermark; the version is listed
     as exported and a second export is refused.
     """
-    src = mediagen.make_video(tmp_path / "photos.mp4", frames=mediagen.photo_frames(25, 640, 360),
+    src = mediagen.make_video(tmp_path / "photos.mp4", frames=mediagen.photo_frames(75, 640, 360),
                               audio=True)
     w = str(tmp_path / "W")
     assert main(["workspace", "create", w]) == 0
