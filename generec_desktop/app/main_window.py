@@ -44,6 +44,7 @@ FEATURE_TABS = (
 )
 
 QUIT_WAIT_MS = 800  # how long Quit waits for cancelled jobs to stop (the whole quit stays under 1 s)
+RETIRE_RETRY_MS = 250  # how often a workspace the window left waits for its last worker thread before closing
 RECENT_MAX = 8  # entries in File ▸ Recent Workspaces
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.m4v *.mkv *.webm *.avi);;All files (*)"
@@ -357,7 +358,9 @@ class MainWindow(QMainWindow):
         """Show an opened workspace: library, tabs, audiences (loaded in the background), the first item.
         ``stepwise``: each of those is its own turn of the event loop (painting and input go on between them;
         the whole took up to 0.1–0.2 s on a busy machine as one block); else all of them now (open_workspace)."""
-        self.workspace = ws
+        previous, self.workspace = self.workspace, ws
+        if previous is not None and previous is not ws:
+            self._retire_workspace(previous)
         self.settings.setValue("workspace/last", str(Path(path).resolve()))
         self._remember_recent(Path(path))
         self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}" + (" (read-only)" if ws.read_only else ""))
@@ -378,6 +381,16 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(0, lambda: run(k + 1))
 
         QTimer.singleShot(0, run)
+
+    def _retire_workspace(self, ws: Any) -> None:
+        """Close a workspace the window no longer shows, once no worker thread may still read it: its
+        connections were left to the garbage collector before, whose late close (a WAL checkpoint that
+        deletes ``generec.sqlite-wal``) could land while the user moved or deleted that folder."""
+        if self.jobs.busy_threads():
+            QTimer.singleShot(RETIRE_RETRY_MS, lambda: self._retire_workspace(ws))
+            return
+        with contextlib.suppress(Exception):  # a folder already gone: nothing left to checkpoint
+            ws.close()
 
     def _show_opened_tabs(self, ws: Any) -> None:
         """Opening, step 2: the tabs and the versions model learn of the workspace; profiles start loading."""
@@ -730,5 +743,8 @@ class MainWindow(QMainWindow):
             sys.modules["generec_desktop.app.process_jobs"].shutdown()
         if not self.jobs.wait(QUIT_WAIT_MS):
             log.warning("quitting while these jobs still run: %s", ", ".join(j.title for j in self.jobs.running()))
+        elif self.workspace is not None:  # no thread reads it any more: checkpoint and release the database
+            with contextlib.suppress(Exception):
+                self.workspace.close()
         self.preview.close_source()
         super().closeEvent(event)

@@ -133,7 +133,14 @@ def test_recent_workspaces_newest_first_missing_ones_greyed_then_removed(qtbot, 
     for root in (first, second):
         Workspace.create(root).close()
     window = make_window()
-    assert window.open_workspace(first) and window.open_workspace(second) and window.open_workspace(first)
+    held = []  # a reference held here: the garbage collector cannot be what closes the workspace left
+    for root in (first, second, first):
+        assert window.open_workspace(root)
+        held.append(window.workspace)
+        _idle(qtbot, window)  # each open loads the audiences in a worker; the workspace left is closed after it
+    assert (first / "generec.sqlite-wal").exists()  # the one shown is open
+    # the one left was closed by the window (its log checkpointed away) once no worker read it
+    qtbot.waitUntil(lambda: not (second / "generec.sqlite-wal").exists(), timeout=3000)
     assert window.recent_workspaces() == [first.resolve(), second.resolve()]
     window.fill_recent_menu()
     actions = [a for a in window.recent_menu.actions() if not a.isSeparator()]
