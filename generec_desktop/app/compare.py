@@ -473,6 +473,9 @@ class ResultBar(QFrame):
                     checks.list.setCurrentRow(i)
 
 
+TOAST_MIN_WIDTH, TOAST_MAX_WIDTH = 240, 520  # px: below the minimum a sentence is cut to a few words
+
+
 class Toast(QFrame):
     """A notification over the window's top-right corner for a few seconds (it never moves the layout)."""
 
@@ -503,20 +506,31 @@ class Toast(QFrame):
         parent = self.parentWidget()
         if parent is None:
             return
-        # in the empty part of the tab bar's row, right of the last tab: it covers no button of any tab
+        # in the empty part of the tab bar's row, right of the last tab: it covers no button of any tab; where
+        # that part is too narrow (a 1280 px window: it hid the Export tab), over the status bar's row instead,
+        # which says the same sentence
+        left, right, top, height = parent.width() // 2, parent.width() - 8, 8, 30
         tabs = getattr(parent, "tabs", None)
+        status = parent.statusBar() if hasattr(parent, "statusBar") else None
         if tabs is not None:
             bar = tabs.tabBar()
-            left = bar.mapTo(parent, bar.rect().topRight()).x() + 12
+            last = bar.tabRect(bar.count() - 1) if bar.count() else bar.rect()
+            left = bar.mapTo(parent, last.topRight()).x() + 12
             right = tabs.mapTo(parent, tabs.rect().topRight()).x() - 4
             top = bar.mapTo(parent, bar.rect().topLeft()).y() - 2
             height = bar.height() + 4
-        else:
-            left, right, top, height = parent.width() // 2, parent.width() - 8, 8, 30
-        width = max(240, min(520, right - left))
-        self.setFixedSize(width, max(height, self.label.fontMetrics().height() + 8))
+        on_status = False
+        if tabs is not None and right - left < TOAST_MIN_WIDTH and status is not None and status.isVisibleTo(parent):
+            right = parent.width() - 8
+            left, on_status = right - min(TOAST_MAX_WIDTH, parent.width() // 2), True
+        width = min(TOAST_MAX_WIDTH, max(TOAST_MIN_WIDTH, right - left))
+        height = max(status.height() if on_status and status is not None else height,
+                     self.label.fontMetrics().height() + 8)
+        self.setFixedSize(width, height)
         self.label.setText(rich)
         self.label.setToolTip(self.label.text())
+        if on_status and status is not None:  # its bottom on the status bar's: never past the window's edge
+            top = status.mapTo(parent, status.rect().bottomLeft()).y() + 1 - height
         self.move(right - width, top)
         self.show()
         self.raise_()

@@ -148,3 +148,27 @@ def test_an_elided_label_keeps_its_text_and_shows_it_in_the_tooltip(qtbot):
     host.resize(4000, 40)
     qtbot.waitUntil(lambda: not label.is_elided(), timeout=2000)
     assert label.toolTip() == ""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1800, 900)])
+def test_a_notification_covers_no_tab(qtbot, make_window, size):
+    """The toast sits right of the last tab where there is room; at 1280 px there is not (it hid the Export
+    tab), so it sits over the status bar's row, inside the window."""
+    from PySide6.QtCore import QRect
+
+    from generec_desktop.app.compare import notify
+
+    window = make_window()
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5000)  # not shown: any size
+    window.layout().activate()
+    notify(window, "Revision of Demo 006 for Segment 2 is ready")
+    toast = window.toast
+    assert toast.isVisibleTo(window) and "Demo 006" in toast.label.text()
+    box = QRect(toast.pos(), toast.size())
+    assert window.rect().contains(box), (box, window.rect())
+    bar = window.tabs.tabBar()
+    for i in range(window.tabs.count()):
+        r = bar.tabRect(i)
+        tab = QRect(bar.mapTo(window, r.topLeft()), r.size())
+        assert not box.intersects(tab), (window.tabs.tabText(i), box, tab)
