@@ -321,15 +321,21 @@ class PreviewWidget(QWidget):
         self.play_button = QPushButton("Play")
         self.play_button.setEnabled(False)
         self.play_button.clicked.connect(self.toggle_play)
-        self.prev_button = QPushButton("◀ Frame")
-        self.next_button = QPushButton("Frame ▶")
+        # arrows with a tooltip, as editors show them: with "◀ Frame" / "Frame ▶" (80 px each) the control row
+        # needed 698 px and the Preview and Clips pages a horizontal scrollbar in a 1280×720 window
+        self.prev_button = QPushButton("◀")
+        self.next_button = QPushButton("▶")
+        for button, tip in ((self.prev_button, "One frame back (←)"), (self.next_button, "One frame forward (→)")):
+            button.setToolTip(tip)
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("◀") + 28)
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         self.speed_label = QLabel("")
         self.speed_label.setObjectName("previewSpeed")
-        self.speed_label.setMinimumWidth(48)
         self.time_label = QLabel("--:--")
-        self.time_label.setMinimumWidth(260)
+        # room for a position, duration and frame number without the row moving as they count (was 260 px)
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance(
+            "00:00.000 / 00:00.000 · frame 0000/0000") + 8)
         self.mute_button = QToolButton()
         self.mute_button.setObjectName("previewMute")
         self.mute_button.setCheckable(True)
@@ -350,9 +356,9 @@ class PreviewWidget(QWidget):
         self.audio_label.setStyleSheet("color:#8a4b00;")
         self.audio_label.setVisible(False)
         controls = QHBoxLayout()
-        for w in (self.play_button, self.prev_button, self.next_button, self.speed_label):
+        # the shuttle speed right of the time, in the stretch's room: it reserves no width and moves no button
+        for w in (self.play_button, self.prev_button, self.next_button, self.time_label, self.speed_label):
             controls.addWidget(w)
-        controls.addWidget(self.time_label)
         controls.addStretch(1)
         controls.addWidget(self.audio_label)
         controls.addWidget(self.mute_button)

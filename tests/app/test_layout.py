@@ -172,3 +172,19 @@ def test_a_notification_covers_no_tab(qtbot, make_window, size):
         r = bar.tabRect(i)
         tab = QRect(bar.mapTo(window, r.topLeft()), r.size())
         assert not box.intersects(tab), (window.tabs.tabText(i), box, tab)
+
+
+def test_preview_and_clips_pages_fit_a_1280x720_window_without_a_horizontal_scrollbar(qtbot, make_window):
+    window = make_window()
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (1280, 720), timeout=5000)  # not shown: any size
+    window.layout().activate()
+    for title in ("Preview", "Clips"):
+        index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == title)
+        window.tabs.setCurrentIndex(index)
+        window.layout().activate()
+        page = window.tabs.widget(index)
+        area = page.parentWidget().parentWidget()  # the page's scroll area (PageTabs)
+        area.layout() and area.layout().activate()
+        assert page.minimumSizeHint().width() <= area.viewport().width(), (title, page.minimumSizeHint(),
+                                                                           area.viewport().size())
