@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from generec_desktop import __version__
+from generec_desktop.app import gc_guard
 from generec_desktop.app.audiences import AudienceEditor, AudiencesPanel
 from generec_desktop.app.jobs_panel import JobsPanel
 from generec_desktop.app.library import LibraryPanel
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         # Background jobs run Python code that holds the GIL; a 1 ms switch interval (default 5 ms) lets the
         # GUI thread take it back sooner, so painting and input are not held up by a busy worker.
         sys.setswitchinterval(0.001)
+        gc_guard.install()  # cycles (and the Qt objects in them) are collected on this thread, never a worker's
         self.jobs = JobManager(self)
 
         self.library = LibraryPanel()

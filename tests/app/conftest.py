@@ -13,6 +13,16 @@ def _silent_preview(monkeypatch):
     monkeypatch.setenv("GENEREC_AUDIO", "off")
 
 
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread():
+    """After each window test (its widgets closed): collect its cycles here, on the GUI thread, and give
+    automatic collection back, so the tests that follow run with Python's normal garbage collector."""
+    yield
+    from generec_desktop.app import gc_guard
+
+    gc_guard.uninstall()
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings

@@ -1,0 +1,83 @@
+"""Cyclic garbage collection on the GUI thread only, while the window lives.
+
+Python runs its cycle collector in whichever thread happens to allocate when a generation's threshold is
+crossed. In this app that is often a worker (a job decoding video, a SQLAlchemy load), and a collection
+there can destroy Qt objects held in reference cycles (a closed dialog's widgets, a lambda that keeps a
+panel alive) away from the GUI thread, which crashes Qt: CI's stop 28 ended in a segfault with a worker
+thread "Garbage-collecting" while another read a video. So while a window exists, automatic collection is
+off and a timer on the GUI thread runs the same generational collections by the same thresholds (the
+pattern pyqtgraph's ``GarbageCollector`` uses). Reference counting, which frees almost everything, is
+untouched; only the cycle collector moves.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
+
+INTERVAL_MS = 250  # four checks a second; a generation-0 collection takes well under 1 ms
+
+_guard: GcGuard | None = None
+
+
+class GcGuard(QObject):
+    """Runs due cyclic collections from a GUI-thread timer; see the module docstring."""
+
+    def __init__(self, parent: QObject, was_enabled: bool) -> None:
+        super().__init__(parent)
+        self.was_enabled = was_enabled
+        self.thread_ident = threading.get_ident()
+        self.collections = [0, 0, 0]
+        self._timer = QTimer(self)
+        self._timer.setInterval(INTERVAL_MS)
+        self._timer.timeout.connect(self.collect_due)
+        self._timer.start()
+
+    def collect_due(self) -> int | None:
+        """Collect the oldest generation whose count passed its threshold; returns it (None when none)."""
+        counts = gc.get_count()
+        thresholds = gc.get_threshold()
+        generation = None
+        for gen in range(3):
+            if thresholds[gen] and counts[gen] > thresholds[gen]:
+                generation = gen
+        if generation is None:
+            return None
+        gc.collect(generation)
+        self.collections[generation] += 1
+        return generation
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
+def install() -> GcGuard:
+    """Turn automatic collection off and collect on the GUI thread instead (idempotent; needs a QApplication)."""
+    global _guard
+    app = QCoreApplication.instance()
+    if app is None:
+        raise RuntimeError("gc_guard.install needs a QApplication")
+    if _guard is None:
+        _guard = GcGuard(app, gc.isenabled())
+        gc.disable()
+    return _guard
+
+
+def installed() -> GcGuard | None:
+    """The guard in effect, if any."""
+    return _guard
+
+
+def uninstall() -> None:
+    """Collect once on this (the GUI) thread and give collection back to Python, as it was before install."""
+    global _guard
+    guard, _guard = _guard, None
+    if guard is None:
+        return
+    guard.stop()
+    guard.deleteLater()
+    gc.collect()
+    if guard.was_enabled:
+        gc.enable()
