@@ -174,13 +174,17 @@ def test_a_notification_covers_no_tab(qtbot, make_window, size):
         assert not box.intersects(tab), (window.tabs.tabText(i), box, tab)
 
 
-def test_preview_and_clips_pages_fit_a_1280x720_window_without_a_horizontal_scrollbar(qtbot, make_window):
+def test_every_page_fits_a_1280x720_window_without_a_horizontal_scrollbar(qtbot, make_window):
+    """Preview and Clips needed 734 px (the player's control row), Checks 890 (its evidence player beside the
+    report) and Export 749 (a check box's long text) against a viewport of 638-726 px."""
     window = make_window()
     window.resize(1280, 720)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == (1280, 720), timeout=5000)  # not shown: any size
     window.layout().activate()
-    for title in ("Preview", "Clips"):
-        index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == title)
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert {"Preview", "Clips", "Checks", "Export"} <= set(titles), titles
+    for title in titles:
+        index = titles.index(title)
         window.tabs.setCurrentIndex(index)
         window.layout().activate()
         page = window.tabs.widget(index)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -127,10 +128,10 @@ class ChecksTab(FeatureTab):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(QLabel("<b>Pending versions</b>"))
         ll.addWidget(self.list, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
-        row.addWidget(self.discard_button)
+        row = QGridLayout()  # two rows: three buttons side by side made the pane 290 px wide (issue 17)
+        row.addWidget(self.run_button, 0, 0)
+        row.addWidget(self.cancel_button, 0, 1)
+        row.addWidget(self.discard_button, 1, 0, 1, 2)
         ll.addLayout(row)
 
         self.summary = QLabel("")
@@ -165,21 +166,24 @@ class ChecksTab(FeatureTab):
         self.detail.setWordWrap(True)
         self.detail.setStyleSheet("color:#333; padding:2px;")
         self.evidence_view = local_preview()
-        right = QSplitter(Qt.Orientation.Vertical)
-        top = QWidget()
-        tl = QVBoxLayout(top)
+        report = QWidget()
+        tl = QVBoxLayout(report)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.summary)
         tl.addWidget(self.tree, 1)
         tl.addWidget(self.detail)
         tl.addLayout(fix_row)
-        right.addWidget(top)
-        right.addWidget(self.evidence_view)
-        right.setSizes([380, 300])
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([300, 800])
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left)
+        top.addWidget(report)
+        top.setSizes([300, 800])
+        # the evidence player spans the page's width under the list and the report: beside them, its
+        # controls' width added to theirs and the page needed 890 px, a scrollbar in a 1280x720 window
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("checksSplit")
+        split.addWidget(top)
+        split.addWidget(self.evidence_view)
+        split.setSizes([380, 300])
         layout = QVBoxLayout(self)
         layout.addWidget(self.notice)
         layout.addWidget(split, 1)

@@ -47,11 +47,12 @@ class ExportTab(FeatureTab):
         self.list = QListWidget()
         self.list.setObjectName("exportVersions")
         self.list.itemChanged.connect(lambda _: self.refresh())
-        self.watermark = QCheckBox("Invisible watermark + AI label + provenance manifest + signed Content "
-                                   "Credentials (C2PA)")
+        # a short text: a check box does not wrap, and the long one made the page 749 px wide (issue 17)
+        self.watermark = QCheckBox("Watermark, AI label and signed C2PA credentials")
         self.watermark.setChecked(True)
         self.watermark.setEnabled(False)
-        self.watermark.setToolTip("Always on: every AI-edited or AI-created item carries them (issues 8 and 18); "
+        self.watermark.setToolTip("Always on: every AI-edited or AI-created item carries an invisible watermark, an "
+                                  "AI label, a provenance manifest and signed Content Credentials (C2PA); "
                                   "check a file with `generec provenance verify FILE`")
         self.override = QLineEdit()
         self.override.setPlaceholderText("Override reason (only needed to export a version whose checks FAIL)")
