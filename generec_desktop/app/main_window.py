@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
         icon_size = self.library.list.iconSize()
 
         def job(progress: Any, cancel: Any) -> Any:
-            from generec_desktop.app.versions import read_pending
+            from generec_desktop.app.versions import read_pending, read_saved_reports
             from generec_desktop.versions import open_workspace
 
             ws = open_workspace(path, create=create)
@@ -330,6 +330,7 @@ class MainWindow(QMainWindow):
                 covers = {it.id: _cover_image(self._safe_cover(it, ws), icon_size) for it in items}
                 artwork = self._artwork_by_item(ws)
                 pending = read_pending(ws)
+                reports = read_saved_reports(ws, pending)
                 first_times = None
                 if items:  # the preview shows the first video at once: its frame times are read here
                     from generec_desktop import media
@@ -340,7 +341,7 @@ class MainWindow(QMainWindow):
             except BaseException:
                 ws.close()
                 raise
-            return ws, items, covers, artwork, pending, first_times
+            return ws, items, covers, artwork, (pending, reports), first_times
 
         def done(result: Any) -> None:
             ws, items, covers, artwork, pending, first_times = result
@@ -367,8 +368,8 @@ class MainWindow(QMainWindow):
         self._remember_recent(Path(path))
         self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}" + (" (read-only)" if ws.read_only else ""))
         self.refresh_library(items=items, covers=covers, artwork=artwork)
-        if pending is not None:
-            self.versions.prime(ws, pending)
+        if pending is not None:  # (versions, their saved reports)
+            self.versions.prime(ws, *pending)
         steps = (lambda: self._show_opened_tabs(ws), lambda: self._show_opened_item(ws, Path(path)))
         if not stepwise:
             for step in steps:

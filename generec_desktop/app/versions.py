@@ -35,7 +35,8 @@ class VersionsModel(QObject):
         self._trashed: dict[str, Any] = {}
         self.reports: dict[str, Any] = {}  # id -> FidelityReport
         self.exported: dict[str, int] = {}  # id -> item id
-        self._primed: tuple[Any, list[Any]] | None = None  # (workspace, its pending versions) read by a worker
+        # (workspace, its pending versions, their saved reports) read by a worker
+        self._primed: tuple[Any, list[Any], dict[str, Any]] | None = None
 
     def set_workspace(self, ws: Any) -> None:
         """Load the workspace's pending versions (those not exported yet): the list :meth:`prime` was given
@@ -47,15 +48,19 @@ class VersionsModel(QObject):
         self.reports.clear()
         self.exported.clear()
         if ws is not None:
-            pending = primed[1] if primed is not None and primed[0] is ws else read_pending(ws)
+            mine = primed is not None and primed[0] is ws
+            pending = primed[1] if mine else read_pending(ws)
             for pv in pending:
                 self._versions[pv.id] = pv
+            if mine:
+                self.reports.update(primed[2])
         self.changed.emit()
 
-    def prime(self, ws: Any, pending: list[Any]) -> None:
-        """The pending versions of ``ws`` as :func:`read_pending` read them in a worker: the next
-        :meth:`set_workspace` of that workspace uses them instead of scanning ``W/pending/`` on the GUI thread."""
-        self._primed = (ws, list(pending))
+    def prime(self, ws: Any, pending: list[Any], reports: dict[str, Any] | None = None) -> None:
+        """The pending versions of ``ws`` (and the check reports saved for them) as :func:`read_pending` and
+        :func:`read_saved_reports` read them in a worker: the next :meth:`set_workspace` of that workspace uses
+        them instead of scanning ``W/pending/`` on the GUI thread."""
+        self._primed = (ws, list(pending), dict(reports or {}))
 
     def versions(self) -> list[Any]:
         return list(self._versions.values())
@@ -144,6 +149,24 @@ def read_pending(ws: Any) -> list[Any]:
     from generec_desktop.fidelity.export import list_pending
 
     return [pv for pv in list_pending(ws) if not (pv.folder / "exported.json").exists()]
+
+
+def read_saved_reports(ws: Any, pending: list[Any]) -> dict[str, Any]:
+    """The check reports saved beside pending versions that still hold (checked by `generec check`, a batch
+    or an earlier session), by version id: a version checked elsewhere is shown checked, not checked again.
+    Hashes each version's media: call it in a worker."""
+    from generec_desktop.fidelity.export import saved_report
+
+    out: dict[str, Any] = {}
+    for pv in pending:
+        try:
+            rep = saved_report(ws, pv)
+        except Exception as exc:  # a version that cannot be read is shown unchecked, as before
+            log.info("no saved report for %s: %s", pv.id, exc)
+            continue
+        if rep is not None:
+            out[pv.id] = rep
+    return out
 
 
 def version_label(pv: Any, workspace: Any = None) -> str:

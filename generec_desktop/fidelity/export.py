@@ -313,6 +313,13 @@ def write_sidecar_json(path: Path, data: dict[str, Any]) -> None:
     write_sidecar(path, data)
 
 
+def saved_report(ws: Workspace, version: str | Path | PendingVersion, *,
+                 uploader: str | None = None) -> FidelityReport | None:
+    """The report :func:`check_version` saved for a pending version (by the CLI, the window or a batch),
+    when it still holds: same media (hashed), same declared licence/author, same checks. None otherwise."""
+    return _cached_report(load_pending(ws, version), uploader)
+
+
 def _cached_report(pv: PendingVersion, uploader: str | None) -> FidelityReport | None:
     from generec_desktop.corpus.workspace import file_sha256
 

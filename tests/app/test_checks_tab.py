@@ -100,3 +100,31 @@ def test_licence_fix_is_recorded_and_undoable(qtbot, make_window, face_workspace
     _idle(qtbot, window)
     assert window.versions.get(vid).licence is None
     assert "licence" in window.versions.reports[vid].check("legal").fixes
+
+
+def test_a_version_checked_from_the_cli_is_shown_checked_and_an_edited_one_is_not(qtbot, make_window,
+                                                                                   face_workspace) -> None:  # type: ignore[no-untyped-def]
+    """`generec check` saves its report beside the version; the window opened later shows it (it said "not
+    checked yet" and checked again). A version whose media changed since is shown unchecked."""
+    from generec_desktop.corpus import Workspace
+    from generec_desktop.fidelity.export import check_version
+    from generec_desktop.versions import clip_version
+
+    root, vid = face_workspace
+    with Workspace.open(root) as ws:
+        check_version(ws, vid)  # what `generec check W VERSION` runs
+        other = clip_version(ws, 1, 0.0, 1.5)
+        check_version(ws, other.id)
+    media = other.folder / "media.mp4"
+    media.write_bytes(media.read_bytes() + b"\0")  # changed after its check: the saved report no longer holds
+    window = make_window()
+    window.request_open_workspace(root)
+    _idle(qtbot, window)
+    assert window.workspace is not None and window.last_error is None, window.last_error
+    assert set(window.versions.reports) == {vid}
+    checks = window.tab_widget("Checks")
+    window.tabs.setCurrentWidget(checks)
+    row = next(i for i in range(checks.list.count()) if vid in checks.list.item(i).text())
+    checks.list.setCurrentRow(row)
+    assert "not checked yet" not in checks.summary.text() and "WARN" in checks.summary.text(), checks.summary.text()
+    assert checks.tree.topLevelItemCount() == 6
