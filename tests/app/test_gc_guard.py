@@ -56,3 +56,29 @@ def test_uninstall_gives_collection_back_as_it_was(qapp):
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def test_a_full_collection_waits_for_enough_new_long_lived_objects(qapp):
+    """Python's own rule: the oldest generation is collected only when a quarter more objects reached it
+    since the last time - a full collection of a big heap (~280 ms with torch imported) stalls the window."""
+    from generec_desktop.app import gc_guard
+
+    gc_guard.uninstall()
+    guard = gc_guard.install()
+    try:
+        guard.long_lived_total = 10**9  # a heap far bigger than anything the loop below adds
+        kept = []
+        for _ in range(300):  # young collections by the hundred: generation 2's count passes its threshold
+            kept.append([[i] for i in range(gc.get_threshold()[0] + 1)])
+            guard.collect_due()
+        assert guard.collections[0] > 100 and guard.collections[1] > 10
+        assert guard.collections[2] == 0
+        assert guard.long_lived_pending > 0  # the promoted lists are counted
+        guard.long_lived_total = 1  # now a quarter of the old heap has been added: the next due one is full
+        for _ in range(50):
+            kept.append([[i] for i in range(gc.get_threshold()[0] + 1)])
+            if guard.collect_due() == 2:
+                break
+        assert guard.collections[2] == 1 and guard.long_lived_pending == 0
+    finally:
+        gc_guard.uninstall()
