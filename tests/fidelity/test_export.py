@@ -269,3 +269,59 @@ def test_a_full_disk_during_export_is_one_line_and_leaves_nothing(ws_item, monke
     after = sorted(p.name for p in pv.folder.iterdir() if p.name != ".export.lock")  # the lock stays (flock)
     assert after == before  # the staged file is gone
     assert [it.kind for it in ws.items()] == ["human"] and ws.check_integrity().ok
+
+
+def test_a_mark_that_does_not_read_back_is_tried_with_other_payloads_and_the_one_used_is_recorded(
+        ws_item, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Content that flips some of a payload's bits (a 1 s toon clip failed 4 of 12 exports) gets the next
+    payload of the same version; the item, the manifest and the file all carry the payload that read back."""
+    from generec_desktop import media
+    from generec_desktop.fidelity import watermark as wm
+
+    ws, _, pv = ws_item
+    real = wm.watermark_video
+    asked: list[tuple[int, float]] = []
+
+    def flipped_twice(src, dst, payload, **kw):  # type: ignore[no-untyped-def]
+        asked.append((int(payload), float(kw["strength"])))
+        # the first two tries embed a word off by one bit, as the content did: the read-back must refuse them
+        return real(src, dst, int(payload) ^ (1 if len(asked) <= 2 else 0), **kw)
+
+    monkeypatch.setattr(wm, "watermark_video", flipped_twice)
+    res = run_export(ws, pv.id)
+    assert len(asked) == 3 and asked[0][0] == asked[1][0] != asked[2][0], asked
+    assert asked[1][1] == asked[2][1] == 2 * asked[0][1]
+    assert res.payload == asked[2][0] and res.item.watermark_payload == f"{asked[2][0]:08x}"
+    stored = ws.media_path(res.item)
+    det = wm.detect_images([f.image for f in media.sample_frames(stored, rate=4.0)])
+    assert det.found and det.payload == res.payload
+    embedded = json.loads(media.probe(stored).metadata[MANIFEST_TAG])
+    assert embedded["watermark"]["payload"] == f"{res.payload:08x}"
+    assert embedded["operations"][-1]["params"]["strength"] == asked[2][1]
+    assert verify_file(stored).ok
+
+
+def test_an_export_whose_mark_never_reads_back_writes_nothing(ws_item, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generec_desktop.corpus import VerificationError
+    from generec_desktop.fidelity import watermark as wm
+
+    ws, _, pv = ws_item
+    real = wm.watermark_video
+    tries = []
+
+    def always_off(src, dst, payload, **kw):  # type: ignore[no-untyped-def]
+        tries.append(payload)
+        return real(src, dst, int(payload) ^ 1, **kw)
+
+    monkeypatch.setattr(wm, "watermark_video", always_off)
+    def files() -> list[Path]:  # the export's lock file stays (an flock target), like after any export
+        return sorted(p.relative_to(ws.root) for p in ws.root.rglob("*")
+                      if p.is_file() and "cache" not in p.parts and p.name != ".export.lock")
+
+    before = files()
+    n_items = len(ws.items())
+    with pytest.raises(VerificationError, match=r"could not be read back.*nothing was exported"):
+        run_export(ws, pv.id)
+    assert len(tries) == 4 and len(set(tries)) == 3
+    assert len(ws.items()) == n_items
+    assert files() == before
