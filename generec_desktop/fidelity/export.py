@@ -509,10 +509,11 @@ def _run_export(ws: Workspace, pv: PendingVersion, *, override_reason: str | Non
     base = float(strength or EXPORT_STRENGTH)
     strong = min(32.0, 2 * base)
     # The mark must read back from the encoded file: at the nominal strength, else at twice it, else (twice
-    # it) with up to two other payloads of the same version, then the export fails cleanly. In a short clip
-    # few frames vote on each bit, and which bits the content flips depends on the payload: a 1 s 640x360
-    # toon version failed 4 of 12 exports with the first two tries alone; with random payloads one of its
-    # failing cases read back 12 of 12, another 8 of 12. The payload used is the one recorded.
+    # it) with up to two other payloads of the same version, then the export fails cleanly. In a tiny clip
+    # few pixels vote on each bit, and which bits the content flips depends on the payload: a 1 s 64x48 toon
+    # version (25 frames of 3,072 pixels) failed 4 of 12 exports with the first two tries alone, 0 of 12 with
+    # these four (3 needed another payload); with random payloads one failing case read back 12 of 12,
+    # another 8 of 12. (1 s at 640x360: 12 of 12 at the first try.) The payload used is the one recorded.
     attempts = [(payload, base), (payload, strong),
                 *((wm.payload_for_version(f"{pv.id}#{k}", workspace_id=str(ws.root.name)), strong) for k in (1, 2))]
     try:

@@ -273,7 +273,7 @@ def test_a_full_disk_during_export_is_one_line_and_leaves_nothing(ws_item, monke
 
 def test_a_mark_that_does_not_read_back_is_tried_with_other_payloads_and_the_one_used_is_recorded(
         ws_item, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Content that flips some of a payload's bits (a 1 s toon clip failed 4 of 12 exports) gets the next
+    """Content that flips some of a payload's bits (a 1 s 64x48 toon clip failed 4 of 12 exports) gets the next
     payload of the same version; the item, the manifest and the file all carry the payload that read back."""
     from generec_desktop import media
     from generec_desktop.fidelity import watermark as wm
