@@ -13,7 +13,6 @@ untouched; only the cycle collector moves.
 from __future__ import annotations
 
 import gc
-import threading
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
@@ -28,7 +27,6 @@ class GcGuard(QObject):
     def __init__(self, parent: QObject, was_enabled: bool) -> None:
         super().__init__(parent)
         self.was_enabled = was_enabled
-        self.thread_ident = threading.get_ident()
         self.collections = [0, 0, 0]
         # CPython runs a full collection only when the objects promoted into the oldest generation since the
         # last one exceed a quarter of those it held then; without that rule a full collection ran every ~100

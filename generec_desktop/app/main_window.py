@@ -341,23 +341,23 @@ class MainWindow(QMainWindow):
             except BaseException:
                 ws.close()
                 raise
-            return ws, items, covers, artwork, (pending, reports), first_times
+            return ws, items, covers, artwork, pending, reports, first_times
 
         def done(result: Any) -> None:
-            ws, items, covers, artwork, pending, first_times = result
+            ws, items, covers, artwork, pending, reports, first_times = result
             if first_times is not None:
                 from generec_desktop.app.frame_index import frame_times_cache
 
                 frame_times_cache().put(*first_times)
             self._workspace_ready(ws, path, items=items, covers=covers, artwork=artwork, pending=pending,
-                                  stepwise=True)
+                                  reports=reports, stepwise=True)
 
         self.say(f"Opening {path}…", 0)
         return self.jobs.submit(f"Open workspace {path.name}", job, on_done=done,
                                 on_error=lambda m: self.show_error("Cannot open workspace", m))
 
     def _workspace_ready(self, ws: Any, path: Path, *, items: Any = None, covers: Any = None, artwork: Any = None,
-                         pending: Any = None, stepwise: bool = False) -> None:
+                         pending: Any = None, reports: Any = None, stepwise: bool = False) -> None:
         """Show an opened workspace: library, tabs, audiences (loaded in the background), the first item.
         ``stepwise``: each of those is its own turn of the event loop (painting and input go on between them;
         the whole took up to 0.1–0.2 s on a busy machine as one block); else all of them now (open_workspace)."""
@@ -368,8 +368,8 @@ class MainWindow(QMainWindow):
         self._remember_recent(Path(path))
         self.setWindowTitle(f"GeneRec Desktop — {Path(path).name}" + (" (read-only)" if ws.read_only else ""))
         self.refresh_library(items=items, covers=covers, artwork=artwork)
-        if pending is not None:  # (versions, their saved reports)
-            self.versions.prime(ws, *pending)
+        if pending is not None:
+            self.versions.prime(ws, pending, reports)
         steps = (lambda: self._show_opened_tabs(ws), lambda: self._show_opened_item(ws, Path(path)))
         if not stepwise:
             for step in steps:

@@ -331,12 +331,12 @@ def _cached_report(pv: PendingVersion, uploader: str | None) -> FidelityReport |
         rep = FidelityReport.from_dict(data)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if data.get("uploader") != (uploader or pv.uploader) or rep.subject_sha256 != file_sha256(pv.media):
-        return None
     key = _meta_key(pv)
-    if data.get("declared") != key["declared"] or data.get("checks_version") != CHECKS_VERSION:
+    if (data.get("uploader") != (uploader or pv.uploader) or data.get("declared") != key["declared"]
+            or data.get("checks_version") != CHECKS_VERSION):
         return None
-    return rep
+    # the media is hashed last: the window reads every pending version's report when a workspace opens
+    return rep if rep.subject_sha256 == file_sha256(pv.media) else None
 
 
 # ------------------------------------------------------------------------------------ export
