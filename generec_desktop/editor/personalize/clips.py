@@ -121,12 +121,16 @@ def select_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
     snap = 0.25 * L * sample_period if snap is None else float(snap)
     c = np.zeros(0) if cuts is None else np.asarray(cuts, np.float64)
     out = []
+    snapped: dict[int, tuple[float, float, bool, bool]] = {}  # by window: 1,000 audiences share ~110
     for a, i in enumerate(first):
-        s0 = float(st[i])
-        e0 = min(float(video_end), float(st[i + L - 1]) + sample_period)
-        s1, e1, ss, se = snap_clip(s0, e0, c, frame_times, video_end, snap=snap,
-                                   min_duration=min_duration, max_duration=max_duration, cut_ends=cut_ends)
-        out.append(ClipRange(s1, e1, float(w[a, i]), int(i), L, ss, se))
+        i = int(i)
+        if i not in snapped:
+            s0 = float(st[i])
+            e0 = min(float(video_end), float(st[i + L - 1]) + sample_period)
+            snapped[i] = snap_clip(s0, e0, c, frame_times, video_end, snap=snap, min_duration=min_duration,
+                                   max_duration=max_duration, cut_ends=cut_ends)
+        s1, e1, ss, se = snapped[i]
+        out.append(ClipRange(s1, e1, float(w[a, i]), i, L, ss, se))
     return out
 
 
@@ -135,6 +139,7 @@ def choose_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
                  cut_ends: np.ndarray | None = None, sample_period: float, min_duration: float = 1.0,
                  max_duration: float = 60.0, snap: float | None = None, diversity: float | str | None = "auto",
                  embeddings: np.ndarray | None = None, noise_floor: tuple[np.ndarray, int] | None = None,
+                 noise: tuple[np.ndarray, int] | None = None,
                  ) -> tuple[list[ClipRange], ChoiceReport]:
     """:func:`select_clips` that knows when the video offers no real choice (:mod:`.choice`).
 
@@ -142,7 +147,8 @@ def choose_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
     samples of one shot; ``embeddings``, the samples', tell cross-fades from near-duplicates; see
     :mod:`.choice` for why it is not divided by ``sqrt(L)``); its shot is the shot of its middle sample; diversification
     avoids windows that overlap the ones other audiences took. One scene, or window scores within
-    noise for every audience, gives every audience the same clip. Returns ``(clips, report)``.
+    noise for every audience, gives every audience the same clip. ``noise``: :func:`.choice.score_noise`
+    of these (frame) scores when the caller measured it already. Returns ``(clips, report)``.
     """
     from generec_desktop.editor.personalize.choice import choose, score_noise, shot_ids, with_distinct
 
@@ -150,16 +156,16 @@ def choose_clips(scores: np.ndarray, sample_times: np.ndarray, frame_times: np.n
     w = clip_window_scores(s, window)
     n = s.shape[1]
     L = min(int(window), n)
-    noise, pairs = score_noise(s, cut_after, embeddings)
+    noise_s, pairs = noise if noise is not None else score_noise(s, cut_after, embeddings)
     if noise_floor is not None and noise_floor[1]:  # see choose_thumbnails
-        noise, pairs = np.maximum(noise, noise_floor[0]), pairs + int(noise_floor[1])
+        noise_s, pairs = np.maximum(noise_s, noise_floor[0]), pairs + int(noise_floor[1])
     positions = np.arange(w.shape[1])
     shots = shot_ids(n, cut_after)[np.minimum(positions + L // 2, n - 1)]
 
     def overlap(k: int) -> np.ndarray:
         return np.maximum(0, L - np.abs(positions - k)) / L
 
-    starts, report = choose(w, positions, noise, shots, pairs=pairs, diversity=diversity,
+    starts, report = choose(w, positions, noise_s, shots, pairs=pairs, diversity=diversity,
                             similarity=overlap, unit="clip", spacing=L)
     clips = select_clips(s, sample_times, frame_times, video_end, window=window, cuts=cuts, cut_ends=cut_ends,
                          sample_period=sample_period, min_duration=min_duration, max_duration=max_duration,

@@ -134,6 +134,7 @@ def select_thumbnails(scores: np.ndarray, candidates: Candidates, *, frame_embed
 def choose_thumbnails(scores: np.ndarray, candidates: Candidates, *, cut_after: Sequence[int] = (),
                       frame_embeddings: np.ndarray | None = None, diversity: float | str | None = "auto",
                       top_k: int = 5, noise_floor: tuple[np.ndarray, int] | None = None,
+                      noise: tuple[np.ndarray, int] | None = None,
                       ) -> tuple[np.ndarray, np.ndarray, ChoiceReport]:
     """:func:`select_thumbnails` that knows when the video offers no real choice (:mod:`.choice`).
 
@@ -143,14 +144,15 @@ def choose_thumbnails(scores: np.ndarray, candidates: Candidates, *, cut_after: 
     shots give audiences frames of different shots, each within the noise of its own best.
     ``diversity=0`` is the paper's plain argmax (reported the same way). ``noise_floor``: ``(noise (A,),
     copies)`` from :func:`generec_desktop.editor.personalize.choice.perturbation_noise`, a floor under the measured
-    noise. Returns ``(chosen (A,), ranked (A, k), report)``.
+    noise. ``noise``: :func:`generec_desktop.editor.personalize.choice.score_noise` of these scores when the
+    caller measured it already (Eq. 2 reads the same). Returns ``(chosen (A,), ranked (A, k), report)``.
     """
     from generec_desktop.editor.personalize.choice import choose, score_noise, shot_ids
 
     s = np.asarray(scores, np.float32)
     _, ranked = select_thumbnails(s, candidates, top_k=top_k)
     cand = candidates.index[candidates.eligible]
-    noise, pairs = score_noise(s, cut_after, frame_embeddings)
+    noise, pairs = noise if noise is not None else score_noise(s, cut_after, frame_embeddings)
     if noise_floor is not None and noise_floor[1]:
         noise, pairs = np.maximum(noise, noise_floor[0]), pairs + int(noise_floor[1])
     shots = shot_ids(s.shape[1], cut_after)

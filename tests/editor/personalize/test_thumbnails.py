@@ -92,7 +92,9 @@ def test_personalize_on_the_demo_one_pass_for_all_audiences(small_demo):
     n = len(res.sample_times)
     assert res.scores.shape == (len(ids), n)
     assert not res.from_cache and again.from_cache  # the second call decodes/encodes nothing new
-    assert np.allclose(again.scores, res.scores[:2])
+    # float32 cosines: a product of 2 rows and one of 6 may round differently (BLAS picks its kernel by
+    # shape; 6.7e-8 seen on an AMD EPYC), so the tolerance is absolute, a few float32 steps
+    assert np.allclose(again.scores, res.scores[:2], rtol=0, atol=1e-6)
     true_cuts = np.array([t["time"] for t in item.transitions if t["kind"] == "cut"])
     # coarse cuts: the new shot surely starts at cut_times, the old one surely ends by cut_ends
     assert res.cut_times.shape == true_cuts.shape
