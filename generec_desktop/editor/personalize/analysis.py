@@ -214,7 +214,11 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
     # decoders ended 0.09 s apart, all of it on the user's wait)
     parts = split_at_keyframes(index, cores * RUNS_PER_DECODER if cores > 1 else 1)
     todo: queue.SimpleQueue[tuple[int, int | None]] = queue.SimpleQueue()
-    for part in parts:
+    # longest runs first, so that the short ones even out the end (GOPs vary: x264 puts a keyframe at
+    # each scene cut). In video order, 60 s 1080p split 225/450/225/225/450/225 frames left one decoder
+    # idle for 0.10-0.23 s at the end; longest first, 0.02-0.19 s (analysis median 1.85 -> 1.73 s, 6 runs)
+    n_frames = len(times_all)
+    for part in sorted(parts, key=lambda p: -((n_frames if p[1] is None else p[1]) - p[0])):
         todo.put(part)
     results: queue.Queue[Any] = queue.Queue(maxsize=4 * batch_size)
     stop = threading.Event()
