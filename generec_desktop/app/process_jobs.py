@@ -18,7 +18,9 @@ the window's ``sys.path``) talking over two pipes — not ``multiprocessing``'s 
 window's ``__main__`` script (and with it Qt) again in every child, and run it when it has no main guard —,
 kept for the next job, so only the first job pays for its start and imports. Children run at the window's
 priority (a nicer one slows its job on a busy machine: with it, the Revise tab's test revision ran past its
-180 s limit at a load of 11; nicer job threads gave the window no measured gain either). Children end with
+180 s limit at a load of 11, where other programs took the CPU); the window's job threads run lower
+(:data:`generec_desktop.app.worker.JOB_NICENESS`: measured on a quiet machine, they no longer make the window
+wait for a CPU, which a child on its own core does not either). Children end with
 the window (Quit kills them, ``atexit`` too, and each watches its parent). A cancelled job whose child does
 not answer within ``CANCEL_GRACE_S`` is ended by killing the child.
 ``GENEREC_JOB_PROCESSES=0`` runs jobs on the calling thread instead (for a debugger, or a platform without

@@ -56,3 +56,39 @@ def test_error_becomes_a_message_not_a_traceback(qtbot, make_window):
         window.jobs.submit("crash", crash, on_error=errors.append)
     assert errors[0] == "The file is not a video."
     assert "ZeroDivisionError" in errors[1] and "Traceback" not in errors[1]
+
+
+def test_jobs_run_below_the_window_and_so_do_the_threads_they_start(qtbot, make_window):
+    """On two cores a job that keeps both busy must not make the window wait for a CPU (JOB_NICENESS)."""
+    import os
+    import sys
+    import threading
+
+    import pytest
+
+    from generec_desktop.app.worker import JOB_NICENESS
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("thread niceness is per thread only on Linux; elsewhere jobs run at the window's priority")
+    window = make_window()
+
+    def nice_of_this_thread() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def job(progress, cancel):
+        inner = []
+        t = threading.Thread(target=lambda: inner.append(nice_of_this_thread()))
+        t.start()
+        t.join()
+        return nice_of_this_thread(), inner[0]
+
+    results = []
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=5000):
+        window.jobs.submit("nice", job, on_done=results.append)
+    gui = nice_of_this_thread()
+    expected = min(19, gui + JOB_NICENESS)
+    assert results == [(expected, expected)]
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=5000):  # a reused pool thread is not lowered twice
+        window.jobs.submit("nice again", job, on_done=results.append)
+    assert results[-1] == (expected, expected)
+    assert gui == nice_of_this_thread()  # the window's own thread is untouched
