@@ -7,9 +7,9 @@ display rotation applied; timestamps are seconds from the first video frame.
 - ``sample_frames(path, *, rate=None, timestamps=None, max_side=None, progress, cancel) -> list[Frame]``
 - ``iter_frames(path, *, start=0.0, end=None, max_side=None)``; ``decode_range(path, start, end)``
 - ``frame_times(path) -> ndarray``: every frame's presentation time (demux only, cached)
-- ``sample_reference_frames(path, rate, *, max_side=None, progress, cancel) -> list[Frame]``: about ``rate``
-  frames per second decoding only I/P frames; ``iter_reference_frames(path, index, targets, ...)`` and the
-  run splitting beside it in ``media.reference``
+- ``sample_reference_frames(path, rate, *, max_side=None, loop_filter=True, progress, cancel) -> list[Frame]``:
+  about ``rate`` frames per second decoding only I/P frames (``loop_filter=False``: without the deblocking
+  filter); ``iter_reference_frames(path, index, targets, ...)`` and the run splitting beside it in ``media.reference``
 - ``cut(path, start, end, out_path, *, crf=18, preset="veryfast", progress, cancel) -> MediaInfo``
 - ``encode_frames(frames, out_path, fps, *, audio_from=None, crf=23, preset, metadata, ...)``
 - ``transform_video(src, dst, fn, *, start=0.0, end=None, crf=23, preset, metadata, ...)``

@@ -8,9 +8,10 @@ public so that a caller can decode runs of GOPs side by side (:func:`split_at_ke
 :func:`decoder_workers`), as ``editor.personalize.analysis`` does:
 
 - ``sample_targets(path, rate) -> (index, times)``: the cached demux index and the target times k/rate
-- ``iter_reference_frames(path, index, targets, cancel, *, start=0, stop=None, single_thread=False)``
-  ``-> (position, timestamp, av.VideoFrame)`` of the reference frame nearest each target, in order
-- ``sample_reference_frames(path, rate, *, max_side, progress, cancel) -> list[Frame]`` (falls back to
+- ``iter_reference_frames(path, index, targets, cancel, *, start=0, stop=None, single_thread=False,``
+  ``loop_filter=True) -> (position, timestamp, av.VideoFrame)`` of the reference frame nearest each target, in
+  order (``loop_filter=False``: without the codec's deblocking filter, for small samples)
+- ``sample_reference_frames(path, rate, *, max_side, loop_filter, progress, cancel) -> list[Frame]`` (falls back to
   :func:`media.sample_frames` when reference frames are too sparse: :func:`too_sparse`)
 
 Damage is handled by the media layer's one tolerance policy (``media.tolerance``).
@@ -64,12 +65,17 @@ def _slices_per_frame(stream: Any, packet: Any) -> int:
 
 
 def iter_reference_frames(path: Path, index: VideoIndex, targets: np.ndarray, cancel: CancelToken | None = None,
-                          *, start: int = 0, stop: int | None = None,
-                          single_thread: bool = False) -> Iterator[tuple[int, float, Any]]:
+                          *, start: int = 0, stop: int | None = None, single_thread: bool = False,
+                          loop_filter: bool = True) -> Iterator[tuple[int, float, Any]]:
     """``(position, timestamp, av frame)`` of the reference frame nearest each of ``targets`` (seconds), in order.
 
     ``start`` (a keyframe position) and ``stop`` decode only frames ``start..stop`` (``stop`` included, so a
     target just before it can still pick it); ``single_thread`` when other decoders share the cores.
+    ``loop_filter=False`` skips the codec's in-loop deblocking filter (FFmpeg's ``skip_loop_filter``; H.264
+    and HEVC honour it): a quarter less decoding (x264 1080p30, I and P frames: 1.37-1.53 s -> 1.06-1.09 s)
+    for pictures that differ by 0.2-0.9 grey levels on average once shrunk to 448 px (x264 CRF 18-33; 1.9 at
+    CRF 38, 190 kbit/s), less than a JPEG quality-90 copy of them differs (1.8-2.1). For samples that are
+    judged and shown small, never for a picture that is stored or exported.
     """
     import av.error
 
@@ -83,6 +89,8 @@ def iter_reference_frames(path: Path, index: VideoIndex, targets: np.ndarray, ca
     clock = index.clock(after=start - 1)
     with open_input(path) as container:
         stream = video_stream(container, path)
+        if not loop_filter:  # before the first decode opens the codec
+            stream.codec_context.options = {**dict(stream.codec_context.options or {}), "skip_loop_filter": "all"}
         if index.seekable:  # frames are placed by timestamp, so skipped B-frames leave no gap
             stream.codec_context.skip_frame = "BIDIR"
         prev: tuple[int, Any] | None = None
@@ -141,7 +149,8 @@ def too_sparse(kept: int, n_targets: int, n_frames: int) -> bool:
 
 
 def sample_reference_frames(path: str | os.PathLike[str], rate: float, *, max_side: int | None = None,
-                            progress: Progress | None = None, cancel: CancelToken | None = None) -> list[Any]:
+                            loop_filter: bool = True, progress: Progress | None = None,
+                            cancel: CancelToken | None = None) -> list[Any]:
     """About ``rate`` frames per second, decoding only the reference (I and P) frames.
 
     Thumbnail candidates and Eq. 2 windows do not need frames at exact k/rate times, only true
@@ -149,13 +158,13 @@ def sample_reference_frames(path: str | os.PathLike[str], rate: float, *, max_si
     29 % of frames decoded in 46 % of the decode-all time) and for each target time k/rate we keep
     the nearest decoded frame. x264 puts an I-frame on scene cuts, so first frames of shots are
     among them. Falls back to :func:`media.sample_frames` (exact times) when reference frames are
-    too sparse. ``max_side=None``: full size.
+    too sparse. ``max_side=None``: full size. ``loop_filter``: see :func:`iter_reference_frames`.
     """
     from generec_desktop.media.decode import sample_frames, to_rgb
 
     p = Path(path)
     index, targets = sample_targets(p, rate)
-    stream = iter_reference_frames(p, index, targets, cancel)
+    stream = iter_reference_frames(p, index, targets, cancel, loop_filter=loop_filter)
     got = [Frame(pos, t, to_rgb(frame, max_side, sar=index.sar)) for pos, t, frame in stream]
     if too_sparse(len(got), len(targets), len(index.times)):
         return sample_frames(p, rate=rate, max_side=max_side, progress=progress, cancel=cancel)
