@@ -11,7 +11,8 @@ generated thumbnails off), timed after one warm-up ``personalize`` of a differen
 would have done (imports, thread set-up), divided by decoding every frame with PyAV in the same run, both "to RGB"
 (frame.to_ndarray) and "decode only", each with the faster of frame and slice threading. ``--clip``
 repeats it with a random-init open_clip ViT-B-32 (the compute of the real model) on each image-tower backend
-(``--backends``, default torch, ONNX Runtime fp32 and int8 when onnxruntime is installed), in the same run;
+(``--backends``, default torch, ONNX Runtime fp32 and int8 when onnxruntime is installed), in the same run
+(``--every-sample``: each also without reusing the embeddings of near-repeated samples);
 each ONNX row also gives its cosine agreement with torch on real photos (min over scikit-image's photos).
 Numbers taken on a shared 2-core machine are noisy.
 """
@@ -158,6 +159,8 @@ def main() -> None:
     ap.add_argument("--backends", default=None,
                     help="image-tower backends for --clip, comma-separated (default: torch,onnx-fp32,onnx-int8 "
                          "when onnxruntime is installed, else torch)")
+    ap.add_argument("--every-sample", action="store_true",
+                    help="with --clip, also each backend encoding every sample (no reuse of near-repeats)")
     ap.add_argument("--rate", type=float, default=4.0, help="samples per second (the app's default is 4)")
     ap.add_argument("--repeat", type=int, default=1, help="take the best of N (each side)")
     ap.add_argument("--slices", type=int, default=1,
@@ -199,6 +202,12 @@ def main() -> None:
                 enc = get_encoder("open_clip:ViT-B-32", workspace_root=Path(tmp), backend=backend)
                 print(f"ViT-B-32 {backend}: ready in {time.perf_counter() - t:.1f} s (runs on {enc.backend})")
                 encoders.append((f"ViT-B-32 {enc.backend}", enc))
+                if args.every_sample:  # the same encoder without reusing near-repeats' embeddings
+                    import copy
+
+                    every = copy.copy(enc)
+                    every.reuse_similar_frames = False
+                    encoders.append((f"ViT-B-32 {enc.backend} every sample", every))
         rows = []
         for name, enc in encoders:
             row = run(ws, item, warm_item, enc, args.profiles, video, rate=args.rate, repeat=args.repeat)

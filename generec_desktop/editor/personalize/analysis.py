@@ -1,10 +1,11 @@
 """One pass over a video that every personalisation needs: samples, embeddings, quality, shot cuts.
 
 :func:`analyze_video` decodes the video once (regular samples at ``rate`` per second, longest side
-:data:`SAMPLE_MAX_SIDE`), encodes the samples once, measures their quality and finds the shot cuts
-among them (refined to the exact frame). The result, minus the pictures, is cached per
-(media sha256, encoder id, rate) under ``W/cache/editor/``, so personalising the same video for
-more audiences later, or evaluating it, decodes nothing.
+:data:`SAMPLE_MAX_SIDE`), encodes the samples once (with a CLIP-sized encoder, a sample the built-in encoder
+finds nearly the same as one just encoded takes that one's embedding: :func:`reuses_embedding`), measures
+their quality and finds the shot cuts among them (refined to the exact frame). The result, minus the
+pictures, is cached per (media sha256, encoder id, rate) under ``W/cache/editor/``, so personalising the
+same video for more audiences later, or evaluating it, decodes nothing.
 """
 
 from __future__ import annotations
@@ -34,12 +35,25 @@ __all__ = ["ANALYSIS_VERSION", "DEFAULT_RATE", "SAMPLE_MAX_SIDE", "VideoAnalysis
 #: 5: gates judged relative to the video, cross-fade samples gated as "dissolve" (issue 22)
 #: 6: dark frames with detail (a star field) are not "black" / "under-exposed"
 #: 7: samples decoded without the in-loop deblocking filter (``iter_reference_frames(loop_filter=False)``)
+#:    and a costly encoder's near-repeated samples given the last encoded one's embedding (:func:`reuses_embedding`)
 ANALYSIS_VERSION = 7
 #: samples per second of video time (a 60 s video: 240 candidate frames)
 DEFAULT_RATE = 4.0
 #: runs of GOPs per decoder thread in the streamed analysis (balance: see ``_streamed_analysis``)
 RUNS_PER_DECODER = 3
 SAMPLE_MAX_SIDE = 448
+#: an encoder with ``reuse_similar_frames`` (a CLIP-sized one) encodes a sample only when the built-in
+#: encoder's embedding of it (~1 ms) is less similar than this to that of the last encoded sample of its
+#: decoder run, or it lies more than :data:`REUSE_MAX_GAP` s after it; the others take that sample's embedding
+REUSE_SIMILARITY = 0.97
+REUSE_MAX_GAP = 2.0
+
+
+def reuses_embedding(anchor_probe: np.ndarray, probe: np.ndarray, gap: float) -> bool:
+    """Whether a sample (its built-in embedding ``probe``, ``gap`` s after the anchor) takes the embedding of
+    the last encoded sample instead of its own: a costly encoder's work on near-repeats of a frame it has
+    just seen buys nothing the selection can use."""
+    return gap <= REUSE_MAX_GAP and float(anchor_probe @ probe) >= REUSE_SIMILARITY
 
 
 @dataclass
@@ -251,14 +265,23 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
         if len(parts) == 1 and cores > 1:
             # one GOP run (e.g. a single keyframe): decode on a thread of its own, a few frames ahead
             frames = prefetched(frames, 8)
+        anchor: tuple[int, float, np.ndarray] | None = None  # the last sample of this run that is encoded
         with contextlib.closing(frames):
             for position, t, frame in frames:
                 if stop.is_set():
                     return False
                 image = to_rgb(frame, SAMPLE_MAX_SIDE, threads=1, sar=index.sar)
+                hsv = detect_hsv(image)
+                reuse = None
+                if probe_encoder is not None:
+                    probe = probe_encoder.encode_images([image])[0]
+                    if anchor is not None and reuses_embedding(anchor[2], probe, t - anchor[1]):
+                        reuse = anchor[0]
+                    else:
+                        anchor = (position, t, probe)
                 item = (position, t, image, frame_measures(image, gates.dark_level, gates.bright_level),
-                        len(detect_faces(image)) if gates.require_face else 0, detect_hsv(image),
-                        _jpeg(image) if jpegs else None)
+                        len(detect_faces(image)) if gates.require_face else 0, hsv,
+                        _jpeg(image) if jpegs else None, reuse)
                 if not offer(item):
                     return False
         return True
@@ -267,6 +290,12 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
                for _ in range(min(cores, len(parts)))]
     got: dict[int, tuple[Any, ...]] = {}
     embs: dict[int, np.ndarray] = {}
+    reused: dict[int, int] = {}  # sample position -> the position whose embedding it takes
+    probe_encoder = None
+    if getattr(encoder, "reuse_similar_frames", False):
+        from generec_desktop.encoders import get_encoder
+
+        probe_encoder = get_encoder("builtin")
     batch: list[tuple[Any, ...]] = []
 
     def flush() -> None:
@@ -290,6 +319,9 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
                 if item[0] in got:  # both runs next to a boundary picked its keyframe
                     continue
                 got[item[0]] = item
+                if item[7] is not None:
+                    reused[item[0]] = item[7]
+                    continue
                 batch.append(item)
                 # a full batch, or a smaller one when nothing else is waiting: less is left for the end
                 if len(batch) >= batch_size or (len(batch) >= min(8, batch_size) and results.empty()):
@@ -303,6 +335,12 @@ def _streamed_analysis(path: Path, encoder: Any, rate: float, gates: QualityGate
             th.join()
     if too_sparse(len(got), len(targets), len(index.times)):
         return None
+    for pos, source in reused.items():
+        # the anchor was encoded, or (a keyframe both runs beside a boundary decoded) took its own anchor's
+        # embedding; anchors lie earlier in the video, so this ends
+        while source not in embs:
+            source = reused[source]
+        embs[pos] = embs[source]
     order = sorted(got)
     items = [got[p] for p in order]
     quality = judge([it[3] for it in items], gates, [it[4] for it in items] if gates.require_face else None)

@@ -163,3 +163,73 @@ def test_parallel_runs_keep_rotation_other_codecs_and_full_range(tmp_path, monke
     np.testing.assert_array_equal(a.sample_times, [f.timestamp for f in frames])
     assert all(np.array_equal(x, f.image) for x, f in zip(a.images, frames, strict=True))
     assert a.images[0].shape == ((160, 96, 3) if "rotation" in options else (96, 160, 3))
+
+
+class _Costly:
+    """The built-in encoder dressed as a costly one (``reuse_similar_frames``), counting what it is given."""
+
+    reuse_similar_frames = True
+
+    def __init__(self) -> None:
+        from generec_desktop.encoders import get_encoder
+
+        self._inner = get_encoder("builtin")
+        self.id, self.dim = "costly-" + self._inner.id, self._inner.dim
+        self.encoded: list[np.ndarray] = []
+
+    def encode_images(self, images, *, batch_size=32):  # type: ignore[no-untyped-def]
+        self.encoded.extend(images)
+        return self._inner.encode_images(images, batch_size=batch_size)
+
+    def encode_text(self, texts):  # type: ignore[no-untyped-def]
+        return None
+
+
+def test_a_costly_encoder_encodes_each_still_once_per_gap_and_every_changing_frame(tmp_path):
+    """Near-repeats (by the built-in encoder's similarity) take the embedding of the last encoded sample; a new
+    shot, a picture that changes, and a still longer than REUSE_MAX_GAP are encoded again. The built-in
+    encoder itself (cheap) encodes every sample."""
+    from skimage import data
+
+    import generec_desktop.editor.personalize.analysis as analysis
+    from generec_desktop.encoders import get_encoder
+
+    w, h, fps = 160, 96, 10
+    stills = [np.ascontiguousarray(cv2_resize(p, (w, h))) for p in (data.astronaut(), data.coffee(), data.chelsea())]
+    wide = cv2_resize(data.rocket(), (4 * w, h))  # then a fast pan (a quarter of the picture per sample)
+    frames = [im.copy() for im in stills for _ in range(int(5 * fps))] + [
+        np.ascontiguousarray(wide[:, 16 * i:16 * i + w]) for i in range(30)]
+    for i, im in enumerate(frames[:150]):  # a corner that changes: no two samples the same picture
+        im[:6, :6] = (i * 37) % 256
+    path = mediagen.make_video(tmp_path / "stills.mp4", width=w, height=h, fps=fps, frames=frames)
+    enc = _Costly()
+    a = analysis.analyze_video(path, enc, rate=4.0, batch_size=4)
+    n = len(a.sample_times)
+    assert n > 40
+    encoded = [next(k for k in range(n) if np.array_equal(a.images[k], im)) for im in enc.encoded]
+    assert len(encoded) == len(set(encoded))  # none twice
+    truth = get_encoder("builtin").encode_images(a.images)
+    moving = a.sample_times >= 15.0
+    assert set(np.flatnonzero(moving)) <= set(encoded)  # every panned sample differs: each is encoded
+    for shot in range(3):  # 5 s stills: encoded at least every REUSE_MAX_GAP s, and at most a few times
+        mine = [k for k in encoded if shot * 5.0 <= a.sample_times[k] < (shot + 1) * 5.0]
+        assert 3 <= len(mine) <= 5
+    for k in range(n):
+        if k in encoded:
+            np.testing.assert_allclose(a.embeddings[k], truth[k], atol=1e-6)
+            continue
+        src = max(j for j in encoded if j < k)  # the last encoded sample before it
+        np.testing.assert_array_equal(a.embeddings[k], a.embeddings[src])
+        assert a.sample_times[k] - a.sample_times[src] <= analysis.REUSE_MAX_GAP
+        assert float(truth[src] @ truth[k]) >= analysis.REUSE_SIMILARITY  # the probe is the built-in encoder
+    cheap = analysis.analyze_video(path, get_encoder("builtin"), rate=4.0, batch_size=4)
+    np.testing.assert_allclose(cheap.embeddings, truth, atol=1e-6)  # the built-in encoder reuses nothing
+    from generec_desktop.encoders.clip import OpenClipEncoder
+
+    assert OpenClipEncoder.reuse_similar_frames  # the encoder this is for
+
+
+def cv2_resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
