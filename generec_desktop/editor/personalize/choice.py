@@ -77,6 +77,8 @@ __all__ = [
     "choose",
     "near_duplicate_pairs",
     "near_duplicate_versions",
+    "noise_of_copies",
+    "perturbation_embeddings",
     "perturbation_noise",
     "score_noise",
     "shot_ids",
@@ -243,15 +245,31 @@ def perturbation_noise(encode_images: Callable[[list[np.ndarray]], np.ndarray], 
     The second measurement of near-duplicates besides the video's own frames: a still scene's frames
     can be so alike (or repeated by the encoder) that they show the encoder's sensitivity only partly.
     """
-    v = np.atleast_2d(np.asarray(vectors, np.float64))
     if not len(images):
-        return np.zeros(v.shape[0]), 0
+        return np.zeros(np.atleast_2d(np.asarray(vectors)).shape[0]), 0
+    emb, counts = perturbation_embeddings(encode_images, images)
+    return noise_of_copies(emb, counts, vectors)
+
+
+def perturbation_embeddings(encode_images: Callable[[list[np.ndarray]], np.ndarray],
+                            images: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """The embeddings :func:`perturbation_noise` compares: ``images`` then each one's
+    :func:`near_duplicate_versions`, and how many copies each has (what a caller may keep and reuse)."""
     copies = [near_duplicate_versions(im) for im in images]
-    flat = [c for cs in copies for c in cs]
-    emb = np.asarray(encode_images([*images, *flat]), np.float64)
-    orig = np.repeat(emb[: len(images)], [len(cs) for cs in copies], axis=0)
-    d = np.abs(v @ (emb[len(images):] - orig).T)
-    return np.quantile(d, NOISE_QUANTILE, axis=1), len(flat)
+    emb = np.asarray(encode_images([*images, *(c for cs in copies for c in cs)]))
+    return emb, [len(cs) for cs in copies]
+
+
+def noise_of_copies(emb: np.ndarray, counts: Sequence[int], vectors: np.ndarray) -> tuple[np.ndarray, int]:
+    """:func:`perturbation_noise` from :func:`perturbation_embeddings`' output (in the scores' space)."""
+    v = np.atleast_2d(np.asarray(vectors, np.float64))
+    n = len(counts)
+    if not n:
+        return np.zeros(v.shape[0]), 0
+    emb = np.asarray(emb, np.float64)
+    orig = np.repeat(emb[:n], list(counts), axis=0)
+    d = np.abs(v @ (emb[n:] - orig).T)
+    return np.quantile(d, NOISE_QUANTILE, axis=1), int(sum(counts))
 
 
 def _fmt(noise: np.ndarray) -> str:

@@ -6,6 +6,7 @@ it needs is in the returned :class:`PersonalizeResult` (images as arrays, times,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -232,16 +233,60 @@ NOISE_FLOOR_FRAMES = 4
 def noise_floor(analysis: Any, path: Path, encoder: Any, vectors: np.ndarray, eligible: np.ndarray, *,
                 cancel: CancelToken | None = None) -> tuple[np.ndarray, int]:
     """:func:`generec_desktop.editor.personalize.choice.perturbation_noise` of a few eligible frames spread over the
-    video: a floor under the score noise measured on its frames (``(noise (A,), copies)``)."""
-    from generec_desktop.editor.personalize.choice import perturbation_noise
+    video: a floor under the score noise measured on its frames (``(noise (A,), copies)``).
+
+    The copies' embeddings are kept beside a cached analysis (``-floor.npz``): they depend only on the video and
+    the encoder, and with a CLIP-sized encoder their 16 encodes were most of a repeated personalisation (1.2 of
+    1.5 s for 1,000 audiences). A :class:`SpaceEncoder`'s space is applied after the cache."""
+    from generec_desktop.editor.personalize.choice import noise_of_copies, perturbation_embeddings
 
     el = np.asarray(eligible, np.int64)
     if el.size == 0:
         return np.zeros(len(vectors)), 0
     idx = sorted({int(el[k]) for k in np.linspace(0, el.size - 1, min(NOISE_FLOOR_FRAMES, el.size)).astype(int)})
-    pics = sample_pictures(analysis, path, idx, cancel=cancel)
-    images = [pics[i] for i in idx if i in pics]
-    return perturbation_noise(lambda ims: encoder.encode_images(ims), images, vectors)
+    inner, space = (encoder.inner, encoder.space) if isinstance(encoder, SpaceEncoder) else (encoder, None)
+    key = str(getattr(inner, "cache_id", getattr(inner, "id", "")))
+    store = _floor_path(analysis)
+    kept = _load_floor(store, idx, key) if store is not None and key else None
+    if kept is None:
+        pics = sample_pictures(analysis, path, idx, cancel=cancel)
+        images = [pics[i] for i in idx if i in pics]
+        if not images:
+            return np.zeros(len(vectors)), 0
+        raw, counts = perturbation_embeddings(lambda ims: inner.encode_images(ims), images)
+        if store is not None and key and len(images) == len(idx):
+            _save_floor(store, idx, key, raw, counts)
+    else:
+        raw, counts = kept
+    emb = space.transform(raw) if space is not None else raw
+    return noise_of_copies(np.asarray(emb, np.float64), counts, vectors)
+
+
+def _floor_path(analysis: Any) -> Path | None:
+    cache = getattr(analysis, "cache_path", None)
+    return None if cache is None else Path(cache).with_name(Path(cache).stem + "-floor.npz")
+
+
+def _load_floor(store: Path, idx: list[int], key: str) -> tuple[np.ndarray, list[int]] | None:
+    """The kept copies' embeddings when they are of these samples and this encoder (else None: recomputed)."""
+    try:
+        with np.load(store, allow_pickle=False) as z:
+            if str(z["encoder"]) != key or z["samples"].tolist() != idx:
+                return None
+            counts = [int(c) for c in z["counts"]]
+            raw = np.asarray(z["embeddings"], np.float64)
+    except (OSError, KeyError, ValueError, EOFError):
+        return None
+    return (raw, counts) if raw.ndim == 2 and raw.shape[0] == len(counts) + sum(counts) else None
+
+
+def _save_floor(store: Path, idx: list[int], key: str, raw: np.ndarray, counts: list[int]) -> None:
+    from generec_desktop.editor.personalize.analysis import _write_npz
+
+    # a cache: a full disk or a read-only workspace only costs the next run the encodes
+    with contextlib.suppress(OSError):
+        _write_npz(store, encoder=np.array(key), samples=np.array(idx, np.int64), counts=np.array(counts, np.int64),
+                   embeddings=np.asarray(raw, np.float32))
 
 
 def _cover_image(ws: Workspace, item: ItemInfo) -> np.ndarray | None:
@@ -377,10 +422,10 @@ class SpaceEncoder:
     """An encoder whose embeddings come out in a selection space (for the noise measurement)."""
 
     def __init__(self, encoder: Any, space: Any) -> None:
-        self._encoder, self._space = encoder, space
+        self.inner, self.space = encoder, space
 
     def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        return np.asarray(self._space.transform(self._encoder.encode_images(images)), np.float32)
+        return np.asarray(self.space.transform(self.inner.encode_images(images)), np.float32)
 
 
 def selection_targets(ws: Workspace, targets: Sequence[Target], encoder: Any, selection: str, *,

@@ -290,3 +290,46 @@ def test_cli_reports_no_real_choice_in_text_and_json(small_demo, scene_videos, t
     with pytest.raises(SystemExit) as bad:  # argparse: one usage line and one error line, exit 2
         _run([*args, "--out", str(tmp_path / "c"), "--diversity", "nonsense"])
     assert bad.value.code == 2
+
+
+def test_the_noise_floor_is_kept_beside_the_analysis_and_reused(scene_videos, tmp_path):
+    """A repeated personalisation encodes none of the floor's copies again (they were most of a CLIP-sized
+    encoder's repeated run) and gets the same floor; another encoder, or a damaged file, is measured again."""
+    from generec_desktop.editor.personalize import pipeline
+    from generec_desktop.editor.personalize.analysis import analyze_video
+    from generec_desktop.editor.personalize.choice import perturbation_noise
+    from generec_desktop.encoders import get_encoder
+
+    class Counting:
+        def __init__(self, inner, id_):  # type: ignore[no-untyped-def]
+            self.inner, self.id, self.dim, self.calls = inner, id_, inner.dim, 0
+
+        def encode_images(self, images, *, batch_size=32):  # type: ignore[no-untyped-def]
+            self.calls += len(images)
+            return self.inner.encode_images(images, batch_size=batch_size)
+
+    ws, item = _workspace_with(tmp_path, scene_videos["three"])
+    with ws:
+        enc = Counting(get_encoder("builtin"), "counting-v1")
+        an = analyze_video(ws.media_path(item), enc, sha256=item.sha256, cache_dir=ws.cache_dir, keep_images=True)
+        vectors = enc.inner.encode_images(an.images[:3])
+        eligible = np.flatnonzero(an.passed)
+        path = ws.media_path(item)
+        enc.calls = 0
+        first = pipeline.noise_floor(an, path, enc, vectors, eligible)
+        assert enc.calls == 16 and first[1] == 12  # 4 frames and 3 copies of each
+        idx = sorted({int(eligible[k]) for k in np.linspace(0, eligible.size - 1, 4).astype(int)})
+        expected = perturbation_noise(enc.inner.encode_images, [an.images[i] for i in idx], vectors)
+        np.testing.assert_allclose(first[0], expected[0], rtol=1e-5)
+        again = pipeline.noise_floor(an, path, enc, vectors, eligible)
+        assert enc.calls == 16  # nothing encoded the second time
+        np.testing.assert_allclose(again[0], first[0], rtol=1e-5)
+        assert again[1] == first[1]
+        other = Counting(get_encoder("builtin"), "counting-v2")
+        pipeline.noise_floor(an, path, other, vectors, eligible)
+        assert other.calls == 16  # kept for another encoder: measured again
+        store = pipeline._floor_path(an)
+        assert store is not None and store.is_file()
+        store.write_bytes(b"not an npz")
+        pipeline.noise_floor(an, path, other, vectors, eligible)
+        assert other.calls == 32  # a damaged file is not trusted
