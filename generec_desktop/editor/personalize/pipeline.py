@@ -258,8 +258,7 @@ def noise_floor(analysis: Any, path: Path, encoder: Any, vectors: np.ndarray, el
             _save_floor(store, idx, key, raw, counts)
     else:
         raw, counts = kept
-    emb = space.transform(raw) if space is not None else raw
-    return noise_of_copies(np.asarray(emb, np.float64), counts, vectors)
+    return noise_of_copies(space.transform(raw) if space is not None else raw, counts, vectors)
 
 
 def _floor_path(analysis: Any) -> Path | None:
@@ -274,7 +273,7 @@ def _load_floor(store: Path, idx: list[int], key: str) -> tuple[np.ndarray, list
             if str(z["encoder"]) != key or z["samples"].tolist() != idx:
                 return None
             counts = [int(c) for c in z["counts"]]
-            raw = np.asarray(z["embeddings"], np.float64)
+            raw = np.asarray(z["embeddings"])
     except (OSError, KeyError, ValueError, EOFError):
         return None
     return (raw, counts) if raw.ndim == 2 and raw.shape[0] == len(counts) + sum(counts) else None
