@@ -12,7 +12,7 @@ Build the demo first (once; a few minutes on two cores), into the data home the 
 Run::
 
     python benchmarks/bench_startup.py --home /tmp/bench-home [--runs 2] [--platform xcb,offscreen] [--tabs] [--quit]
-        [--stalls]
+        [--stalls] [--cold]
 
 Each run starts ``<this venv>/bin/generec-desktop --demo`` with ``GENEREC_HOME`` set to ``--home``, a private
 config folder (so no saved window geometry or last workspace), and ``GENEREC_TRACE_STARTUP`` (the app's
@@ -24,7 +24,9 @@ checkout. The machine's load average is printed beside each run: the numbers dep
 its bytecode cache on, as an installed app does (``PYTHONDONTWRITEBYTECODE`` is dropped; the first run writes
 ``__pycache__`` into the checkout). ``--stalls`` also
 prints, per run, the longest stalls of the GUI thread with the stacks a sampler saw in them
-(``GENEREC_TRACE_STALLS``, startup_trace.StallSampler): where to look when a target is missed.
+(``GENEREC_TRACE_STALLS``, startup_trace.StallSampler): where to look when a target is missed. ``--cold``
+empties the kernel's page cache before each run (Linux, as root: ``/proc/sys/vm/drop_caches``), as the first
+start after a boot finds the disk: no library, no video in memory.
 """
 
 from __future__ import annotations
@@ -67,8 +69,17 @@ class Xvfb:
         self.proc.wait(10)
 
 
+def drop_page_cache() -> None:
+    """Empty the page cache (Linux, root) so that the next start reads everything from the disk."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n", encoding="ascii")
+    except OSError as exc:
+        raise SystemExit(f"--cold needs Linux and root (writing /proc/sys/vm/drop_caches): {exc}") from exc
+
+
 def run_once(home: Path, platform: str, display: str | None, *, tabs: bool, quit_: bool, stalls: bool = False,
-             timeout: float = 900.0) -> dict:
+             cold: bool = False, timeout: float = 900.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "trace.json"
         env = {**os.environ, "GENEREC_HOME": str(home), "XDG_CONFIG_HOME": str(Path(tmp) / "config"),
@@ -81,6 +92,8 @@ def run_once(home: Path, platform: str, display: str | None, *, tabs: bool, quit
         # build machines) every start compiles the app's modules again, on the worker threads that import
         # them, holding the GIL: stalls that a user never sees (the first run here writes the cache)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        if cold:
+            drop_page_cache()
         load = os.getloadavg()[0]
         t0 = time.time()
         proc = subprocess.run([str(BIN / "generec-desktop"), "--demo"], env=env, capture_output=True, text=True,
@@ -91,7 +104,7 @@ def run_once(home: Path, platform: str, display: str | None, *, tabs: bool, quit
         doc = json.loads(out.read_text(encoding="utf-8"))
     paint = doc["first_paint"]
     return {
-        "platform": platform, "load": load,
+        "platform": platform + (" cold" if cold else ""), "load": load,
         "first_paint": (paint - t0) if paint else float("nan"),
         "responsive": doc["responsive"] - t0 if doc["responsive"] else float("nan"),
         "open_workspace": max(doc["open_workspace_s"], default=float("nan")),
@@ -113,6 +126,7 @@ def main() -> int:
     ap.add_argument("--tabs", action="store_true", help="show every tab after opening")
     ap.add_argument("--quit", action="store_true", help="quit while the thumbnails job runs; time the exit")
     ap.add_argument("--stalls", action="store_true", help="sample the GUI thread's stack in each long stall")
+    ap.add_argument("--cold", action="store_true", help="empty the page cache before each run (Linux, root)")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     args = ap.parse_args()
     if args.build:
@@ -129,7 +143,7 @@ def main() -> int:
         try:
             for _ in range(args.runs):
                 row = run_once(args.home, platform, server.display if server else None, tabs=args.tabs,
-                               quit_=args.quit, stalls=args.stalls)
+                               quit_=args.quit, stalls=args.stalls, cold=args.cold)
                 rows.append(row)
                 stalls = row.pop("stalls")
                 print(json.dumps(row), flush=True)

@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"generec-desktop {__version__}")
         return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from generec_desktop.app import preload
+
+    preload.start()  # PyAV's and OpenCV's libraries read while Qt loads, so that jobs load them warm
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from PySide6.QtWidgets import QApplication
