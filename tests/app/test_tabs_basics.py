@@ -186,3 +186,24 @@ def test_use_thumbnail_on_a_video_too_small_for_artwork_says_so_and_stores_nothi
     assert "480×270" in (demo_window.last_error or ""), demo_window.last_error
     assert art.list_artwork(ws) == [] and not (ws.root / "artwork").exists()
     assert len(demo_window.versions.versions()) == before and demo_window.undo_stack.count() == 0
+
+
+def test_style_previews_wait_until_the_style_tab_is_shown(qtbot, demo_window):
+    """Opening a workspace or picking a video with another tab in front runs no "Style previews" job (a decode
+    and ten styles for a tab nobody looks at); showing the tab runs it for the current video."""
+    window = demo_window
+    style = window.tab_widget("Style")
+    titles: list[str] = []
+    window.jobs.job_added.connect(lambda job: titles.append(job.title))
+    window.show_tab("Preview")
+    window.library.list.setCurrentRow(1)
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=60000)
+    assert "Style previews" not in titles and style.frame is None
+    window.show_tab("Style")
+    qtbot.waitUntil(lambda: style.frame is not None, timeout=60000)
+    assert titles.count("Style previews") == 1
+    assert "original frame" in style.before.caption.text()
+    window.show_tab("Preview")
+    window.show_tab("Style")  # shown again, same video: not decoded again
+    qtbot.waitUntil(lambda: not window.jobs.running(), timeout=60000)
+    assert titles.count("Style previews") == 1

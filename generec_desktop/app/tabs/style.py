@@ -34,6 +34,8 @@ class StyleTab(FeatureTab):
         super().__init__(window)
         self.frame: Any = None  # the current item's middle frame (RGB), for previews
         self.frame_time = 0.0
+        self._previews_for: int | None = None  # an item whose previews wait for the tab to be shown
+        window.tabs.currentChanged.connect(self._tab_changed)
         self.plan: Any = None
         self._styles: list[Any] = []
 
@@ -209,6 +211,20 @@ class StyleTab(FeatureTab):
         self.frame = None
         self.before.set_image(None, placeholder="Loading a frame…")
         self.after.set_image(None)
+        # the previews (a decode and ten styles, OpenCV loaded for them) wait until the tab is shown: at start-up
+        # they were the job most often running in the window's longest stall, for a tab nobody had opened yet
+        self._previews_for = item_id
+        if self.window_.tabs.currentWidget() is self:
+            self._load_previews()
+
+    def _tab_changed(self, _index: int) -> None:
+        if self._previews_for is not None and self.window_.tabs.currentWidget() is self:
+            self._load_previews()
+
+    def _load_previews(self) -> None:
+        item_id, self._previews_for = self._previews_for, None
+        if item_id is None or item_id != self.window_.current_item_id or self.ws is None:
+            return
         ws = self.ws
         path = ws.media_path(self.window_.item_record(item_id))
 
