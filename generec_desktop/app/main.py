@@ -31,14 +31,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"generec-desktop {__version__}")
         return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from generec_desktop.app import preload
-
-    preload.start()  # PyAV's and OpenCV's libraries read while Qt loads, so that jobs load them warm
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from PySide6.QtWidgets import QApplication
 
+    from generec_desktop.app import preload
     from generec_desktop.app.main_window import MainWindow
+
+    preload.start()  # PyAV's and OpenCV's libraries read while the window is built, so that jobs load them warm
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("GeneRec Desktop")

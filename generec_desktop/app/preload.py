@@ -10,8 +10,9 @@ Pillow and their bundled libraries) in 0.16-0.24 s from a dropped cache, 0.011 s
 thread importing the three after a dropped cache held a 1 ms ticker up for at most 16-25 ms instead of 83-94 ms.
 
 :func:`start` runs the read on a daemon thread and puts a finder first on ``sys.meta_path`` that makes an import
-of those packages (on any thread but the reader's) wait until the read is done (at most ``WAIT_S``): a job that
-starts before the read ends then loads warm libraries instead of reading them under the GIL. No Qt here.
+of those packages on a worker thread wait until the read is done (at most ``WAIT_S``): a job that starts before
+the read ends then loads warm libraries instead of reading them under the GIL. The GUI thread never waits (a read
+of every file can take longer than its own cold load would). No Qt here.
 """
 
 from __future__ import annotations
@@ -123,8 +124,9 @@ class _Reader(importlib.abc.MetaPathFinder):
             sys.meta_path.remove(self)
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        # the GUI thread never waits: a read of all the files can take longer than its own cold load would
         if (not self.done.is_set() and fullname.partition(".")[0] in self.names
-                and threading.current_thread() is not self.thread):
+                and threading.current_thread() not in (self.thread, threading.main_thread())):
             self.done.wait(WAIT_S)
         return None  # the normal finders find it
 

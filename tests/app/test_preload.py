@@ -74,3 +74,26 @@ def test_preload_is_off_with_its_environment_switch(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("GENEREC_PRELOAD", "0")
     assert preload.start(["preload_probe_other"]) is None
     assert preload.wait(0)
+
+
+def test_the_gui_thread_never_waits_for_the_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "preload_probe_main"
+    package.mkdir()
+    (package / "__init__.py").write_text("VALUE = 8\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    release = threading.Event()
+    monkeypatch.setattr(preload, "library_files", lambda names: [])
+    monkeypatch.setattr(preload, "read_into_cache", lambda files: release.wait(10) and 0)
+    monkeypatch.setattr(preload, "_reader", None)
+    monkeypatch.delitem(sys.modules, "preload_probe_main", raising=False)
+    reader = preload.start(["preload_probe_main"])
+    assert reader is not None
+    try:
+        assert threading.current_thread() is threading.main_thread()
+        t0 = time.monotonic()
+        import preload_probe_main
+
+        assert preload_probe_main.VALUE == 8 and time.monotonic() - t0 < 1.0
+    finally:
+        release.set()
+        reader.thread.join(5)
