@@ -34,17 +34,23 @@ def test_read_into_cache_reads_every_byte_and_skips_what_it_cannot_open(tmp_path
     assert {p: p.read_bytes() for p in (a, b)} == before  # read only
 
 
-def test_an_import_of_a_preloaded_package_waits_for_the_read_and_the_finder_then_leaves(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = tmp_path / "preload_probe_pkg"
+def _held_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: int) -> threading.Event:
+    """A package ``name`` (``VALUE = value``) on sys.path, and a preload read that lasts until the event is set."""
+    package = tmp_path / name
     package.mkdir()
-    (package / "__init__.py").write_text("VALUE = 7\n", encoding="utf-8")
+    (package / "__init__.py").write_text(f"VALUE = {value}\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     release = threading.Event()
     monkeypatch.setattr(preload, "library_files", lambda names: [])
-    monkeypatch.setattr(preload, "read_into_cache", lambda files: release.wait(5) and 0)
+    monkeypatch.setattr(preload, "read_into_cache", lambda files: release.wait(10) and 0)
     monkeypatch.setattr(preload, "_reader", None)
-    monkeypatch.delitem(sys.modules, "preload_probe_pkg", raising=False)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    return release
+
+
+def test_an_import_of_a_preloaded_package_waits_for_the_read_and_the_finder_then_leaves(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    release = _held_read(tmp_path, monkeypatch, "preload_probe_pkg", 7)
     reader = preload.start(["preload_probe_pkg"])
     assert reader is not None and reader in sys.meta_path
     imported: list[float] = []
@@ -77,15 +83,7 @@ def test_preload_is_off_with_its_environment_switch(monkeypatch: pytest.MonkeyPa
 
 
 def test_the_gui_thread_never_waits_for_the_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = tmp_path / "preload_probe_main"
-    package.mkdir()
-    (package / "__init__.py").write_text("VALUE = 8\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    release = threading.Event()
-    monkeypatch.setattr(preload, "library_files", lambda names: [])
-    monkeypatch.setattr(preload, "read_into_cache", lambda files: release.wait(10) and 0)
-    monkeypatch.setattr(preload, "_reader", None)
-    monkeypatch.delitem(sys.modules, "preload_probe_main", raising=False)
+    release = _held_read(tmp_path, monkeypatch, "preload_probe_main", 8)
     reader = preload.start(["preload_probe_main"])
     assert reader is not None
     try:
