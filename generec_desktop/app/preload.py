@@ -2,8 +2,8 @@
 
 Python holds the GIL while it ``dlopen``s an extension module, and a ``dlopen`` from a cold disk reads the
 library's pages as it relocates them: so the first ``import av`` or ``import cv2`` on a job thread froze the
-window for that long (issue 17; ``benchmarks/bench_startup.py --cold``: longest stall while a job ran 182 ms in
-"Style previews", py-spy showed the GUI thread waiting on one ``create_module`` of PyAV for 98 ms and of OpenCV
+window for that long (issue 17; ``benchmarks/bench_startup.py --cold``: longest stall while a job ran 69-121 ms,
+"Style previews"; py-spy showed the GUI thread waiting on one ``create_module`` of PyAV for 98 ms and of OpenCV
 for 81 ms). ``ctypes.CDLL`` keeps the GIL too (measured: its gaps overlap the load). Reading the files first with
 ``os.sendfile`` to ``/dev/null`` releases the GIL and fills the page cache without copying: 283 MB (PyAV, OpenCV,
 Pillow and their bundled libraries) in 0.16-0.24 s from a dropped cache, 0.011 s when cached. With it, a worker
@@ -25,7 +25,6 @@ import logging
 import os
 import sys
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -104,18 +103,14 @@ class _Reader(importlib.abc.MetaPathFinder):
     def __init__(self, names: Sequence[str]) -> None:
         self.names = frozenset(names)
         self.done = threading.Event()
-        self.bytes_read = 0
-        self.seconds = 0.0
         self.thread = threading.Thread(target=self._run, name="preload-libraries", daemon=True)
 
     def _run(self) -> None:
-        t0 = time.perf_counter()
         try:
-            self.bytes_read = read_into_cache(library_files(self.names))
+            read_into_cache(library_files(self.names))
         except Exception:  # never in the way of the app: its imports then simply read the files themselves
             log.debug("preloading the libraries failed", exc_info=True)
         finally:
-            self.seconds = time.perf_counter() - t0
             self.done.set()
             self._remove()
 
@@ -145,7 +140,3 @@ def start(names: Sequence[str] = tuple(PACKAGES)) -> _Reader | None:
     _reader.thread.start()
     return _reader
 
-
-def wait(timeout: float = WAIT_S) -> bool:
-    """Wait for a started read; True when none runs or it ended."""
-    return _reader is None or _reader.done.wait(timeout)
